@@ -1,0 +1,36 @@
+"""What the runtime needs from a platform adapter. Platform objects never cross this edge: adapters
+hand over `Post`s and carry out outbox actions described in plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.storage.store import ActionRecord, CursorUpdate
+
+
+class PostSink(Protocol):
+    async def submit(self, posts: Sequence[object], cursor: CursorUpdate | None = None) -> int: ...
+
+
+class ActionFailed(Exception):
+    """The platform refused or could not take an action. `retryable` says whether trying later may work."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Adapter(Protocol):
+    platform: str
+
+    async def run(self) -> None:
+        """Read posts and submit them until the source ends or `stop()` is called."""
+        ...
+
+    def stop(self) -> None: ...
+
+    async def execute(self, action: ActionRecord) -> str:
+        """Carry out one action; return what was done. Must be idempotent: after a crash an action
+        may run again. Raise ActionFailed when it cannot be done."""
+        ...

@@ -1,0 +1,324 @@
+"""The `modbot` command. Each subcommand is a thin shell over the same runtime functions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bot.config import Config, ConfigError, load_config
+from bot.logs import setup_logging
+from bot.storage.db import DatabaseError, display_url, make_engine, schema_status, upgrade
+from bot.storage.store import CaseView, StoredDecision
+from moderation.scoring import ScorerError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_LONG_INPUT_BYTES = 64 * 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Local inference only: nothing may reach a model hub, whatever a library would like to do.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"config error: {escape(problem)}")
+        return 2
+    except (DatabaseError, ScorerError) as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modbot", description="Self-hosted moderation and reply assistant.")
+    parser.add_argument("--config", type=Path, default=os.environ.get("MODBOT_CONFIG") or None,
+                        help="TOML config file (default: $MODBOT_CONFIG, else the embedded defaults)")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("config", help="configuration tools")
+    csub = p.add_subparsers(required=True, metavar="ACTION")
+    c = csub.add_parser("check", help="validate a config file without starting anything")
+    c.add_argument("file", type=Path)
+    c.set_defaults(func=cmd_config_check)
+
+    p = sub.add_parser("db", help="database tools")
+    dsub = p.add_subparsers(required=True, metavar="ACTION")
+    dsub.add_parser("upgrade", help="apply migrations up to the newest schema").set_defaults(func=cmd_db_upgrade)
+    dsub.add_parser("status", help="show the schema version").set_defaults(func=cmd_db_status)
+
+    p = sub.add_parser("scan", help="decide every post in a JSON Lines file (or - for stdin) and summarise")
+    p.add_argument("source", help="JSON Lines file, or - for standard input")
+    p.add_argument("--top", type=int, default=10, help="how many flagged posts to show (default 10)")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("run", help="run the service with the configured adapters until stopped")
+    p.add_argument("--source", help="override [adapters.console] source (file, folder or -)")
+    p.add_argument("--follow", action="store_true", default=None, help="keep reading new input until stopped")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("queue", help="list open cases")
+    p.add_argument("--all", action="store_true", help="include closed cases")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_queue)
+
+    p = sub.add_parser("case", help="show one case in full")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_case)
+
+    p = sub.add_parser("resolve", help="close a case with a verdict (audit-logged)")
+    p.add_argument("id", type=int)
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--approve", dest="verdict", action="store_const", const="approve",
+                         help="the post is fine")
+    verdict.add_argument("--remove", dest="verdict", action="store_const", const="remove",
+                         help="the post breaks the rules: remove it")
+    p.add_argument("--note", help="why (kept with the case)")
+    p.add_argument("--as", dest="actor", default=None, help="moderator name for the audit log (default: $USER)")
+    p.set_defaults(func=cmd_resolve)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    setup_logging(config.logging.level, config.logging.format)
+    return config
+
+
+# --- config and db --------------------------------------------------------------------------------
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    out.print(f"{escape(str(args.file))}: OK")
+    out.print(f"  database: {escape(display_url(config.database_url()))}")
+    enabled = [n for n in ("profanity", "detoxify", "embedding") if getattr(config.scorers, n).enabled]
+    out.print(f"  scorers: {', '.join(enabled) or 'none'}")
+    policy = config.build_policy()
+    out.print(f"  policy {policy.default.version}; {len(policy.communities)} community override(s), "
+              f"{len(policy.channels)} channel override(s)")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = _config(args)
+    engine = make_engine(config.database_url())
+    revision = upgrade(engine)
+    out.print(f"{escape(display_url(config.database_url()))}: schema at {revision}")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    try:
+        current, head = schema_status(make_engine(config.database_url()))
+    except Exception as exc:
+        raise DatabaseError(f"cannot read {display_url(config.database_url())}: {exc}") from exc
+    state = "up to date" if current == head else "needs `modbot db upgrade`"
+    out.print(f"schema {current or 'empty'}, newest {head}: {state}")
+    return 0 if current == head else 1
+
+
+# --- scan and run ---------------------------------------------------------------------------------
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from bot.service import open_store, run_service
+
+    config = _config(args)
+    # The summary below lists skipped lines and outcomes; routine service logging would only repeat it.
+    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("bot.adapters.console").setLevel(logging.ERROR)
+    source: str = args.source
+    if source != "-" and not Path(source).is_file():
+        err.print(f"error: {escape(source)} is not a file")
+        return 2
+    size = Path(source).stat().st_size if source != "-" else 0
+    show_bar = err.is_terminal and size > _LONG_INPUT_BYTES
+    progress = Progress(TextColumn("scanning"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                        console=err, transient=True, disable=not show_bar)
+    task = progress.add_task("scan", total=size or None)
+    with progress:
+        report = asyncio.run(run_service(
+            config, console_source=source, console_follow=False,
+            on_progress=lambda s: progress.update(task, completed=s.bytes_read), keep_decisions=True))
+    stats = next(iter(report.ingest.values()), None)
+    for e in report.errors:
+        err.print(f"error: {escape(e)}")
+    if stats is None:
+        return 1
+    for line_error in stats.errors:
+        err.print(f"skipped {escape(str(line_error))}")
+
+    store = open_store(config)
+    by_key: dict[tuple[str, str], StoredDecision] = {}
+    communities = {c for c, _ in stats.post_keys}
+    for community in communities:
+        ids = [pid for c, pid in stats.post_keys if c == community]
+        for pid, d in store.decisions_for("console", community, ids).items():
+            by_key[(community, pid)] = d
+    store.engine.dispose()
+    new_ids = {d.decision_id for d in report.decided}
+    _print_summary(stats.post_keys, by_key, new_ids, len(stats.errors), args.top)
+    if report.failed:
+        err.print(f"{report.failed} post(s) could not be scored; kept as failed and retried at the next start")
+    return 1 if report.errors or report.failed else 0
+
+
+def _print_summary(keys: list[tuple[str, str]], decisions: dict[tuple[str, str], StoredDecision],
+                   new_ids: set[int], line_errors: int, top: int) -> None:
+    found = [decisions[k] for k in dict.fromkeys(keys) if k in decisions]
+    counts = Counter(d.outcome.value for d in found)
+    table = Table(title="modbot scan", show_lines=False)
+    table.add_column("outcome")
+    table.add_column("posts", justify="right")
+    for outcome in ("allow", "log", "flag", "hide", "remove", "timeout", "ban"):
+        if counts.get(outcome):
+            table.add_row(outcome, str(counts[outcome]))
+    table.add_row("[dim]skipped lines[/dim]", str(line_errors))
+    out.print(table)
+    fresh = sum(1 for d in found if d.id in new_ids)
+    out.print(f"{len(found)} posts: {fresh} decided now, {len(found) - fresh} decided by an earlier run; "
+              f"{sum(1 for d in found if d.shadow)} in shadow mode")
+    flagged = sorted((d for d in found if d.outcome.needs_review), key=lambda d: -max(d.scores.values(), default=0))
+    if flagged:
+        t = Table(title=f"top flagged (of {len(flagged)})", show_lines=True)
+        t.add_column("post")
+        t.add_column("outcome")
+        t.add_column("why")
+        id_of = {v.id: k for k, v in decisions.items()}
+        for d in flagged[:top]:
+            t.add_row(escape(id_of[d.id][1]), d.outcome.value, escape("\n".join(r.message for r in d.reasons)))
+        out.print(t)
+    out.print("Open cases: `modbot queue`; one case: `modbot case ID`.")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.service import run_service
+
+    config = _config(args)
+    report = asyncio.run(run_service(config, console_source=args.source, console_follow=args.follow))
+    decided = sum(s.accepted for s in report.ingest.values()) + report.resumed
+    err.print(f"modbot stopped: {decided} accepted post(s) handled, {report.actions_done} action(s) done, "
+              f"{report.actions_failed} failed")
+    for e in report.errors:
+        err.print(f"error: {escape(e)}")
+    return 1 if report.errors else 0
+
+
+# --- review ---------------------------------------------------------------------------------------
+
+
+def _review_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from bot.service import open_store
+
+    return open_store(_config(args))
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    store = _review_store(args)
+    states = ("open", "escalated", "closed") if args.all else ("open", "escalated")
+    cases = store.cases(states, args.limit)
+    if not cases:
+        out.print("no open cases" if not args.all else "no cases")
+        return 0
+    table = Table(title=f"cases ({len(cases)})")
+    for col in ("case", "state", "outcome", "platform/community", "author", "excerpt", "top reason"):
+        table.add_column(col)
+    for c in cases:
+        top = c.decision.reasons[0].message if c.decision.reasons else ""
+        table.add_row(str(c.id), c.state if c.state != "closed" else f"closed ({c.resolution})",
+                      c.decision.outcome.value + (" (shadow)" if c.decision.shadow else ""),
+                      escape(f"{c.post.platform}/{c.post.community}"), escape(c.post.author.id),
+                      escape(_excerpt(c.post.text)), escape(top))
+    out.print(table)
+    return 0
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    store = _review_store(args)
+    view = store.case(args.id)
+    if view is None:
+        err.print(f"error: no case {args.id}")
+        return 1
+    _print_case(view)
+    return 0
+
+
+def _print_case(c: CaseView) -> None:
+    d = c.decision
+    out.print(f"[bold]case {c.id}[/bold]  state {c.state}" + (f" ({c.resolution} by {escape(c.closed_by or '')})"
+                                                           if c.resolution else ""))
+    out.print(f"post {escape(c.post.id)} on {escape(c.post.platform)}/{escape(c.post.community)}"
+              f"#{escape(c.post.channel)} by {escape(c.post.author.id)} at {c.post.created_at.isoformat()}")
+    out.print("text:     " + _marked(c.post.text, [s for r in d.reasons for s in r.spans]))
+    out.print("scored as: " + escape(d.normalised_text or ""))
+    out.print(f"decision: {d.outcome.value}{' (shadow mode: not acted on)' if d.shadow else ''}; "
+              f"policy {d.policy_version}; scorers " + escape(", ".join(f"{k} {v}" for k, v in d.scorer_versions.items())))
+    out.print("scores:   " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(d.scores.items(), key=lambda kv: -kv[1])))
+    for r in d.reasons:
+        out.print(f"  - {escape(r.message)}")
+    for a in c.actions:
+        out.print(f"action {a.kind}: {a.state} after {a.attempts} attempt(s){': ' + escape(a.result) if a.result else ''}")
+    for entry in c.audit:
+        out.print(f"audit {entry.at.isoformat()} {escape(entry.actor)} {entry.action} via {escape(entry.origin)}"
+                  + (f": {escape(str(entry.details.get('note')))}" if entry.details.get("note") else ""))
+    if c.note:
+        out.print(f"note: {escape(c.note)}")
+
+
+def _marked(text: str, spans: list) -> str:  # type: ignore[type-arg]
+    """Raw text with evidence spans in reverse video (escaped: post text is attacker-controlled)."""
+    pieces, pos = [], 0
+    for span in sorted({(s.start, s.end) for s in spans}):
+        start, end = max(span[0], pos), span[1]
+        if start >= end:
+            continue
+        pieces.append(escape(text[pos:start]))
+        pieces.append(f"[reverse]{escape(text[start:end])}[/reverse]")
+        pos = end
+    pieces.append(escape(text[pos:]))
+    return "".join(pieces)
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from bot.review import resolve_case
+
+    store = _review_store(args)
+    actor = args.actor or os.environ.get("USER") or getpass.getuser()
+    try:
+        view = resolve_case(store, args.id, args.verdict, actor, origin="cli", note=args.note)
+    except (LookupError, ValueError) as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    out.print(f"case {view.id} closed: {view.resolution} by {escape(actor)}")
+    for a in view.actions:
+        if a.state == "pending":
+            out.print(f"queued action {a.kind} (carried out by the running service or the next `modbot run`)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Configuration: one TOML file, a strict schema, one clear message per problem.
+
+Unknown keys are errors (a typo in a threshold name must not silently leave a community
+unprotected) and every number has bounds. Secrets never live in the file: the file names the
+environment variable that holds them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from moderation.policy import Policy, PolicyRules
+from moderation.types import CATEGORIES, Outcome
+
+Category = Literal[
+    "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit", "profanity"
+]
+OutcomeName = Literal["log", "flag", "hide", "remove", "timeout", "ban"]
+Score = Annotated[float, Field(ge=0.0, le=1.0)]
+Thresholds = dict[Category, dict[OutcomeName, Score]]
+
+assert set(get_args(Category)) == set(CATEGORIES), "Category literal out of step with moderation.types"
+
+DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
+    "profanity": {"flag": 0.9},
+    "toxicity": {"flag": 0.7, "remove": 0.95},
+    "severe_toxicity": {"flag": 0.5, "remove": 0.8},
+    "obscene": {"flag": 0.8},
+    "threat": {"flag": 0.5, "remove": 0.9},
+    "insult": {"flag": 0.7},
+    "identity_attack": {"flag": 0.5},
+    "sexual_explicit": {"flag": 0.7},
+}
+
+
+class ConfigError(Exception):
+    """Every problem found in a configuration file, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def default_data_dir() -> Path:
+    if env := os.environ.get("MODBOT_DATA_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "modbot"
+
+
+class DataConfig(_Strict):
+    dir: Path = Field(default_factory=default_data_dir)
+    """Where the SQLite database, action logs and model caches live."""
+
+
+class DatabaseConfig(_Strict):
+    url: str = ""
+    """SQLAlchemy URL. Empty: SQLite file `modbot.db` in the data dir."""
+    url_env: str = Field("MODBOT_DATABASE_URL", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    """Environment variable that, when set, overrides `url` (keeps passwords out of the file)."""
+
+
+class PipelineConfig(_Strict):
+    batch_size: int = Field(32, ge=1, le=1024)
+    batch_wait_ms: int = Field(50, ge=0, le=10_000)
+    queue_size: int = Field(1000, ge=1, le=100_000)
+    max_post_chars: int = Field(200_000, ge=1_000, le=10_000_000)
+
+
+class ProfanityConfig(_Strict):
+    enabled: bool = True
+    span_threshold: Score = 0.5
+
+
+class DetoxifyConfig(_Strict):
+    enabled: bool = False
+    model_type: Literal["original", "unbiased", "multilingual", "original-small", "unbiased-small"] = "original"
+    checkpoint: Path | None = None
+    huggingface_config_path: Path | None = None
+    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$")
+    download: bool = False
+    batch_size: int = Field(16, ge=1, le=256)
+
+
+class EmbeddingConfig(_Strict):
+    enabled: bool = False
+    """Computed only when a head needs it; enable to compute and keep it for every post anyway."""
+    model_dir: Path | None = None
+    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$")
+    batch_size: int = Field(32, ge=1, le=1024)
+
+
+class ScorersConfig(_Strict):
+    profanity: ProfanityConfig = ProfanityConfig()
+    detoxify: DetoxifyConfig = DetoxifyConfig()
+    embedding: EmbeddingConfig = EmbeddingConfig()
+
+
+class PolicyConfig(_Strict):
+    shadow: bool = False
+    exempt_users: list[str] = []
+    exempt_roles: list[str] = []
+    review_only: list[Category] = ["identity_attack"]
+    timeout_minutes: int = Field(60, ge=1, le=40_320)
+    thresholds: Thresholds = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))  # type: ignore[arg-type]
+
+
+class PolicyOverride(_Strict):
+    """Unset fields inherit; `thresholds` replaces the inherited map category by category."""
+
+    shadow: bool | None = None
+    exempt_users: list[str] | None = None
+    exempt_roles: list[str] | None = None
+    review_only: list[Category] | None = None
+    timeout_minutes: int | None = Field(None, ge=1, le=40_320)
+    thresholds: Thresholds = {}
+
+
+class CommunityConfig(PolicyOverride):
+    channels: dict[str, PolicyOverride] = {}
+
+
+class ConsoleAdapterConfig(_Strict):
+    enabled: bool = True
+    source: str = "-"
+    """A JSON Lines file, a folder of *.jsonl files, or `-` for standard input."""
+    follow: bool = False
+    """Keep reading as the file grows / new files appear in the folder, until stopped."""
+    poll_seconds: float = Field(1.0, ge=0.05, le=3600)
+    community: str = Field("console", min_length=1, max_length=200)
+    """Community for posts that do not name one."""
+    actions_log: Path | None = None
+    """JSON Lines file the console platform writes carried-out actions to (default: data dir)."""
+
+
+class AdaptersConfig(_Strict):
+    console: ConsoleAdapterConfig = ConsoleAdapterConfig()
+
+
+class ExecutorConfig(_Strict):
+    max_attempts: int = Field(5, ge=1, le=50)
+    backoff_seconds: float = Field(1.0, ge=0.0, le=600)
+
+
+class LoggingConfig(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+
+
+class Config(_Strict):
+    data: DataConfig = DataConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    scorers: ScorersConfig = ScorersConfig()
+    policy: PolicyConfig = PolicyConfig()
+    communities: dict[str, CommunityConfig] = {}
+    adapters: AdaptersConfig = AdaptersConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    def database_url(self) -> str:
+        if env := os.environ.get(self.database.url_env):
+            return env
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.data.dir / 'modbot.db'}"
+
+    def build_policy(self) -> Policy:
+        base = _rules(self.policy, self.policy.thresholds)
+        communities: dict[str, PolicyRules] = {}
+        channels: dict[tuple[str, str], PolicyRules] = {}
+        for name, community in self.communities.items():
+            c_rules = _override(base, community)
+            communities[name] = c_rules
+            for channel, override in community.channels.items():
+                channels[(name, channel)] = _override(c_rules, override)
+        return Policy(default=base, communities=communities, channels=channels)
+
+
+def _rules(p: PolicyConfig, thresholds: Mapping[str, Mapping[str, float]]) -> PolicyRules:
+    return PolicyRules(
+        thresholds={c: {Outcome(o): t for o, t in m.items()} for c, m in thresholds.items()},
+        shadow=p.shadow,
+        exempt_users=frozenset(p.exempt_users),
+        exempt_roles=frozenset(p.exempt_roles),
+        review_only=frozenset(p.review_only),
+        timeout_seconds=p.timeout_minutes * 60,
+    )
+
+
+def _override(base: PolicyRules, o: PolicyOverride) -> PolicyRules:
+    thresholds = dict(base.thresholds)
+    thresholds.update({c: {Outcome(k): v for k, v in m.items()} for c, m in o.thresholds.items()})
+    return PolicyRules(
+        thresholds=thresholds,
+        shadow=base.shadow if o.shadow is None else o.shadow,
+        exempt_users=base.exempt_users if o.exempt_users is None else frozenset(o.exempt_users),
+        exempt_roles=base.exempt_roles if o.exempt_roles is None else frozenset(o.exempt_roles),
+        review_only=base.review_only if o.review_only is None else frozenset(o.review_only),
+        timeout_seconds=base.timeout_seconds if o.timeout_minutes is None else o.timeout_minutes * 60,
+    )
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate `path`; None means the embedded defaults. Raises ConfigError."""
+    if path is None:
+        return Config()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_describe(path, err) for err in exc.errors()]) from exc
+
+
+def _describe(path: Path, err: Any) -> str:
+    loc = [str(p) for p in err["loc"] if p != "[key]"]
+    key = ".".join(loc) or "(top level)"
+    if "[key]" in err["loc"]:
+        key += " (the key itself)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+        return f"{path}: {key}: unknown key{hint}"
+    value = err.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"{path}: {key}: {err['msg']}{shown}"
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    """Walk the schema along `loc` to list the keys a table accepts there."""
+    node: Any = Config
+    for part in loc:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            if part not in node.model_fields:
+                return []
+            node = node.model_fields[part].annotation
+        else:
+            args = get_args(node)  # a dict-valued table (communities.NAME): step into its values
+            if len(args) != 2:
+                return []
+            node = args[1]
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return sorted(node.model_fields)
+    return []

@@ -1,0 +1,78 @@
+"""Carries out outbox actions: each was recorded before it runs, is retried with backoff, and
+its outcome is written back. Adapters must act idempotently, since a crash can repeat one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.adapters.base import ActionFailed
+from bot.storage.store import ActionRecord, Store
+
+log = logging.getLogger(__name__)
+
+Db = Callable[..., Awaitable[Any]]
+
+
+class Acting(Protocol):
+    async def execute(self, action: ActionRecord) -> str: ...
+
+
+class Executor:
+    def __init__(self, store: Store, adapters: Mapping[str, Acting], db: Db, max_attempts: int = 5,
+                 backoff_seconds: float = 1.0, poll_seconds: float = 1.0, action_timeout: float = 60.0) -> None:
+        self.store = store
+        self.adapters = dict(adapters)
+        self.db = db
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.poll_seconds = poll_seconds
+        self.action_timeout = action_timeout
+        self._wake = asyncio.Event()
+        self.done = 0
+        self.failed = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        await self.db(self.store.requeue_running)
+        while True:
+            ran = await self.run_once()
+            if stop.is_set() and ran == 0:
+                return
+            if ran == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def run_once(self) -> int:
+        """Run every due action once; returns how many were attempted."""
+        actions = await self.db(self.store.claim_actions, list(self.adapters), 50)
+        for action in actions:
+            await self._attempt(action)
+        return len(actions)
+
+    async def _attempt(self, action: ActionRecord) -> None:
+        adapter = self.adapters[action.platform]
+        try:
+            result = await asyncio.wait_for(adapter.execute(action), self.action_timeout)
+        except Exception as exc:
+            retryable = not isinstance(exc, ActionFailed) or exc.retryable
+            message = f"attempt {action.attempts}: {type(exc).__name__}: {exc}"
+            if retryable and action.attempts < self.max_attempts:
+                delay = timedelta(seconds=self.backoff_seconds * 2 ** (action.attempts - 1))
+                log.warning("action %d (%s) failed, retrying in %s: %s", action.id, action.kind, delay, exc)
+                await self.db(self.store.finish_action, action.id, False, message, delay)
+            else:
+                self.failed += 1
+                log.error("action %d (%s) failed for good: %s", action.id, action.kind, exc)
+                await self.db(self.store.finish_action, action.id, False, message, None)
+            return
+        self.done += 1
+        await self.db(self.store.finish_action, action.id, True, result)

@@ -1,0 +1,162 @@
+"""Post -> stored -> normalised -> embedded once -> scored -> decided -> recorded, micro-batched.
+
+Models are much faster on batches and must never block the event loop, so posts wait here up to
+`batch_wait_ms` for company, then a batch is scored in a worker thread. Database work runs on one
+dedicated thread: SQLite has one writer anyway, and ordering stays easy to reason about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from bot.actions import actions_for
+from bot.storage.store import ActionSpec, CursorUpdate, Store
+from moderation.normalise import normalise
+from moderation.policy import Policy, decide
+from moderation.scoring import Scorer, ScoringInput, check_results
+from moderation.types import Decision, Post
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class EmbeddingModel(Protocol):
+    version: str
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    post_row: int
+    post: Post
+    decision: Decision
+    decision_id: int
+
+
+class Decider:
+    """The synchronous core: a batch of posts in, one decision each out. No I/O but the models."""
+
+    def __init__(self, scorers: Sequence[Scorer], policy: Policy, embedder: EmbeddingModel | None = None) -> None:
+        if any(s.needs_embedding for s in scorers) and embedder is None:
+            raise ValueError("a scorer needs the sentence embedding but no embedding model is configured")
+        self.scorers = list(scorers)
+        self.policy = policy
+        self.embedder = embedder
+        self.versions = {s.name: s.version for s in scorers}
+        if embedder is not None:
+            self.versions["embedding"] = embedder.version
+
+    def decide(self, posts: Sequence[Post]) -> list[tuple[Decision, list[ActionSpec]]]:
+        normalised = [normalise(p.text) for p in posts]
+        embeddings: list[list[float]] | list[None] = [None] * len(posts)
+        if self.embedder is not None:
+            embeddings = self.embedder.embed([n.text for n in normalised])
+        inputs = [ScoringInput(n.text, e) for n, e in zip(normalised, embeddings, strict=True)]
+        per_scorer = {}
+        for scorer in self.scorers:
+            results = scorer.score(inputs)
+            check_results(scorer, len(inputs), results)
+            per_scorer[scorer.name] = results
+        out = []
+        for i, (post, norm) in enumerate(zip(posts, normalised, strict=True)):
+            rules = self.policy.rules_for(post.community, post.channel)
+            decision = decide(post, norm, {n: r[i] for n, r in per_scorer.items()}, self.versions, rules)
+            out.append((decision, actions_for(decision, rules)))
+        return out
+
+
+class Pipeline:
+    def __init__(self, store: Store, decider: Decider, batch_size: int = 32, batch_wait_ms: int = 50,
+                 queue_size: int = 1000) -> None:
+        self.store = store
+        self.decider = decider
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait_ms / 1000
+        self._queue: asyncio.Queue[tuple[int, Post]] = asyncio.Queue(maxsize=queue_size)
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modbot-db")
+        self._score = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modbot-score")
+        self._listeners: list[Callable[[Sequence[Decided]], None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.decided_count = 0
+        self.failed_count = 0
+
+    def on_decided(self, listener: Callable[[Sequence[Decided]], None]) -> None:
+        self._listeners.append(listener)
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._batches(), name="modbot-pipeline")
+
+    async def resume_pending(self) -> int:
+        """Queue posts a previous run accepted but never decided."""
+        pending = await self.db(self.store.pending, 100_000)
+        for item in pending:
+            await self._queue.put(item)
+        if pending:
+            log.info("resuming %d accepted but undecided posts", len(pending))
+        return len(pending)
+
+    async def submit(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> int:
+        """Store posts (and the adapter's cursor) durably, then queue the new ones for deciding.
+        Once this returns the posts are accepted: a crash after it loses none of them."""
+        accepted = await self.db(self.store.accept, posts, cursor)
+        for item in accepted:
+            await self._queue.put(item)  # waits when full: back-pressure on the adapter
+        return len(accepted)
+
+    async def drain(self) -> None:
+        """Decide everything accepted so far, then stop the batch loop."""
+        await self._queue.join()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def close(self) -> None:
+        self._db.shutdown(wait=True)
+        self._score.shutdown(wait=True)
+
+    async def _batches(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self.batch_wait
+            while len(batch) < self.batch_size:
+                timeout = deadline - loop.time()
+                try:
+                    batch.append(self._queue.get_nowait() if timeout <= 0 else
+                                 await asyncio.wait_for(self._queue.get(), timeout))
+                except (asyncio.QueueEmpty, TimeoutError):
+                    break
+            try:
+                await self._process(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _process(self, batch: list[tuple[int, Post]]) -> None:
+        posts = [p for _, p in batch]
+        started = time.perf_counter()
+        try:
+            decided = await asyncio.get_running_loop().run_in_executor(self._score, self.decider.decide, posts)
+        except Exception as exc:  # a scorer broke: keep the posts, say why, carry on
+            self.failed_count += len(batch)
+            log.error("scoring failed for %d posts (kept as failed, retried at next start): %s", len(batch), exc)
+            await self.db(self.store.mark_failed, [row for row, _ in batch], f"{type(exc).__name__}: {exc}")
+            return
+        items = [(row, post, d, acts) for (row, post), (d, acts) in zip(batch, decided, strict=True)]
+        ids = await self.db(self.store.record, items)
+        done = [Decided(row, post, d, i) for (row, post, d, _), i in zip(items, ids, strict=True) if i is not None]
+        self.decided_count += len(done)
+        log.debug("decided %d posts in %.3fs", len(done), time.perf_counter() - started)
+        for listener in self._listeners:
+            listener(done)

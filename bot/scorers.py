@@ -1,0 +1,35 @@
+"""Builds the configured scorers and the shared embedding model (loading is slow: done once)."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import ScorersConfig
+from model.embedding import Embedder
+from moderation.scoring import Scorer, ScorerError
+
+log = logging.getLogger(__name__)
+
+
+def build_scorers(cfg: ScorersConfig) -> tuple[list[Scorer], Embedder | None]:
+    scorers: list[Scorer] = []
+    if cfg.profanity.enabled:
+        from model.profanity import ProfanityScorer
+
+        scorers.append(ProfanityScorer(span_threshold=cfg.profanity.span_threshold))
+    if cfg.detoxify.enabled:
+        from model.detox import DetoxifyScorer
+
+        d = cfg.detoxify
+        scorers.append(DetoxifyScorer(model_type=d.model_type, checkpoint=d.checkpoint,
+                                      huggingface_config_path=d.huggingface_config_path, device=d.device,
+                                      download=d.download, batch_size=d.batch_size))
+    if not scorers:
+        raise ScorerError("no scorer is enabled: enable [scorers.profanity] or [scorers.detoxify]")
+    embedder = None
+    if cfg.embedding.enabled or any(s.needs_embedding for s in scorers):
+        e = cfg.embedding
+        embedder = Embedder(model_dir=e.model_dir, device=e.device, batch_size=e.batch_size)
+    for s in scorers:
+        log.info("scorer %s ready (%s; categories %s)", s.name, s.version, ", ".join(s.categories))
+    return scorers, embedder

@@ -1,0 +1,480 @@
+"""Every read and write the runtime makes, each a short transaction.
+
+The ordering guarantees live here: a post is stored (with its adapter's cursor) before it is
+scored, and its decision, case and outbox actions land in one transaction that also moves the post
+from pending to decided, so a crash at any point neither loses a post nor decides one twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.storage.db import DatabaseError, display_url
+from bot.storage.schema import ActionRow, AuditRow, CaseRow, CursorRow, DecisionRow, PostRow, utcnow
+from moderation.types import Author, Decision, Outcome, Post, Reason
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    kind: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CursorUpdate:
+    adapter: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    id: int
+    post_row: int
+    outcome: Outcome
+    reasons: tuple[Reason, ...]
+    scores: dict[str, float]
+    scorer_versions: dict[str, str]
+    policy_version: str
+    shadow: bool
+    normalised_text: str | None
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    id: int
+    state: str
+    resolution: str | None
+    note: str | None
+    assignee: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    post_row: int
+    post: Post
+    decision: StoredDecision
+    actions: tuple[ActionRecord, ...] = ()
+    audit: tuple[AuditRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    id: int
+    post_row: int
+    platform: str
+    kind: str
+    params: dict[str, Any]
+    state: str
+    attempts: int
+    result: str | None
+    platform_ref: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    at: datetime
+    actor: str
+    action: str
+    origin: str
+    details: dict[str, Any]
+
+
+def text_for_storage(text: str) -> str:
+    """PostgreSQL text cannot hold NUL and no database can hold lone surrogates; everything else is
+    kept exactly as written."""
+    cleaned = text.replace("\x00", "\ufffd")
+    return cleaned.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if _has_surrogate(cleaned) else cleaned
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._session = sessionmaker(engine, expire_on_commit=False)
+
+    def _run(self, fn: Any) -> Any:
+        """Run fn(session) in one transaction, turning connection failures into DatabaseError."""
+        try:
+            with self._session.begin() as session:
+                return fn(session)
+        except OperationalError as exc:
+            raise DatabaseError(f"database {display_url(str(self.engine.url))} failed: {exc.orig}") from exc
+
+    # --- ingest --------------------------------------------------------------------------------
+
+    def accept(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> list[tuple[int, Post]]:
+        """Store new posts as pending, and the cursor that covers them, in one transaction.
+        Returns the (row id, post) pairs that were new; a post seen before is skipped."""
+
+        def work(session: Session) -> list[tuple[int, Post]]:
+            accepted: list[tuple[int, Post]] = []
+            seen: set[tuple[str, str, str]] = set()
+            for post in posts:
+                key = (post.platform, post.community, post.id)
+                if key in seen or self._exists(session, key):
+                    continue
+                seen.add(key)
+                row = _post_row(post)
+                session.add(row)
+                session.flush()
+                accepted.append((row.id, post))
+            if cursor is not None:
+                _set_cursor(session, cursor)
+            return accepted
+
+        try:
+            result: list[tuple[int, Post]] = self._run(work)
+            return result
+        except IntegrityError:
+            # Another writer stored one of these between our check and insert: retry, it is skipped now.
+            retried: list[tuple[int, Post]] = self._run(work)
+            return retried
+
+    @staticmethod
+    def _exists(session: Session, key: tuple[str, str, str]) -> bool:
+        platform, community, post_id = key
+        found = session.scalar(
+            select(PostRow.id).where(
+                PostRow.platform == platform, PostRow.community == community, PostRow.platform_post_id == post_id
+            )
+        )
+        return found is not None
+
+    def pending(self, limit: int = 1000) -> list[tuple[int, Post]]:
+        """Posts accepted but not decided (a crash or a failed scoring run): decided at start."""
+
+        def work(session: Session) -> list[tuple[int, Post]]:
+            rows = session.scalars(
+                select(PostRow).where(PostRow.status.in_(("pending", "failed"))).order_by(PostRow.id).limit(limit)
+            )
+            return [(r.id, _post_from_row(r)) for r in rows]
+
+        result: list[tuple[int, Post]] = self._run(work)
+        return result
+
+    def mark_failed(self, post_rows: Iterable[int], error: str) -> None:
+        def work(session: Session) -> None:
+            session.execute(
+                update(PostRow)
+                .where(PostRow.id.in_(list(post_rows)), PostRow.status != "decided")
+                .values(status="failed", attempts=PostRow.attempts + 1, last_error=error[:2000])
+            )
+
+        self._run(work)
+
+    def get_cursor(self, adapter: str, key: str) -> str | None:
+        def work(session: Session) -> str | None:
+            row = session.get(CursorRow, (adapter, key))
+            return row.value if row else None
+
+        result: str | None = self._run(work)
+        return result
+
+    def set_cursor(self, cursor: CursorUpdate) -> None:
+        self._run(lambda session: _set_cursor(session, cursor))
+
+    # --- decisions -----------------------------------------------------------------------------
+
+    def record(
+        self, items: Sequence[tuple[int, Post, Decision, Sequence[ActionSpec]]], decided_by: str = "modbot"
+    ) -> list[int | None]:
+        """Write each decision with its case and outbox actions, moving the post to decided.
+        A post already decided (another worker, a replay) gets None and nothing is written."""
+
+        def work(session: Session) -> list[int | None]:
+            ids: list[int | None] = []
+            for post_row, post, decision, actions in items:
+                moved = session.execute(
+                    update(PostRow)
+                    .where(PostRow.id == post_row, PostRow.status != "decided")
+                    .values(status="decided", attempts=PostRow.attempts + 1, last_error=None)
+                )
+                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                    ids.append(None)
+                    continue
+                row = DecisionRow(
+                    post_id=post_row,
+                    outcome=decision.outcome.value,
+                    scores=dict(decision.scores),
+                    scores_by_scorer={k: dict(v) for k, v in decision.scores_by_scorer.items()},
+                    reasons=[r.to_json() for r in decision.reasons],
+                    scorer_versions=dict(decision.scorer_versions),
+                    policy_version=decision.policy_version,
+                    shadow=decision.shadow,
+                    normalised_text=text_for_storage(decision.normalised_text),
+                    decided_by=decided_by,
+                )
+                session.add(row)
+                session.flush()
+                case_id = None
+                if decision.outcome.needs_review:
+                    case = CaseRow(post_id=post_row, decision_id=row.id, state="open")
+                    session.add(case)
+                    session.flush()
+                    case_id = case.id
+                for spec in actions:
+                    session.add(_action_row(post_row, post.platform, spec, f"d{row.id}:{spec.kind}",
+                                            decision_id=row.id, case_id=case_id))
+                ids.append(row.id)
+            return ids
+
+        result: list[int | None] = self._run(work)
+        return result
+
+    def decisions_for(self, platform: str, community: str, post_ids: Sequence[str]) -> dict[str, StoredDecision]:
+        """Latest decision per platform post id (for summaries of already-seen input)."""
+
+        def work(session: Session) -> dict[str, StoredDecision]:
+            out: dict[str, StoredDecision] = {}
+            for chunk in _chunks(list(post_ids), 500):
+                rows = session.execute(
+                    select(PostRow.platform_post_id, DecisionRow)
+                    .join(DecisionRow, DecisionRow.post_id == PostRow.id)
+                    .where(PostRow.platform == platform, PostRow.community == community,
+                           PostRow.platform_post_id.in_(chunk))
+                    .order_by(DecisionRow.id)
+                )
+                for pid, d in rows:
+                    out[pid] = _stored_decision(d)
+            return out
+
+        result: dict[str, StoredDecision] = self._run(work)
+        return result
+
+    def counts(self) -> dict[str, int]:
+        def work(session: Session) -> dict[str, int]:
+            out = {f"posts_{s}": n for s, n in session.execute(
+                select(PostRow.status, func.count()).group_by(PostRow.status))}
+            out.update({f"decisions_{o}": n for o, n in session.execute(
+                select(DecisionRow.outcome, func.count()).group_by(DecisionRow.outcome))})
+            out.update({f"cases_{s}": n for s, n in session.execute(
+                select(CaseRow.state, func.count()).group_by(CaseRow.state))})
+            return out
+
+        result: dict[str, int] = self._run(work)
+        return result
+
+    # --- review ----------------------------------------------------------------------------------
+
+    def cases(self, states: Sequence[str] = ("open", "escalated"), limit: int = 50) -> list[CaseView]:
+        def work(session: Session) -> list[CaseView]:
+            rows = session.execute(
+                select(CaseRow, PostRow, DecisionRow)
+                .join(PostRow, CaseRow.post_id == PostRow.id)
+                .join(DecisionRow, CaseRow.decision_id == DecisionRow.id)
+                .where(CaseRow.state.in_(list(states)))
+                .order_by(CaseRow.id)
+                .limit(limit)
+            )
+            return [_case_view(c, p, d) for c, p, d in rows]
+
+        result: list[CaseView] = self._run(work)
+        return result
+
+    def case(self, case_id: int) -> CaseView | None:
+        def work(session: Session) -> CaseView | None:
+            found = session.execute(
+                select(CaseRow, PostRow, DecisionRow)
+                .join(PostRow, CaseRow.post_id == PostRow.id)
+                .join(DecisionRow, CaseRow.decision_id == DecisionRow.id)
+                .where(CaseRow.id == case_id)
+            ).first()
+            if found is None:
+                return None
+            c, p, d = found
+            actions = tuple(_action_record(a, p) for a in session.scalars(
+                select(ActionRow).where(ActionRow.post_id == p.id).order_by(ActionRow.id)))
+            audit = tuple(AuditRecord(a.at, a.actor, a.action, a.origin, a.details) for a in session.scalars(
+                select(AuditRow).where(AuditRow.target_type == "case", AuditRow.target_id == str(case_id))
+                .order_by(AuditRow.id)))
+            return _case_view(c, p, d, actions, audit)
+
+        result: CaseView | None = self._run(work)
+        return result
+
+    def resolve(
+        self, case_id: int, resolution: str, actor: str, origin: str, note: str | None,
+        actions: Sequence[ActionSpec],
+    ) -> CaseView:
+        """Close a case with a verdict, queue the actions it implies and write the audit log, all
+        in one transaction. Raises LookupError for an unknown case, ValueError for a closed one."""
+
+        def work(session: Session) -> None:
+            case = session.get(CaseRow, case_id, with_for_update=True)
+            if case is None:
+                raise LookupError(f"no case {case_id}")
+            if case.state == "closed":
+                raise ValueError(f"case {case_id} is already closed ({case.resolution} by {case.closed_by})")
+            case.state, case.resolution, case.closed_by = "closed", resolution, actor
+            case.closed_at = utcnow()
+            if note:
+                case.note = note
+            post = session.get(PostRow, case.post_id)
+            assert post is not None
+            for spec in actions:
+                key = f"c{case_id}:{spec.kind}"
+                done_before = session.scalar(select(ActionRow.id).where(
+                    ActionRow.post_id == post.id, ActionRow.kind == spec.kind, ActionRow.state != "failed"))
+                if done_before is None:
+                    session.add(_action_row(post.id, post.platform, spec, key, case_id=case_id))
+            session.add(AuditRow(actor=actor, action=f"case.{resolution}", target_type="case",
+                                 target_id=str(case_id), origin=origin,
+                                 details={"note": note, "actions": [a.kind for a in actions]}))
+
+        self._run(work)
+        view = self.case(case_id)
+        assert view is not None
+        return view
+
+    def audit(self, actor: str, action: str, target_type: str, target_id: str, origin: str,
+              details: dict[str, Any]) -> None:
+        self._run(lambda s: s.add(AuditRow(actor=actor, action=action, target_type=target_type,
+                                           target_id=target_id, origin=origin, details=details)))
+
+    # --- outbox ----------------------------------------------------------------------------------
+
+    def claim_actions(self, platforms: Sequence[str], limit: int = 20) -> list[ActionRecord]:
+        """Due pending actions for these platforms, marked running so no other executor takes them."""
+
+        def work(session: Session) -> list[ActionRecord]:
+            rows = session.execute(
+                select(ActionRow, PostRow)
+                .join(PostRow, ActionRow.post_id == PostRow.id)
+                .where(ActionRow.state == "pending", ActionRow.not_before <= utcnow(),
+                       ActionRow.platform.in_(list(platforms)))
+                .order_by(ActionRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=ActionRow)
+            ).all()
+            for action, _ in rows:
+                action.state, action.attempts, action.updated_at = "running", action.attempts + 1, utcnow()
+            return [_action_record(a, p) for a, p in rows]
+
+        result: list[ActionRecord] = self._run(work)
+        return result
+
+    def finish_action(self, action_id: int, ok: bool, result: str, retry_in: timedelta | None = None) -> None:
+        """Record an attempt's outcome: done, failed for good, or pending again after `retry_in`."""
+
+        def work(session: Session) -> None:
+            row = session.get(ActionRow, action_id)
+            if row is None:
+                return
+            row.result, row.updated_at = result[:4000], utcnow()
+            if ok:
+                row.state = "done"
+            elif retry_in is not None:
+                row.state, row.not_before = "pending", utcnow() + retry_in
+            else:
+                row.state = "failed"
+
+        self._run(work)
+
+    def requeue_running(self) -> int:
+        """Actions left running by a crash go back to pending (adapters act idempotently)."""
+
+        def work(session: Session) -> int:
+            res = session.execute(update(ActionRow).where(ActionRow.state == "running").values(state="pending"))
+            return int(res.rowcount)  # type: ignore[attr-defined]
+
+        result: int = self._run(work)
+        return result
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _set_cursor(session: Session, cursor: CursorUpdate) -> None:
+    row = session.get(CursorRow, (cursor.adapter, cursor.key))
+    if row is None:
+        session.add(CursorRow(adapter=cursor.adapter, key=cursor.key, value=cursor.value))
+    else:
+        row.value, row.updated_at = cursor.value, utcnow()
+
+
+def _post_row(post: Post) -> PostRow:
+    text = text_for_storage(post.text)
+    return PostRow(
+        platform=post.platform,
+        community=post.community,
+        channel=post.channel,
+        platform_post_id=post.id,
+        author_id=post.author.id,
+        author_handle=post.author.handle,
+        author_created_at=post.author.account_created_at,
+        author_joined_at=post.author.joined_at,
+        author_roles=list(post.author.roles),
+        text=text,
+        text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        created_at=post.created_at,
+        reply_to=post.reply_to,
+        thread_root=post.thread_root,
+        links=list(post.links),
+        mentions=list(post.mentions),
+        platform_ref=dict(post.platform_ref),
+        status="pending",
+    )
+
+
+def _post_from_row(row: PostRow) -> Post:
+    return Post(
+        platform=row.platform,
+        community=row.community,
+        channel=row.channel,
+        id=row.platform_post_id,
+        author=Author(id=row.author_id, handle=row.author_handle, account_created_at=row.author_created_at,
+                      joined_at=row.author_joined_at, roles=tuple(row.author_roles or ())),
+        text=row.text or "",
+        created_at=row.created_at,
+        reply_to=row.reply_to,
+        thread_root=row.thread_root,
+        links=tuple(row.links or ()),
+        mentions=tuple(row.mentions or ()),
+        platform_ref=dict(row.platform_ref or {}),
+    )
+
+
+def _stored_decision(d: DecisionRow) -> StoredDecision:
+    return StoredDecision(
+        id=d.id, post_row=d.post_id, outcome=Outcome(d.outcome),
+        reasons=tuple(Reason.from_json(r) for r in d.reasons), scores=dict(d.scores),
+        scorer_versions=dict(d.scorer_versions), policy_version=d.policy_version, shadow=d.shadow,
+        normalised_text=d.normalised_text, decided_at=d.decided_at,
+    )
+
+
+def _case_view(c: CaseRow, p: PostRow, d: DecisionRow, actions: tuple[ActionRecord, ...] = (),
+               audit: tuple[AuditRecord, ...] = ()) -> CaseView:
+    return CaseView(
+        id=c.id, state=c.state, resolution=c.resolution, note=c.note, assignee=c.assignee,
+        opened_at=c.opened_at, closed_at=c.closed_at, closed_by=c.closed_by, post_row=p.id,
+        post=_post_from_row(p), decision=_stored_decision(d), actions=actions, audit=audit,
+    )
+
+
+def _action_row(post_row: int, platform: str, spec: ActionSpec, key: str, decision_id: int | None = None,
+                case_id: int | None = None) -> ActionRow:
+    return ActionRow(post_id=post_row, decision_id=decision_id, case_id=case_id, platform=platform,
+                     kind=spec.kind, params=spec.params, idempotency_key=key, state="pending")
+
+
+def _action_record(a: ActionRow, p: PostRow) -> ActionRecord:
+    return ActionRecord(id=a.id, post_row=a.post_id, platform=a.platform, kind=a.kind, params=dict(a.params),
+                        state=a.state, attempts=a.attempts, result=a.result,
+                        platform_ref={**(p.platform_ref or {}), "post_id": p.platform_post_id,
+                                      "channel": p.channel, "community": p.community,
+                                      "author_id": p.author_id})

@@ -1,0 +1,1 @@
+"""Alembic environment and versions; packaged so `modbot db upgrade` works from any install."""

@@ -1,0 +1,147 @@
+"""Policy: per-category thresholds turn scores into an outcome, with a reason a moderator can read.
+
+Rules arrive here fully resolved (community and channel overrides already merged by the config
+layer), so deciding is a pure function of the post, its scores and one `PolicyRules`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from moderation.normalise import Normalised
+from moderation.scoring import ScoreResult
+from moderation.types import Decision, Outcome, Post, Reason, Span
+
+_EXCERPT_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRules:
+    thresholds: Mapping[str, Mapping[Outcome, float]]
+    """category -> {outcome: lowest score that triggers it}."""
+    shadow: bool = False
+    exempt_users: frozenset[str] = frozenset()
+    exempt_roles: frozenset[str] = frozenset()
+    review_only: frozenset[str] = frozenset({"identity_attack"})
+    """Categories that never act on their own: at most they flag for a human (identity terms trip
+    classifiers far more often than identity attacks happen)."""
+    timeout_seconds: int = 3600
+    extra: Mapping[str, str] = field(default_factory=dict)
+    """Anything else that changes decisions, folded into the version so old decisions stay traceable."""
+
+    @property
+    def version(self) -> str:
+        canonical = {
+            "thresholds": {c: {o.value: t for o, t in sorted(m.items())} for c, m in sorted(self.thresholds.items())},
+            "shadow": self.shadow,
+            "exempt_users": sorted(self.exempt_users),
+            "exempt_roles": sorted(self.exempt_roles),
+            "review_only": sorted(self.review_only),
+            "timeout_seconds": self.timeout_seconds,
+            "extra": dict(sorted(self.extra.items())),
+        }
+        digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+        return "p-" + digest[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    default: PolicyRules
+    communities: Mapping[str, PolicyRules] = field(default_factory=dict)
+    channels: Mapping[tuple[str, str], PolicyRules] = field(default_factory=dict)
+
+    def rules_for(self, community: str, channel: str) -> PolicyRules:
+        return self.channels.get((community, channel)) or self.communities.get(community) or self.default
+
+
+def decide(
+    post: Post,
+    normalised: Normalised,
+    results: Mapping[str, ScoreResult],
+    scorer_versions: Mapping[str, str],
+    rules: PolicyRules,
+) -> Decision:
+    by_scorer = {name: dict(r.scores) for name, r in results.items()}
+    best: dict[str, tuple[float, str]] = {}
+    for name, result in results.items():
+        for category, value in result.scores.items():
+            if category not in best or value > best[category][0]:
+                best[category] = (value, name)
+    scores = {c: v for c, (v, _) in best.items()}
+
+    def finish(outcome: Outcome, reasons: list[Reason]) -> Decision:
+        return Decision(
+            outcome=outcome,
+            scores=scores,
+            scores_by_scorer=by_scorer,
+            reasons=tuple(reasons),
+            scorer_versions=dict(scorer_versions),
+            policy_version=rules.version,
+            shadow=rules.shadow,
+            normalised_text=normalised.text,
+        )
+
+    exempt = _exemption(post, rules)
+    if exempt:
+        return finish(Outcome.ALLOW, [Reason("policy", "exempt", 0.0, 0.0, Outcome.ALLOW, exempt)])
+
+    reasons: list[Reason] = []
+    nearest: tuple[float, Reason] | None = None
+    for category, thresholds in sorted(rules.thresholds.items()):
+        if category not in best or not thresholds:
+            continue
+        value, scorer = best[category]
+        spans = tuple(normalised.to_raw(a, b) for a, b in results[scorer].spans.get(category, ()))
+        hit = _strongest(thresholds, value)
+        if hit is None:
+            threshold = min(thresholds.values())
+            gap = threshold - value
+            miss = Reason(scorer, category, value, threshold, Outcome.ALLOW,
+                          f"{category} {value:.2f} is below the lowest threshold {threshold:.2f} ({scorer})")
+            if nearest is None or gap < nearest[0]:
+                nearest = (gap, miss)
+            continue
+        outcome, threshold = hit
+        message = f"{category} {value:.2f} ≥ {threshold:.2f} ({scorer}) → {outcome.value}"
+        if category in rules.review_only and outcome.severity > Outcome.FLAG.severity:
+            message += f"; capped at flag: {category} goes to human review, never straight to {outcome.value}"
+            outcome = Outcome.FLAG
+        evidence = _excerpt(post.text, spans)
+        if evidence:
+            message += f"; evidence: {evidence}"
+        reasons.append(Reason(scorer, category, value, threshold, outcome, message, spans))
+
+    if not reasons:
+        if nearest is not None:
+            return finish(Outcome.ALLOW, [nearest[1]])
+        return finish(Outcome.ALLOW, [Reason("policy", "none", 0.0, 0.0, Outcome.ALLOW,
+                                             "no scorer produced a category this policy has thresholds for")])
+    reasons.sort(key=lambda r: (-r.outcome.severity, -r.score))
+    return finish(reasons[0].outcome, reasons)
+
+
+def _strongest(thresholds: Mapping[Outcome, float], value: float) -> tuple[Outcome, float] | None:
+    hits = [(o, t) for o, t in thresholds.items() if value >= t]
+    return max(hits, key=lambda h: h[0].severity) if hits else None
+
+
+def _exemption(post: Post, rules: PolicyRules) -> str:
+    if post.author.id in rules.exempt_users:
+        return f"author {post.author.id} is exempt (exempt_users); scores are logged, nothing is decided"
+    roles = sorted(set(post.author.roles) & rules.exempt_roles)
+    if roles:
+        return f"author holds exempt role {roles[0]} (exempt_roles); scores are logged, nothing is decided"
+    return ""
+
+
+def _excerpt(raw: str, spans: tuple[Span, ...]) -> str:
+    parts = []
+    for span in spans[:3]:
+        piece = raw[span.start : span.end]
+        if len(piece) > _EXCERPT_CHARS:
+            piece = piece[:_EXCERPT_CHARS] + "…"
+        parts.append(json.dumps(piece, ensure_ascii=False))
+    return ", ".join(parts)

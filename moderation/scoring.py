@@ -1,0 +1,51 @@
+"""The one interface every scorer implements, and how their outputs combine.
+
+Scorers work on batches because every real model here is much faster batched; they receive the
+normalised text and, when they ask for it, the post's sentence embedding, computed once per post by
+the pipeline and shared by every head that wants it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringInput:
+    text: str
+    embedding: Sequence[float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    scores: Mapping[str, float]
+    spans: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    """Per category, ranges of the *normalised* text that carry the score, where the scorer can tell."""
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    name: str
+    version: str
+    categories: tuple[str, ...]
+    needs_embedding: bool
+
+    def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
+        """One result per input, in order, every score in [0, 1]."""
+        ...
+
+
+class ScorerError(RuntimeError):
+    """A scorer cannot run (missing weights, bad checkpoint). The message says how to fix it."""
+
+
+def check_results(scorer: Scorer, batch_size: int, results: Sequence[ScoreResult]) -> None:
+    """Refuse a scorer's output that would make a decision meaningless rather than log garbage."""
+    if len(results) != batch_size:
+        raise ScorerError(f"scorer {scorer.name!r} returned {len(results)} results for {batch_size} inputs")
+    for result in results:
+        for category, value in result.scores.items():
+            if not 0.0 <= value <= 1.0 or value != value:
+                raise ScorerError(f"scorer {scorer.name!r} gave {category}={value!r}, outside [0, 1]")

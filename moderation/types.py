@@ -1,0 +1,149 @@
+"""Plain typed data that crosses every boundary: what adapters produce and what the filter returns.
+
+Nothing here knows about a platform SDK or a database; adapters translate into these types and the
+store serialises them, so the filter layer can be tested and reasoned about on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    """What policy decided, in increasing order of severity."""
+
+    ALLOW = "allow"
+    LOG = "log"
+    FLAG = "flag"
+    HIDE = "hide"
+    REMOVE = "remove"
+    TIMEOUT = "timeout"
+    BAN = "ban"
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+    @property
+    def needs_review(self) -> bool:
+        """Flag and every intervention open a case, so moderators see (and can overturn) them."""
+        return self.severity >= _SEVERITY[Outcome.FLAG]
+
+    @property
+    def is_action(self) -> bool:
+        """Outcomes that change something on the platform (carried out unless shadow mode)."""
+        return self.severity >= _SEVERITY[Outcome.HIDE]
+
+
+_SEVERITY = {o: i for i, o in enumerate(Outcome)}
+
+CATEGORIES: tuple[str, ...] = (
+    "toxicity",
+    "severe_toxicity",
+    "obscene",
+    "threat",
+    "insult",
+    "identity_attack",
+    "sexual_explicit",
+    "profanity",
+)
+"""Score categories a policy may set thresholds on. detoxify's names, plus `profanity`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    id: str
+    handle: str | None = None
+    account_created_at: datetime | None = None
+    joined_at: datetime | None = None
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One post as every adapter hands it to the pipeline. `id` is the platform's id for it."""
+
+    platform: str
+    community: str
+    channel: str
+    id: str
+    author: Author
+    text: str
+    created_at: datetime
+    reply_to: str | None = None
+    thread_root: str | None = None
+    links: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    platform_ref: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def account_age(self) -> timedelta | None:
+        """Age of the author's account when they posted; None where the platform does not say."""
+        if self.author.account_created_at is None:
+            return None
+        return self.created_at - self.author.account_created_at
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Half-open range of code points in the post's raw text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One piece of why a decision came out as it did, readable by a moderator."""
+
+    source: str
+    category: str
+    score: float
+    threshold: float
+    outcome: Outcome
+    message: str
+    spans: tuple[Span, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "category": self.category,
+            "score": round(self.score, 4),
+            "threshold": self.threshold,
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "spans": [[s.start, s.end] for s in self.spans],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reason:
+        return cls(
+            source=str(data["source"]),
+            category=str(data["category"]),
+            score=float(data["score"]),
+            threshold=float(data["threshold"]),
+            outcome=Outcome(data["outcome"]),
+            message=str(data["message"]),
+            spans=tuple(Span(int(a), int(b)) for a, b in data.get("spans", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    scores: Mapping[str, float]
+    scores_by_scorer: Mapping[str, Mapping[str, float]]
+    reasons: tuple[Reason, ...]
+    scorer_versions: Mapping[str, str]
+    policy_version: str
+    shadow: bool
+    normalised_text: str
+
+    @property
+    def acts(self) -> bool:
+        """Whether the decision should be carried out on the platform now."""
+        return self.outcome.is_action and not self.shadow
