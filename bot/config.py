@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from moderation.policy import Policy, PolicyRules
 from moderation.types import CATEGORIES, Outcome
@@ -23,6 +23,7 @@ Category = Literal[
 ]
 OutcomeName = Literal["log", "flag", "hide", "remove", "timeout", "ban"]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
+UserPath = Annotated[Path, AfterValidator(lambda p: p.expanduser())]
 Thresholds = dict[Category, dict[OutcomeName, Score]]
 
 assert set(get_args(Category)) == set(CATEGORIES), "Category literal out of step with moderation.types"
@@ -59,7 +60,7 @@ def default_data_dir() -> Path:
 
 
 class DataConfig(_Strict):
-    dir: Path = Field(default_factory=default_data_dir)
+    dir: UserPath = Field(default_factory=default_data_dir)
     """Where the SQLite database, action logs and model caches live."""
 
 
@@ -85,8 +86,8 @@ class ProfanityConfig(_Strict):
 class DetoxifyConfig(_Strict):
     enabled: bool = False
     model_type: Literal["original", "unbiased", "multilingual", "original-small", "unbiased-small"] = "original"
-    checkpoint: Path | None = None
-    huggingface_config_path: Path | None = None
+    checkpoint: UserPath | None = None
+    huggingface_config_path: UserPath | None = None
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$")
     download: bool = False
     batch_size: int = Field(16, ge=1, le=256)
@@ -95,7 +96,7 @@ class DetoxifyConfig(_Strict):
 class EmbeddingConfig(_Strict):
     enabled: bool = False
     """Computed only when a head needs it; enable to compute and keep it for every post anyway."""
-    model_dir: Path | None = None
+    model_dir: UserPath | None = None
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$")
     batch_size: int = Field(32, ge=1, le=1024)
 
@@ -139,7 +140,7 @@ class ConsoleAdapterConfig(_Strict):
     poll_seconds: float = Field(1.0, ge=0.05, le=3600)
     community: str = Field("console", min_length=1, max_length=200)
     """Community for posts that do not name one."""
-    actions_log: Path | None = None
+    actions_log: UserPath | None = None
     """JSON Lines file the console platform writes carried-out actions to (default: data dir)."""
 
 

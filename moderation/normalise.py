@@ -78,7 +78,9 @@ def _delete(chars: _Chars, src: _Src, doomed: set[int]) -> tuple[_Chars, _Src]:
 # --- markdown -------------------------------------------------------------------------------------
 
 _MD_PATTERNS = (
-    re.compile(r"\*\*|__|~~|\|\||`+"),  # bold, underline, strike, spoiler, code fences
+    # bold, underline, strike, spoiler: only at a word's edge (`f**k` is a mask, not markup)
+    re.compile(r"(?<![^\W_])(?:\*\*|__|~~|\|\|)|(?:\*\*|__|~~|\|\|)(?![^\W_])"),
+    re.compile(r"`+"),  # code spans and fences
     re.compile(r"(?m)^[ \t]*(?:#{1,6}|-#|>+)[ \t]+"),  # headings, Discord subtext, quotes
     re.compile(r"(?:(?<=\s)|^)[*_](?=\S)|(?<=\S)[*_](?=\s|$|[.,!?;:)])"),  # *em* and _em_ at word edges
 )

@@ -8,6 +8,7 @@ from pending to decided, so a crash at any point neither loses a post nor decide
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -91,12 +92,10 @@ class AuditRecord:
 def text_for_storage(text: str) -> str:
     """PostgreSQL text cannot hold NUL and no database can hold lone surrogates; everything else is
     kept exactly as written."""
-    cleaned = text.replace("\x00", "\ufffd")
-    return cleaned.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if _has_surrogate(cleaned) else cleaned
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
-def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class Store:

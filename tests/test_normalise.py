@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moderation.normalise import normalise
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("f u c k you", "fuck you"),
+        ("f.u.c.k you", "fuck you"),
+        ("f-u-c-k you", "fuck you"),
+        ("f*ck off", "fuck off"),
+        ("f**k off", "fuck off"),
+        ("fück", "fuck"),
+        ("ｆｕｃｋ", "fuck"),
+        ("sh1t head", "shit head"),
+        ("b!tch", "bitch"),
+        ("a$$hole", "asshole"),
+        ("he\u200bllo", "hello"),
+        ("he\u200d\u2060llo", "hello"),
+        ("abc\u202edef", "abcdef"),
+        ("**bold** and _em_ and ~~gone~~ ||spoiler||", "bold and em and gone spoiler"),
+        ("[click here](https://example.org/x)", "click here"),
+        ("> quoted\n# heading", "quoted heading"),
+        ("fuuuuuuck", "fuuck"),
+        ("z̷̢̛a̸̡l̵̨g̶̢o̴̧", "zalgo"),
+        ("ﬁne", "fine"),
+        ("pаypal", "paypal"),  # Cyrillic а among Latin letters
+    ],
+)
+def test_evasion_tricks_are_undone(raw: str, expected: str) -> None:
+    assert normalise(raw).text == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["covid19 at 5pm", "@user hello", "Привет, как дела?", "Καλημέρα κόσμε", "नमस्ते दुनिया", "I have 3 cats",
+     "price: $100", "mp3 and x86"],
+)
+def test_ordinary_text_is_left_alone(raw: str) -> None:
+    assert normalise(raw).text == raw
+
+
+def test_pure_cyrillic_words_are_not_folded_in_cyrillic_text() -> None:
+    # "сор" is made only of Latin look-alikes, but in a Russian sentence it is Russian.
+    assert normalise("это сор и мусор").text == "это сор и мусор"
+
+
+def test_evidence_maps_back_to_raw_text() -> None:
+    raw = "well **f u c k** you"
+    n = normalise(raw)
+    start = n.text.index("fuck")
+    span = n.to_raw(start, start + 4)
+    assert raw[span.start : span.end] == "f u c k"
+
+
+def test_offsets_survive_expansion_and_deletion() -> None:
+    raw = "ﬁ\u200bx"
+    n = normalise(raw)
+    assert n.text == "fix"
+    assert n.offsets == (0, 0, 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_never_raises_and_is_idempotent(raw: str) -> None:
+    once = normalise(raw)
+    assert normalise(once.text).text == once.text
+    assert len(once.offsets) == len(once.text)
+    assert all(0 <= o < len(raw) for o in once.offsets)
+
+
+_tricky = st.text(
+    alphabet=st.sampled_from(list("fuckshit abc*_-.|!$@01345 \u200b\u202e\u0301\u0336ｆａ**~~`>#[]()\n") + ["\u0430", "\u043e"]),
+    max_size=80,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_tricky)
+def test_idempotent_on_evasion_alphabet(raw: str) -> None:
+    once = normalise(raw).text
+    assert normalise(once).text == once
+
+
+def test_huge_input_is_handled() -> None:
+    raw = ("spam " * 20_000) + "f*ck"
+    assert normalise(raw).text.endswith("fuck")

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.actions import actions_for
+from moderation.normalise import normalise
+from moderation.policy import PolicyRules, decide
+from moderation.scoring import ScoreResult
+from moderation.types import Author, Outcome, Post
+
+RULES = PolicyRules(
+    thresholds={
+        "toxicity": {Outcome.FLAG: 0.5, Outcome.REMOVE: 0.9},
+        "identity_attack": {Outcome.FLAG: 0.4, Outcome.BAN: 0.8},
+        "threat": {Outcome.TIMEOUT: 0.7},
+    },
+    exempt_users=frozenset({"trusted"}),
+    exempt_roles=frozenset({"mod"}),
+    timeout_seconds=600,
+)
+
+
+def post(text: str = "you are a fool", author: str = "u1", roles: tuple[str, ...] = ()) -> Post:
+    return Post(platform="console", community="c", channel="general", id="p1",
+                author=Author(id=author, roles=roles), text=text, created_at=datetime.now(UTC))
+
+
+def run(scores: dict[str, float], rules: PolicyRules = RULES, p: Post | None = None,
+        spans: dict[str, tuple[tuple[int, int], ...]] | None = None):  # type: ignore[no-untyped-def]
+    p = p or post()
+    return decide(p, normalise(p.text), {"s": ScoreResult(scores, spans or {})}, {"s": "1.0"}, rules)
+
+
+def test_strongest_reached_threshold_wins_and_reason_says_why() -> None:
+    d = run({"toxicity": 0.95})
+    assert d.outcome is Outcome.REMOVE
+    [reason] = d.reasons
+    assert reason.category == "toxicity" and reason.threshold == 0.9 and reason.source == "s"
+    assert "toxicity 0.95 ≥ 0.90 (s) → remove" in reason.message
+    assert d.scorer_versions == {"s": "1.0"} and d.policy_version == RULES.version
+
+
+def test_below_every_threshold_allows_with_the_nearest_miss_as_reason() -> None:
+    d = run({"toxicity": 0.3, "threat": 0.1})
+    assert d.outcome is Outcome.ALLOW
+    assert "toxicity 0.30 is below the lowest threshold 0.50" in d.reasons[0].message
+
+
+def test_identity_attack_goes_to_review_not_ban() -> None:
+    d = run({"identity_attack": 0.95})
+    assert d.outcome is Outcome.FLAG
+    assert "capped at flag" in d.reasons[0].message
+    opted_in = PolicyRules(thresholds=RULES.thresholds, review_only=frozenset())
+    assert run({"identity_attack": 0.95}, opted_in).outcome is Outcome.BAN
+
+
+def test_exempt_users_and_roles_are_allowed_with_reason() -> None:
+    d = run({"toxicity": 0.99}, p=post(author="trusted"))
+    assert d.outcome is Outcome.ALLOW and "exempt" in d.reasons[0].message
+    assert d.scores == {"toxicity": 0.99}
+    assert run({"toxicity": 0.99}, p=post(roles=("mod",))).outcome is Outcome.ALLOW
+
+
+def test_shadow_mode_decides_but_queues_no_action() -> None:
+    shadow = PolicyRules(thresholds=RULES.thresholds, shadow=True)
+    d = run({"toxicity": 0.99}, shadow)
+    assert d.outcome is Outcome.REMOVE and d.shadow and not d.acts
+    assert actions_for(d, shadow) == []
+    live = run({"toxicity": 0.99})
+    assert [a.kind for a in actions_for(live, RULES)] == ["remove"]
+
+
+def test_timeout_removes_and_times_out_for_the_configured_length() -> None:
+    d = run({"threat": 0.8})
+    kinds = [(a.kind, a.params.get("seconds")) for a in actions_for(d, RULES)]
+    assert kinds == [("remove", None), ("timeout", 600)]
+
+
+def test_evidence_spans_point_into_raw_text() -> None:
+    p = post(text="you are a **f u c k** wit")
+    norm = normalise(p.text)
+    start = norm.text.index("fuck")
+    d = decide(p, norm, {"s": ScoreResult({"toxicity": 0.95}, {"toxicity": ((start, start + 4),)})},
+               {"s": "1"}, RULES)
+    [span] = d.reasons[0].spans
+    assert p.text[span.start : span.end] == "f u c k"
+    assert 'evidence: "f u c k"' in d.reasons[0].message
+
+
+def test_several_scorers_take_the_highest_score_per_category() -> None:
+    p = post()
+    d = decide(p, normalise(p.text), {"a": ScoreResult({"toxicity": 0.6}), "b": ScoreResult({"toxicity": 0.92})},
+               {"a": "1", "b": "2"}, RULES)
+    assert d.outcome is Outcome.REMOVE and d.reasons[0].source == "b"
+    assert d.scores_by_scorer == {"a": {"toxicity": 0.6}, "b": {"toxicity": 0.92}}
