@@ -21,6 +21,7 @@ from moderation.normalise import normalise
 from moderation.policy import Policy, decide
 from moderation.scoring import Scorer, ScoringInput, check_results
 from moderation.types import Decision, Post
+from moderation.windows import merge_windows, split_windows
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,19 +56,30 @@ class Decider:
 
     def decide(self, posts: Sequence[Post]) -> list[tuple[Decision, list[ActionSpec]]]:
         normalised = [normalise(p.text) for p in posts]
-        embeddings: list[list[float]] | list[None] = [None] * len(posts)
+        # Every post becomes one or more windows; scorers and the embedding see windows.
+        owners: list[int] = []
+        starts: list[int] = []
+        texts: list[str] = []
+        for i, norm in enumerate(normalised):
+            for a, b in split_windows(norm.text):
+                owners.append(i)
+                starts.append(a)
+                texts.append(norm.text[a:b])
+        embeddings: list[list[float]] | list[None] = [None] * len(texts)
         if self.embedder is not None:
-            embeddings = self.embedder.embed([n.text for n in normalised])
-        inputs = [ScoringInput(n.text, e) for n, e in zip(normalised, embeddings, strict=True)]
-        per_scorer = {}
+            embeddings = self.embedder.embed(texts)
+        inputs = [ScoringInput(t, e) for t, e in zip(texts, embeddings, strict=True)]
+        per_post: list[dict[str, ScoreResult]] = [{} for _ in posts]
         for scorer in self.scorers:
             results = scorer.score(inputs)
             check_results(scorer, len(inputs), results)
-            per_scorer[scorer.name] = results
+            for i in range(len(posts)):
+                mine = [j for j, owner in enumerate(owners) if owner == i]
+                per_post[i][scorer.name] = merge_windows([results[j] for j in mine], [starts[j] for j in mine])
         out = []
-        for i, (post, norm) in enumerate(zip(posts, normalised, strict=True)):
+        for post, norm, results_for_post in zip(posts, normalised, per_post, strict=True):
             rules = self.policy.rules_for(post.community, post.channel)
-            decision = decide(post, norm, {n: r[i] for n, r in per_scorer.items()}, self.versions, rules)
+            decision = decide(post, norm, results_for_post, self.versions, rules)
             out.append((decision, actions_for(decision, rules)))
         return out
 

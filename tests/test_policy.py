@@ -93,3 +93,17 @@ def test_several_scorers_take_the_highest_score_per_category() -> None:
                {"a": "1", "b": "2"}, RULES)
     assert d.outcome is Outcome.REMOVE and d.reasons[0].source == "b"
     assert d.scores_by_scorer == {"a": {"toxicity": 0.6}, "b": {"toxicity": 0.92}}
+
+
+def test_windows_cover_long_text_and_merge_to_the_worst() -> None:
+    from moderation.windows import merge_windows, split_windows
+
+    text = " ".join(f"w{i}" for i in range(2000))
+    windows = split_windows(text, size=300, overlap=40)
+    assert windows[0][0] == 0 and windows[-1][1] == len(text)
+    assert all(b - a <= 300 for a, b in windows)
+    assert all(nxt[0] < cur[1] for cur, nxt in zip(windows, windows[1:], strict=False))  # overlapping
+    merged = merge_windows([ScoreResult({"x": 0.1}, {"x": ((0, 2),)}), ScoreResult({"x": 0.8}, {"x": ((5, 7),)})],
+                           [0, 100])
+    assert merged.scores == {"x": 0.8} and merged.spans == {"x": ((0, 2), (105, 107))}
+    assert split_windows("short") == [(0, 5)]
