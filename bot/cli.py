@@ -22,8 +22,9 @@ from bot.storage.db import DatabaseError, display_url, make_engine, schema_statu
 from bot.storage.store import CaseView, StoredDecision
 from moderation.scoring import ScorerError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output (logs, files, tests) gets wide tables instead of rich's 80-column default.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 _LONG_INPUT_BYTES = 64 * 1024
 
 

@@ -159,7 +159,7 @@ class LoggingConfig(_Strict):
 
 
 class Config(_Strict):
-    data: DataConfig = DataConfig()
+    data: DataConfig = Field(default_factory=DataConfig)
     database: DatabaseConfig = DatabaseConfig()
     pipeline: PipelineConfig = PipelineConfig()
     scorers: ScorersConfig = ScorersConfig()
