@@ -50,8 +50,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modbot", description="Self-hosted moderation and reply assistant.")
-    parser.add_argument("--config", type=Path, default=os.environ.get("MODBOT_CONFIG") or None,
-                        help="TOML config file (default: $MODBOT_CONFIG, else the embedded defaults)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=os.environ.get("MODBOT_CONFIG") or None,
+        help="TOML config file (default: $MODBOT_CONFIG, else the embedded defaults)",
+    )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     p = sub.add_parser("config", help="configuration tools")
@@ -87,10 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resolve", help="close a case with a verdict (audit-logged)")
     p.add_argument("id", type=int)
     verdict = p.add_mutually_exclusive_group(required=True)
-    verdict.add_argument("--approve", dest="verdict", action="store_const", const="approve",
-                         help="the post is fine")
-    verdict.add_argument("--remove", dest="verdict", action="store_const", const="remove",
-                         help="the post breaks the rules: remove it")
+    verdict.add_argument("--approve", dest="verdict", action="store_const", const="approve", help="the post is fine")
+    verdict.add_argument(
+        "--remove", dest="verdict", action="store_const", const="remove", help="the post breaks the rules: remove it"
+    )
     p.add_argument("--note", help="why (kept with the case)")
     p.add_argument("--as", dest="actor", default=None, help="moderator name for the audit log (default: $USER)")
     p.set_defaults(func=cmd_resolve)
@@ -113,8 +117,10 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     enabled = [n for n in ("profanity", "detoxify", "embedding") if getattr(config.scorers, n).enabled]
     out.print(f"  scorers: {', '.join(enabled) or 'none'}")
     policy = config.build_policy()
-    out.print(f"  policy {policy.default.version}; {len(policy.communities)} community override(s), "
-              f"{len(policy.channels)} channel override(s)")
+    out.print(
+        f"  policy {policy.default.version}; {len(policy.communities)} community override(s), "
+        f"{len(policy.channels)} channel override(s)"
+    )
     return 0
 
 
@@ -153,13 +159,26 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return 2
     size = Path(source).stat().st_size if source != "-" else 0
     show_bar = err.is_terminal and size > _LONG_INPUT_BYTES
-    progress = Progress(TextColumn("scanning"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                        console=err, transient=True, disable=not show_bar)
+    progress = Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not show_bar,
+    )
     task = progress.add_task("scan", total=size or None)
     with progress:
-        report = asyncio.run(run_service(
-            config, console_source=source, console_follow=False,
-            on_progress=lambda s: progress.update(task, completed=s.bytes_read), keep_decisions=True))
+        report = asyncio.run(
+            run_service(
+                config,
+                console_source=source,
+                console_follow=False,
+                on_progress=lambda s: progress.update(task, completed=s.bytes_read),
+                keep_decisions=True,
+            )
+        )
     stats = next(iter(report.ingest.values()), None)
     for e in report.errors:
         err.print(f"error: {escape(e)}")
@@ -183,8 +202,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 1 if report.errors or report.failed else 0
 
 
-def _print_summary(keys: list[tuple[str, str]], decisions: dict[tuple[str, str], StoredDecision],
-                   new_ids: set[int], line_errors: int, top: int) -> None:
+def _print_summary(
+    keys: list[tuple[str, str]],
+    decisions: dict[tuple[str, str], StoredDecision],
+    new_ids: set[int],
+    line_errors: int,
+    top: int,
+) -> None:
     found = [decisions[k] for k in dict.fromkeys(keys) if k in decisions]
     counts = Counter(d.outcome.value for d in found)
     table = Table(title="modbot scan", show_lines=False)
@@ -196,8 +220,10 @@ def _print_summary(keys: list[tuple[str, str]], decisions: dict[tuple[str, str],
     table.add_row("[dim]skipped lines[/dim]", str(line_errors))
     out.print(table)
     fresh = sum(1 for d in found if d.id in new_ids)
-    out.print(f"{len(found)} posts: {fresh} decided now, {len(found) - fresh} decided by an earlier run; "
-              f"{sum(1 for d in found if d.shadow)} in shadow mode")
+    out.print(
+        f"{len(found)} posts: {fresh} decided now, {len(found) - fresh} decided by an earlier run; "
+        f"{sum(1 for d in found if d.shadow)} in shadow mode"
+    )
     flagged = sorted((d for d in found if d.outcome.needs_review), key=lambda d: -max(d.scores.values(), default=0))
     if flagged:
         t = Table(title=f"top flagged (of {len(flagged)})", show_lines=True)
@@ -217,8 +243,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     report = asyncio.run(run_service(config, console_source=args.source, console_follow=args.follow))
     decided = sum(s.accepted for s in report.ingest.values()) + report.resumed
-    err.print(f"modbot stopped: {decided} accepted post(s) handled, {report.actions_done} action(s) done, "
-              f"{report.actions_failed} failed")
+    err.print(
+        f"modbot stopped: {decided} accepted post(s) handled, {report.actions_done} action(s) done, "
+        f"{report.actions_failed} failed"
+    )
     for e in report.errors:
         err.print(f"error: {escape(e)}")
     return 1 if report.errors else 0
@@ -245,10 +273,15 @@ def cmd_queue(args: argparse.Namespace) -> int:
         table.add_column(col)
     for c in cases:
         top = c.decision.reasons[0].message if c.decision.reasons else ""
-        table.add_row(str(c.id), c.state if c.state != "closed" else f"closed ({c.resolution})",
-                      c.decision.outcome.value + (" (shadow)" if c.decision.shadow else ""),
-                      escape(f"{c.post.platform}/{c.post.community}"), escape(c.post.author.id),
-                      escape(_excerpt(c.post.text)), escape(top))
+        table.add_row(
+            str(c.id),
+            c.state if c.state != "closed" else f"closed ({c.resolution})",
+            c.decision.outcome.value + (" (shadow)" if c.decision.shadow else ""),
+            escape(f"{c.post.platform}/{c.post.community}"),
+            escape(c.post.author.id),
+            escape(_excerpt(c.post.text)),
+            escape(top),
+        )
     out.print(table)
     return 0
 
@@ -270,22 +303,32 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 def _print_case(c: CaseView) -> None:
     d = c.decision
-    out.print(f"[bold]case {c.id}[/bold]  state {c.state}" + (f" ({c.resolution} by {escape(c.closed_by or '')})"
-                                                           if c.resolution else ""))
-    out.print(f"post {escape(c.post.id)} on {escape(c.post.platform)}/{escape(c.post.community)}"
-              f"#{escape(c.post.channel)} by {escape(c.post.author.id)} at {c.post.created_at.isoformat()}")
+    out.print(
+        f"[bold]case {c.id}[/bold]  state {c.state}"
+        + (f" ({c.resolution} by {escape(c.closed_by or '')})" if c.resolution else "")
+    )
+    out.print(
+        f"post {escape(c.post.id)} on {escape(c.post.platform)}/{escape(c.post.community)}"
+        f"#{escape(c.post.channel)} by {escape(c.post.author.id)} at {c.post.created_at.isoformat()}"
+    )
     out.print("text:     " + _marked(c.post.text, [s for r in d.reasons for s in r.spans]))
     out.print("scored as: " + escape(d.normalised_text or ""))
-    out.print(f"decision: {d.outcome.value}{' (shadow mode: not acted on)' if d.shadow else ''}; "
-              f"policy {d.policy_version}; scorers " + escape(", ".join(f"{k} {v}" for k, v in d.scorer_versions.items())))
+    out.print(
+        f"decision: {d.outcome.value}{' (shadow mode: not acted on)' if d.shadow else ''}; "
+        f"policy {d.policy_version}; scorers " + escape(", ".join(f"{k} {v}" for k, v in d.scorer_versions.items()))
+    )
     out.print("scores:   " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(d.scores.items(), key=lambda kv: -kv[1])))
     for r in d.reasons:
         out.print(f"  - {escape(r.message)}")
     for a in c.actions:
-        out.print(f"action {a.kind}: {a.state} after {a.attempts} attempt(s){': ' + escape(a.result) if a.result else ''}")
+        out.print(
+            f"action {a.kind}: {a.state} after {a.attempts} attempt(s){': ' + escape(a.result) if a.result else ''}"
+        )
     for entry in c.audit:
-        out.print(f"audit {entry.at.isoformat()} {escape(entry.actor)} {entry.action} via {escape(entry.origin)}"
-                  + (f": {escape(str(entry.details.get('note')))}" if entry.details.get("note") else ""))
+        out.print(
+            f"audit {entry.at.isoformat()} {escape(entry.actor)} {entry.action} via {escape(entry.origin)}"
+            + (f": {escape(str(entry.details.get('note')))}" if entry.details.get("note") else "")
+        )
     if c.note:
         out.print(f"note: {escape(c.note)}")
 

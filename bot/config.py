@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -177,7 +176,7 @@ class Config(_Strict):
         return f"sqlite:///{self.data.dir / 'modbot.db'}"
 
     def build_policy(self) -> Policy:
-        base = _rules(self.policy, self.policy.thresholds)
+        base = _rules(self.policy)
         communities: dict[str, PolicyRules] = {}
         channels: dict[tuple[str, str], PolicyRules] = {}
         for name, community in self.communities.items():
@@ -188,9 +187,9 @@ class Config(_Strict):
         return Policy(default=base, communities=communities, channels=channels)
 
 
-def _rules(p: PolicyConfig, thresholds: Mapping[str, Mapping[str, float]]) -> PolicyRules:
+def _rules(p: PolicyConfig) -> PolicyRules:
     return PolicyRules(
-        thresholds={c: {Outcome(o): t for o, t in m.items()} for c, m in thresholds.items()},
+        thresholds={c: {Outcome(o): t for o, t in m.items()} for c, m in p.thresholds.items()},
         shadow=p.shadow,
         exempt_users=frozenset(p.exempt_users),
         exempt_roles=frozenset(p.exempt_roles),

@@ -4,6 +4,7 @@ its outcome is written back. Adapters must act idempotently, since a crash can r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -22,8 +23,16 @@ class Acting(Protocol):
 
 
 class Executor:
-    def __init__(self, store: Store, adapters: Mapping[str, Acting], db: Db, max_attempts: int = 5,
-                 backoff_seconds: float = 1.0, poll_seconds: float = 1.0, action_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, Acting],
+        db: Db,
+        max_attempts: int = 5,
+        backoff_seconds: float = 1.0,
+        poll_seconds: float = 1.0,
+        action_timeout: float = 60.0,
+    ) -> None:
         self.store = store
         self.adapters = dict(adapters)
         self.db = db
@@ -46,10 +55,8 @@ class Executor:
                 return
             if ran == 0:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                except TimeoutError:
-                    pass
 
     async def run_once(self) -> int:
         """Run every due action once; returns how many were attempted."""

@@ -19,7 +19,7 @@ from bot.actions import actions_for
 from bot.storage.store import ActionSpec, CursorUpdate, Store
 from moderation.normalise import normalise
 from moderation.policy import Policy, decide
-from moderation.scoring import Scorer, ScoringInput, check_results
+from moderation.scoring import Scorer, ScoreResult, ScoringInput, check_results
 from moderation.types import Decision, Post
 from moderation.windows import merge_windows, split_windows
 
@@ -85,8 +85,9 @@ class Decider:
 
 
 class Pipeline:
-    def __init__(self, store: Store, decider: Decider, batch_size: int = 32, batch_wait_ms: int = 50,
-                 queue_size: int = 1000) -> None:
+    def __init__(
+        self, store: Store, decider: Decider, batch_size: int = 32, batch_wait_ms: int = 50, queue_size: int = 1000
+    ) -> None:
         self.store = store
         self.decider = decider
         self.batch_size = batch_size
@@ -145,8 +146,9 @@ class Pipeline:
             while len(batch) < self.batch_size:
                 timeout = deadline - loop.time()
                 try:
-                    batch.append(self._queue.get_nowait() if timeout <= 0 else
-                                 await asyncio.wait_for(self._queue.get(), timeout))
+                    batch.append(
+                        self._queue.get_nowait() if timeout <= 0 else await asyncio.wait_for(self._queue.get(), timeout)
+                    )
                 except (asyncio.QueueEmpty, TimeoutError):
                     break
             try:

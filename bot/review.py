@@ -12,8 +12,9 @@ Verdict = Literal["approve", "remove"]
 _RESOLUTION = {"approve": "approved", "remove": "removed"}
 
 
-def resolve_case(store: Store, case_id: int, verdict: Verdict, actor: str, origin: str,
-                 note: str | None = None) -> CaseView:
+def resolve_case(
+    store: Store, case_id: int, verdict: Verdict, actor: str, origin: str, note: str | None = None
+) -> CaseView:
     """Close the case: `approve` says the post is fine, `remove` that it breaks the rules (and
     queues its removal unless a removal already ran). Raises LookupError / ValueError."""
     resolution = _RESOLUTION[verdict]

@@ -21,9 +21,16 @@ def build_scorers(cfg: ScorersConfig) -> tuple[list[Scorer], Embedder | None]:
         from model.detox import DetoxifyScorer
 
         d = cfg.detoxify
-        scorers.append(DetoxifyScorer(model_type=d.model_type, checkpoint=d.checkpoint,
-                                      huggingface_config_path=d.huggingface_config_path, device=d.device,
-                                      download=d.download, batch_size=d.batch_size))
+        scorers.append(
+            DetoxifyScorer(
+                model_type=d.model_type,
+                checkpoint=d.checkpoint,
+                huggingface_config_path=d.huggingface_config_path,
+                device=d.device,
+                download=d.download,
+                batch_size=d.batch_size,
+            )
+        )
     if not scorers:
         raise ScorerError("no scorer is enabled: enable [scorers.profanity] or [scorers.detoxify]")
     embedder = None

@@ -63,18 +63,26 @@ async def run_service(
     adapters: list[ConsoleAdapter] = []
     console = config.adapters.console
     if console.enabled or console_source is not None:
-        adapters.append(ConsoleAdapter(
-            pipeline, store,
-            source=console_source if console_source is not None else console.source,
-            community=console.community,
-            follow=console.follow if console_follow is None else console_follow,
-            poll_seconds=console.poll_seconds,
-            max_chars=p.max_post_chars,
-            actions_log=console.actions_log or config.data.dir / "console-actions.jsonl",
-            on_progress=on_progress,
-        ))
-    executor = Executor(store, {a.platform: a for a in adapters}, pipeline.db,
-                        config.executor.max_attempts, config.executor.backoff_seconds)
+        adapters.append(
+            ConsoleAdapter(
+                pipeline,
+                store,
+                source=console_source if console_source is not None else console.source,
+                community=console.community,
+                follow=console.follow if console_follow is None else console_follow,
+                poll_seconds=console.poll_seconds,
+                max_chars=p.max_post_chars,
+                actions_log=console.actions_log or config.data.dir / "console-actions.jsonl",
+                on_progress=on_progress,
+            )
+        )
+    executor = Executor(
+        store,
+        {a.platform: a for a in adapters},
+        pipeline.db,
+        config.executor.max_attempts,
+        config.executor.backoff_seconds,
+    )
     pipeline.on_decided(lambda _: executor.wake())
 
     loop = asyncio.get_running_loop()

@@ -13,7 +13,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from moderation.scoring import ScoreResult, ScorerError, ScoringInput
+from moderation.scoring import ScorerError, ScoreResult, ScoringInput
 
 MODEL_TYPES = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 
@@ -51,7 +51,7 @@ class DetoxifyScorer:
                 raise ScorerError(
                     f"detoxify '{model_type}' weights are not on this machine ({cached} is missing) and "
                     "downloading is off. Either fetch them on a connected machine from "
-                    f"{url} and set [scorers.detoxify] checkpoint = \"/path/to/file.ckpt\" together "
+                    f'{url} and set [scorers.detoxify] checkpoint = "/path/to/file.ckpt" together '
                     "with huggingface_config_path = a folder holding the matching transformers config "
                     "and tokenizer (e.g. bert-base-uncased for 'original'), or set download = true."
                 )

@@ -34,7 +34,10 @@ class Embedder:
         self._model: Any = SentenceTransformer(str(path), device=device, local_files_only=True)
         self._batch_size = batch_size
         self.version = f"{path.name if model_dir else 'all-MiniLM-L6-v2'}"
-        self.dimension = int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        if not isinstance(dimension, int):
+            raise ScorerError(f"{path} does not declare its embedding size")
+        self.dimension = dimension
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:

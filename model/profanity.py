@@ -22,7 +22,7 @@ _PHRASE_STRIDE = 6
 
 class ProfanityScorer:
     name = "profanity"
-    categories = ("profanity",)
+    categories: tuple[str, ...] = ("profanity",)
     needs_embedding = False
 
     def __init__(self, span_threshold: float = 0.5) -> None:

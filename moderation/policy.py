@@ -99,8 +99,14 @@ def decide(
         if hit is None:
             threshold = min(thresholds.values())
             gap = threshold - value
-            miss = Reason(scorer, category, value, threshold, Outcome.ALLOW,
-                          f"{category} {value:.2f} is below the lowest threshold {threshold:.2f} ({scorer})")
+            miss = Reason(
+                scorer,
+                category,
+                value,
+                threshold,
+                Outcome.ALLOW,
+                f"{category} {value:.2f} is below the lowest threshold {threshold:.2f} ({scorer})",
+            )
             if nearest is None or gap < nearest[0]:
                 nearest = (gap, miss)
             continue
@@ -117,8 +123,19 @@ def decide(
     if not reasons:
         if nearest is not None:
             return finish(Outcome.ALLOW, [nearest[1]])
-        return finish(Outcome.ALLOW, [Reason("policy", "none", 0.0, 0.0, Outcome.ALLOW,
-                                             "no scorer produced a category this policy has thresholds for")])
+        return finish(
+            Outcome.ALLOW,
+            [
+                Reason(
+                    "policy",
+                    "none",
+                    0.0,
+                    0.0,
+                    Outcome.ALLOW,
+                    "no scorer produced a category this policy has thresholds for",
+                )
+            ],
+        )
     reasons.sort(key=lambda r: (-r.outcome.severity, -r.score))
     return finish(reasons[0].outcome, reasons)
 

@@ -73,8 +73,9 @@ def test_oversized_and_overlong_posts_get_a_clear_error(db_url: str, tmp_path: P
         f.write(_line("too-long", "x" * 1500))
         f.write(b'{"text": "' + b"y" * 80_000 + b'"}\n')  # over the byte limit for a line
         f.write(_line("after", "bye"))
-    config = Config.model_validate({"database": {"url": db_url}, "data": {"dir": str(tmp_path)},
-                                    "pipeline": {"max_post_chars": 1000}})
+    config = Config.model_validate(
+        {"database": {"url": db_url}, "data": {"dir": str(tmp_path)}, "pipeline": {"max_post_chars": 1000}}
+    )
     report = asyncio.run(run_service(config, console_source=str(feed), keep_decisions=True))
     stats = report.ingest[str(feed)]
     assert {d.post.id for d in report.decided} == {"before", "after"}
@@ -84,7 +85,8 @@ def test_oversized_and_overlong_posts_get_a_clear_error(db_url: str, tmp_path: P
 
 
 def test_missing_source_is_a_clear_error(tmp_path: Path) -> None:
-    config = Config.model_validate({"database": {"url": f"sqlite:///{tmp_path / 'db.sqlite'}"},
-                                    "data": {"dir": str(tmp_path)}})
+    config = Config.model_validate(
+        {"database": {"url": f"sqlite:///{tmp_path / 'db.sqlite'}"}, "data": {"dir": str(tmp_path)}}
+    )
     report = asyncio.run(run_service(config, console_source=str(tmp_path / "nope.jsonl")))
     assert report.errors and "does not exist" in report.errors[0]

@@ -19,8 +19,9 @@ SAMPLE = REPO / "examples" / "sample-feed.jsonl"
 def test_scan_sample_feed_prints_reasons_and_stores_decisions(tmp_path: Path) -> None:
     env = {**os.environ, "MODBOT_DATA_DIR": str(tmp_path)}
     env.pop("MODBOT_CONFIG", None)
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "scan", str(SAMPLE)], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "scan", str(SAMPLE)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "flag" in out and "allow" in out
@@ -30,9 +31,12 @@ def test_scan_sample_feed_prints_reasons_and_stores_decisions(tmp_path: Path) ->
 
     engine = create_engine(f"sqlite:///{tmp_path / 'modbot.db'}")
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT p.platform_post_id, d.outcome, d.scores, d.reasons, d.scorer_versions, d.policy_version "
-            "FROM posts p JOIN decisions d ON d.post_id = p.id")).all()
+        rows = conn.execute(
+            text(
+                "SELECT p.platform_post_id, d.outcome, d.scores, d.reasons, d.scorer_versions, d.policy_version "
+                "FROM posts p JOIN decisions d ON d.post_id = p.id"
+            )
+        ).all()
     engine.dispose()
     assert len(rows) == sum(1 for line in SAMPLE.read_text().splitlines() if line.strip()) - 1
     by_id = {r[0]: r for r in rows}
@@ -40,18 +44,23 @@ def test_scan_sample_feed_prints_reasons_and_stores_decisions(tmp_path: Path) ->
     assert '"profanity"' in by_id["demo-6"][2] and "f u c k" in by_id["demo-6"][3]
     assert "alt-profanity-check" in by_id["demo-6"][4] and by_id["demo-6"][5].startswith("p-")
 
-    again = subprocess.run([sys.executable, "-m", "bot.cli", "scan", str(SAMPLE)], env=env, capture_output=True,
-                           text=True, timeout=300)
+    again = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "scan", str(SAMPLE)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 0
     assert "0 decided now" in again.stdout  # nothing decided twice; the summary still covers the file
 
 
-def test_queue_case_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_queue_case_resolve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("MODBOT_CONFIG", raising=False)
     feed = tmp_path / "feed.jsonl"
-    feed.write_text('{"id": "x1", "author": "mallory", "text": "<b>f*ck</b> [you](https://evil.example) [red]"}\n'
-                    '{"id": "x2", "author": "bob", "text": "good morning"}\n')
+    feed.write_text(
+        '{"id": "x1", "author": "mallory", "text": "<b>f*ck</b> [you](https://evil.example) [red]"}\n'
+        '{"id": "x2", "author": "bob", "text": "good morning"}\n'
+    )
     assert main(["scan", str(feed)]) == 0
     capsys.readouterr()
     assert main(["queue"]) == 0
@@ -77,8 +86,9 @@ def test_queue_case_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     assert '"action": "remove"' in log and '"post_id": "x1"' in log
 
 
-def test_database_that_cannot_be_opened_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_database_that_cannot_be_opened_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("MODBOT_DATABASE_URL", "postgresql+psycopg://nobody:pw@127.0.0.1:9/none")
     assert main(["queue"]) == 1
     message = capsys.readouterr().err

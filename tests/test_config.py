@@ -22,7 +22,9 @@ def write(tmp_path: Path, body: str) -> Path:
 
 
 def test_every_problem_is_reported_once_with_file_key_and_allowed_values(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [pipeline]
 batch_size = 0
 bach_wait_ms = 3
@@ -34,7 +36,8 @@ flag = 1.5
 shadw = true
 [scorers.detoxify]
 model_type = "huge"
-""")
+""",
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     problems = caught.value.problems
@@ -88,7 +91,10 @@ def test_example_config_documents_every_key_with_its_default() -> None:
 
 
 def test_community_and_channel_overrides_merge_per_category(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, """
+    config = load_config(
+        write(
+            tmp_path,
+            """
 [policy]
 exempt_roles = ["mods"]
 [policy.thresholds]
@@ -100,7 +106,9 @@ thresholds = { profanity = { remove = 0.8 } }
 [communities.g1.channels.c1]
 shadow = false
 thresholds = { insult = { log = 0.2 } }
-"""))
+""",
+        )
+    )
     policy = config.build_policy()
     assert policy.default.thresholds["profanity"] == {Outcome.FLAG: 0.9}
     g1 = policy.rules_for("g1", "other")

@@ -25,8 +25,15 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
     config_dir.mkdir()
     (config_dir / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
     BertTokenizer(str(config_dir / "vocab.txt")).save_pretrained(config_dir)
-    config = BertConfig(vocab_size=len(VOCAB), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64, num_labels=len(CLASSES))
+    config = BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=len(CLASSES),
+    )
     config.save_pretrained(config_dir)
     torch.manual_seed(0)
     model = BertForSequenceClassification(config)
@@ -34,14 +41,23 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
         model.classifier.weight.zero_()
         model.classifier.bias.fill_(-4.0)
     checkpoint = root / "tiny.ckpt"
-    torch.save({
-        "config": {
-            "arch": {"args": {"model_type": "bert-base-uncased", "model_name": "BertForSequenceClassification",
-                              "tokenizer_name": "BertTokenizer", "num_classes": len(CLASSES)}},
-            "dataset": {"args": {"classes": CLASSES}},
+    torch.save(
+        {
+            "config": {
+                "arch": {
+                    "args": {
+                        "model_type": "bert-base-uncased",
+                        "model_name": "BertForSequenceClassification",
+                        "tokenizer_name": "BertTokenizer",
+                        "num_classes": len(CLASSES),
+                    }
+                },
+                "dataset": {"args": {"classes": CLASSES}},
+            },
+            "state_dict": model.state_dict(),
         },
-        "state_dict": model.state_dict(),
-    }, checkpoint)
+        checkpoint,
+    )
     return checkpoint, config_dir
 
 
@@ -59,8 +75,18 @@ def test_local_checkpoint_loads_through_detoxify_offline(tiny_checkpoint: tuple[
 
 def test_configured_detoxify_joins_the_scorers(tiny_checkpoint: tuple[Path, Path]) -> None:
     checkpoint, config_dir = tiny_checkpoint
-    config = Config.model_validate({"scorers": {"profanity": {"enabled": False}, "detoxify": {
-        "enabled": True, "checkpoint": str(checkpoint), "huggingface_config_path": str(config_dir)}}})
+    config = Config.model_validate(
+        {
+            "scorers": {
+                "profanity": {"enabled": False},
+                "detoxify": {
+                    "enabled": True,
+                    "checkpoint": str(checkpoint),
+                    "huggingface_config_path": str(config_dir),
+                },
+            }
+        }
+    )
     scorers, embedder = build_scorers(config.scorers)
     assert [s.name for s in scorers] == ["detoxify"] and embedder is None
 
@@ -77,7 +103,9 @@ def test_missing_weights_say_how_to_supply_them(tmp_path: Path, monkeypatch: pyt
         DetoxifyScorer(model_type="huge")
 
 
-def test_a_file_that_is_not_a_detoxify_checkpoint_is_refused(tmp_path: Path, tiny_checkpoint: tuple[Path, Path]) -> None:
+def test_a_file_that_is_not_a_detoxify_checkpoint_is_refused(
+    tmp_path: Path, tiny_checkpoint: tuple[Path, Path]
+) -> None:
     bogus = tmp_path / "bogus.ckpt"
     torch.save({"state_dict": {}}, bogus)
     with pytest.raises(ScorerError, match="not a detoxify checkpoint"):

@@ -20,8 +20,15 @@ RULES = PolicyRules(thresholds={"profanity": {Outcome.FLAG: 0.9}, "similarity": 
 
 
 def post(pid: str, text: str) -> Post:
-    return Post(platform="console", community="c", channel="general", id=pid, author=Author(id="u"),
-                text=text, created_at=datetime.now(UTC))
+    return Post(
+        platform="console",
+        community="c",
+        channel="general",
+        id=pid,
+        author=Author(id="u"),
+        text=text,
+        created_at=datetime.now(UTC),
+    )
 
 
 class EmbeddingHead:
@@ -56,8 +63,10 @@ def test_micro_batches_share_one_embedding_per_post(store: Store, profanity_scor
         pipeline = Pipeline(store, decider, batch_size=8, batch_wait_ms=20)
         pipeline.on_decided(decided.extend)
         pipeline.start()
-        posts = [post(f"p{i}", text) for i, text in enumerate(
-            ["my train was late this morning", "fuck you", "lovely weather"] * 7)]
+        posts = [
+            post(f"p{i}", text)
+            for i, text in enumerate(["my train was late this morning", "fuck you", "lovely weather"] * 7)
+        ]
         assert await pipeline.submit(posts) == 21
         assert await pipeline.submit(posts) == 0  # already accepted
         await pipeline.drain()
@@ -110,11 +119,14 @@ def test_service_scans_file_decides_and_carries_out_actions(db_url: str, tmp_pat
     lines = [{"id": "1", "text": "have a nice day"}, {"id": "2", "text": "f*ck off you piece of sh1t"}]
     feed.write_text("".join(json.dumps(x) + "\n" for x in lines))
     actions_log = tmp_path / "actions.jsonl"
-    config = Config.model_validate({
-        "database": {"url": db_url}, "data": {"dir": str(tmp_path)},
-        "policy": {"thresholds": {"profanity": {"remove": 0.9}}},
-        "adapters": {"console": {"source": str(feed), "actions_log": str(actions_log)}},
-    })
+    config = Config.model_validate(
+        {
+            "database": {"url": db_url},
+            "data": {"dir": str(tmp_path)},
+            "policy": {"thresholds": {"profanity": {"remove": 0.9}}},
+            "adapters": {"console": {"source": str(feed), "actions_log": str(actions_log)}},
+        }
+    )
     report = asyncio.run(run_service(config, keep_decisions=True))
     assert {d.post.id: d.decision.outcome for d in report.decided} == {"1": Outcome.ALLOW, "2": Outcome.REMOVE}
     assert report.actions_done == 1

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 from bot.actions import actions_for
@@ -21,12 +22,23 @@ RULES = PolicyRules(
 
 
 def post(text: str = "you are a fool", author: str = "u1", roles: tuple[str, ...] = ()) -> Post:
-    return Post(platform="console", community="c", channel="general", id="p1",
-                author=Author(id=author, roles=roles), text=text, created_at=datetime.now(UTC))
+    return Post(
+        platform="console",
+        community="c",
+        channel="general",
+        id="p1",
+        author=Author(id=author, roles=roles),
+        text=text,
+        created_at=datetime.now(UTC),
+    )
 
 
-def run(scores: dict[str, float], rules: PolicyRules = RULES, p: Post | None = None,
-        spans: dict[str, tuple[tuple[int, int], ...]] | None = None):  # type: ignore[no-untyped-def]
+def run(
+    scores: dict[str, float],
+    rules: PolicyRules = RULES,
+    p: Post | None = None,
+    spans: dict[str, tuple[tuple[int, int], ...]] | None = None,
+):  # type: ignore[no-untyped-def]
     p = p or post()
     return decide(p, normalise(p.text), {"s": ScoreResult(scores, spans or {})}, {"s": "1.0"}, rules)
 
@@ -80,8 +92,7 @@ def test_evidence_spans_point_into_raw_text() -> None:
     p = post(text="you are a **f u c k** wit")
     norm = normalise(p.text)
     start = norm.text.index("fuck")
-    d = decide(p, norm, {"s": ScoreResult({"toxicity": 0.95}, {"toxicity": ((start, start + 4),)})},
-               {"s": "1"}, RULES)
+    d = decide(p, norm, {"s": ScoreResult({"toxicity": 0.95}, {"toxicity": ((start, start + 4),)})}, {"s": "1"}, RULES)
     [span] = d.reasons[0].spans
     assert p.text[span.start : span.end] == "f u c k"
     assert 'evidence: "f u c k"' in d.reasons[0].message
@@ -89,8 +100,13 @@ def test_evidence_spans_point_into_raw_text() -> None:
 
 def test_several_scorers_take_the_highest_score_per_category() -> None:
     p = post()
-    d = decide(p, normalise(p.text), {"a": ScoreResult({"toxicity": 0.6}), "b": ScoreResult({"toxicity": 0.92})},
-               {"a": "1", "b": "2"}, RULES)
+    d = decide(
+        p,
+        normalise(p.text),
+        {"a": ScoreResult({"toxicity": 0.6}), "b": ScoreResult({"toxicity": 0.92})},
+        {"a": "1", "b": "2"},
+        RULES,
+    )
     assert d.outcome is Outcome.REMOVE and d.reasons[0].source == "b"
     assert d.scores_by_scorer == {"a": {"toxicity": 0.6}, "b": {"toxicity": 0.92}}
 
@@ -102,8 +118,9 @@ def test_windows_cover_long_text_and_merge_to_the_worst() -> None:
     windows = split_windows(text, size=300, overlap=40)
     assert windows[0][0] == 0 and windows[-1][1] == len(text)
     assert all(b - a <= 300 for a, b in windows)
-    assert all(nxt[0] < cur[1] for cur, nxt in zip(windows, windows[1:], strict=False))  # overlapping
-    merged = merge_windows([ScoreResult({"x": 0.1}, {"x": ((0, 2),)}), ScoreResult({"x": 0.8}, {"x": ((5, 7),)})],
-                           [0, 100])
+    assert all(nxt[0] < cur[1] for cur, nxt in itertools.pairwise(windows))  # overlapping
+    merged = merge_windows(
+        [ScoreResult({"x": 0.1}, {"x": ((0, 2),)}), ScoreResult({"x": 0.8}, {"x": ((5, 7),)})], [0, 100]
+    )
     assert merged.scores == {"x": 0.8} and merged.spans == {"x": ((0, 2), (105, 107))}
     assert split_windows("short") == [(0, 5)]

@@ -73,8 +73,12 @@ def _decided(db_url: str) -> tuple[int, int, int]:
 
 
 def _start(cfg: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(cfg), "run"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--config", str(cfg), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
+    )
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]

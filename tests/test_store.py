@@ -14,16 +14,31 @@ from moderation.types import Author, Decision, Outcome, Post, Reason, Span
 
 
 def post(pid: str, text: str = "hello", community: str = "c") -> Post:
-    return Post(platform="console", community=community, channel="general", id=pid,
-                author=Author(id="u1", handle="user", account_created_at=datetime(2020, 1, 1, tzinfo=UTC)),
-                text=text, created_at=datetime(2026, 11, 1, tzinfo=UTC), links=("https://x.example",),
-                mentions=("bob",), platform_ref={"line": 1})
+    return Post(
+        platform="console",
+        community=community,
+        channel="general",
+        id=pid,
+        author=Author(id="u1", handle="user", account_created_at=datetime(2020, 1, 1, tzinfo=UTC)),
+        text=text,
+        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+        links=("https://x.example",),
+        mentions=("bob",),
+        platform_ref={"line": 1},
+    )
 
 
 def decision(outcome: Outcome = Outcome.FLAG, shadow: bool = False) -> Decision:
-    return Decision(outcome=outcome, scores={"toxicity": 0.8}, scores_by_scorer={"s": {"toxicity": 0.8}},
-                    reasons=(Reason("s", "toxicity", 0.8, 0.7, outcome, "toxicity 0.80 ≥ 0.70", (Span(0, 5),)),),
-                    scorer_versions={"s": "1"}, policy_version="p-1", shadow=shadow, normalised_text="hello")
+    return Decision(
+        outcome=outcome,
+        scores={"toxicity": 0.8},
+        scores_by_scorer={"s": {"toxicity": 0.8}},
+        reasons=(Reason("s", "toxicity", 0.8, 0.7, outcome, "toxicity 0.80 ≥ 0.70", (Span(0, 5),)),),
+        scorer_versions={"s": "1"},
+        policy_version="p-1",
+        shadow=shadow,
+        normalised_text="hello",
+    )
 
 
 def test_accept_is_idempotent_and_stores_cursor_with_posts(store: Store) -> None:
@@ -67,8 +82,12 @@ def test_a_post_is_decided_once_with_case_and_outbox(store: Store) -> None:
 
 def test_allow_opens_no_case_and_shadow_queues_nothing(store: Store) -> None:
     accepted = store.accept([post("a"), post("b")])
-    store.record([(accepted[0][0], accepted[0][1], decision(Outcome.ALLOW), []),
-                  (accepted[1][0], accepted[1][1], decision(Outcome.REMOVE, shadow=True), [])])
+    store.record(
+        [
+            (accepted[0][0], accepted[0][1], decision(Outcome.ALLOW), []),
+            (accepted[1][0], accepted[1][1], decision(Outcome.REMOVE, shadow=True), []),
+        ]
+    )
     [case] = store.cases()
     assert case.post.id == "b" and case.decision.shadow
     assert store.claim_actions(["console"]) == []

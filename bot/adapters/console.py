@@ -9,6 +9,7 @@ is what a script or a human downstream acts on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -119,7 +120,8 @@ class ConsoleAdapter:
                 log.warning("%s shrank below its cursor (%d < %d); reading it from the start", path, size, offset)
                 offset, line_no = 0, 0
             chunk, offset_after, line_after = await asyncio.to_thread(
-                _read_lines, path, offset, line_no, self.max_line_bytes, not follow)
+                _read_lines, path, offset, line_no, self.max_line_bytes, not follow
+            )
             if not chunk:
                 if not follow:
                     return
@@ -137,9 +139,7 @@ class ConsoleAdapter:
         stream = sys.stdin.buffer
 
         def reader() -> None:  # a daemon thread: a blocked read must not keep the process alive
-            n = 0
-            for raw in _iter_lines(stream, self.max_line_bytes):
-                n += 1
+            for n, raw in enumerate(_iter_lines(stream, self.max_line_bytes), start=1):
                 asyncio.run_coroutine_threadsafe(lines.put((n, raw)), loop).result()
             asyncio.run_coroutine_threadsafe(lines.put((_EOF, None)), loop).result()
 
@@ -172,7 +172,8 @@ class ConsoleAdapter:
             self.stats.bytes_read += len(raw or b"")
             if raw is None:
                 parsed: Post | LineError | None = LineError(
-                    source, line_no, f"line longer than {self.max_line_bytes} bytes; line skipped")
+                    source, line_no, f"line longer than {self.max_line_bytes} bytes; line skipped"
+                )
             else:
                 parsed = parse_line(raw, line_no, source, self.community, self.max_chars)
             if isinstance(parsed, LineError):
@@ -187,10 +188,8 @@ class ConsoleAdapter:
             self.on_progress(self.stats)
 
     async def _sleep(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), self.poll_seconds)
-        except TimeoutError:
-            pass
 
     # --- acting -----------------------------------------------------------------------------------
 
@@ -241,8 +240,9 @@ def _skip_rest_of_line(stream: BinaryIO, max_bytes: int) -> None:
         pass
 
 
-def _read_lines(path: Path, offset: int, line_no: int, max_bytes: int, at_eof_take_partial: bool
-                ) -> tuple[list[_Line], int, int]:
+def _read_lines(
+    path: Path, offset: int, line_no: int, max_bytes: int, at_eof_take_partial: bool
+) -> tuple[list[_Line], int, int]:
     """Up to _CHUNK_LINES lines from `offset`. A last line without a newline is taken only when the
     file is not being followed (a writer may still be appending to it)."""
     out: list[_Line] = []

@@ -41,7 +41,7 @@ def parse_line(raw: bytes, line_no: int, source: str, community: str, max_chars:
     try:
         text_line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return error(f"not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); line skipped")
+        return error(f"not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}); line skipped")
     try:
         obj = json.loads(text_line)
     except json.JSONDecodeError as exc:
@@ -63,8 +63,11 @@ class _Invalid(Exception):
 def _post(obj: dict[str, Any], line_no: int, source: str, community: str, max_chars: int) -> Post:
     text = obj.get("text")
     if not isinstance(text, str):
-        raise _Invalid('"text" is required and must be a string' if text is None else
-                       f'"text" must be a string, got {type(text).__name__}')
+        raise _Invalid(
+            '"text" is required and must be a string'
+            if text is None
+            else f'"text" must be a string, got {type(text).__name__}'
+        )
     if len(text) > max_chars:
         raise _Invalid(f'"text" is {len(text)} characters, over pipeline.max_post_chars ({max_chars})')
     post_id = _string(obj, "id", default=f"{source}:{line_no}", allow_int=True)

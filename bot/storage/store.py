@@ -224,8 +224,11 @@ class Store:
                     session.flush()
                     case_id = case.id
                 for spec in actions:
-                    session.add(_action_row(post_row, post.platform, spec, f"d{row.id}:{spec.kind}",
-                                            decision_id=row.id, case_id=case_id))
+                    session.add(
+                        _action_row(
+                            post_row, post.platform, spec, f"d{row.id}:{spec.kind}", decision_id=row.id, case_id=case_id
+                        )
+                    )
                 ids.append(row.id)
             return ids
 
@@ -241,8 +244,11 @@ class Store:
                 rows = session.execute(
                     select(PostRow.platform_post_id, DecisionRow)
                     .join(DecisionRow, DecisionRow.post_id == PostRow.id)
-                    .where(PostRow.platform == platform, PostRow.community == community,
-                           PostRow.platform_post_id.in_(chunk))
+                    .where(
+                        PostRow.platform == platform,
+                        PostRow.community == community,
+                        PostRow.platform_post_id.in_(chunk),
+                    )
                     .order_by(DecisionRow.id)
                 )
                 for pid, d in rows:
@@ -254,12 +260,22 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         def work(session: Session) -> dict[str, int]:
-            out = {f"posts_{s}": n for s, n in session.execute(
-                select(PostRow.status, func.count()).group_by(PostRow.status))}
-            out.update({f"decisions_{o}": n for o, n in session.execute(
-                select(DecisionRow.outcome, func.count()).group_by(DecisionRow.outcome))})
-            out.update({f"cases_{s}": n for s, n in session.execute(
-                select(CaseRow.state, func.count()).group_by(CaseRow.state))})
+            out = {
+                f"posts_{s}": n
+                for s, n in session.execute(select(PostRow.status, func.count()).group_by(PostRow.status))
+            }
+            out.update(
+                {
+                    f"decisions_{o}": n
+                    for o, n in session.execute(select(DecisionRow.outcome, func.count()).group_by(DecisionRow.outcome))
+                }
+            )
+            out.update(
+                {
+                    f"cases_{s}": n
+                    for s, n in session.execute(select(CaseRow.state, func.count()).group_by(CaseRow.state))
+                }
+            )
             return out
 
         result: dict[str, int] = self._run(work)
@@ -293,18 +309,30 @@ class Store:
             if found is None:
                 return None
             c, p, d = found
-            actions = tuple(_action_record(a, p) for a in session.scalars(
-                select(ActionRow).where(ActionRow.post_id == p.id).order_by(ActionRow.id)))
-            audit = tuple(AuditRecord(a.at, a.actor, a.action, a.origin, a.details) for a in session.scalars(
-                select(AuditRow).where(AuditRow.target_type == "case", AuditRow.target_id == str(case_id))
-                .order_by(AuditRow.id)))
+            actions = tuple(
+                _action_record(a, p)
+                for a in session.scalars(select(ActionRow).where(ActionRow.post_id == p.id).order_by(ActionRow.id))
+            )
+            audit = tuple(
+                AuditRecord(a.at, a.actor, a.action, a.origin, a.details)
+                for a in session.scalars(
+                    select(AuditRow)
+                    .where(AuditRow.target_type == "case", AuditRow.target_id == str(case_id))
+                    .order_by(AuditRow.id)
+                )
+            )
             return _case_view(c, p, d, actions, audit)
 
         result: CaseView | None = self._run(work)
         return result
 
     def resolve(
-        self, case_id: int, resolution: str, actor: str, origin: str, note: str | None,
+        self,
+        case_id: int,
+        resolution: str,
+        actor: str,
+        origin: str,
+        note: str | None,
         actions: Sequence[ActionSpec],
     ) -> CaseView:
         """Close a case with a verdict, queue the actions it implies and write the audit log, all
@@ -324,23 +352,44 @@ class Store:
             assert post is not None
             for spec in actions:
                 key = f"c{case_id}:{spec.kind}"
-                done_before = session.scalar(select(ActionRow.id).where(
-                    ActionRow.post_id == post.id, ActionRow.kind == spec.kind, ActionRow.state != "failed"))
+                done_before = session.scalar(
+                    select(ActionRow.id).where(
+                        ActionRow.post_id == post.id, ActionRow.kind == spec.kind, ActionRow.state != "failed"
+                    )
+                )
                 if done_before is None:
                     session.add(_action_row(post.id, post.platform, spec, key, case_id=case_id))
-            session.add(AuditRow(actor=actor, action=f"case.{resolution}", target_type="case",
-                                 target_id=str(case_id), origin=origin,
-                                 details={"note": note, "actions": [a.kind for a in actions]}))
+            session.add(
+                AuditRow(
+                    actor=actor,
+                    action=f"case.{resolution}",
+                    target_type="case",
+                    target_id=str(case_id),
+                    origin=origin,
+                    details={"note": note, "actions": [a.kind for a in actions]},
+                )
+            )
 
         self._run(work)
         view = self.case(case_id)
         assert view is not None
         return view
 
-    def audit(self, actor: str, action: str, target_type: str, target_id: str, origin: str,
-              details: dict[str, Any]) -> None:
-        self._run(lambda s: s.add(AuditRow(actor=actor, action=action, target_type=target_type,
-                                           target_id=target_id, origin=origin, details=details)))
+    def audit(
+        self, actor: str, action: str, target_type: str, target_id: str, origin: str, details: dict[str, Any]
+    ) -> None:
+        self._run(
+            lambda s: s.add(
+                AuditRow(
+                    actor=actor,
+                    action=action,
+                    target_type=target_type,
+                    target_id=target_id,
+                    origin=origin,
+                    details=details,
+                )
+            )
+        )
 
     # --- outbox ----------------------------------------------------------------------------------
 
@@ -351,8 +400,11 @@ class Store:
             rows = session.execute(
                 select(ActionRow, PostRow)
                 .join(PostRow, ActionRow.post_id == PostRow.id)
-                .where(ActionRow.state == "pending", ActionRow.not_before <= utcnow(),
-                       ActionRow.platform.in_(list(platforms)))
+                .where(
+                    ActionRow.state == "pending",
+                    ActionRow.not_before <= utcnow(),
+                    ActionRow.platform.in_(list(platforms)),
+                )
                 .order_by(ActionRow.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True, of=ActionRow)
@@ -435,8 +487,13 @@ def _post_from_row(row: PostRow) -> Post:
         community=row.community,
         channel=row.channel,
         id=row.platform_post_id,
-        author=Author(id=row.author_id, handle=row.author_handle, account_created_at=row.author_created_at,
-                      joined_at=row.author_joined_at, roles=tuple(row.author_roles or ())),
+        author=Author(
+            id=row.author_id,
+            handle=row.author_handle,
+            account_created_at=row.author_created_at,
+            joined_at=row.author_joined_at,
+            roles=tuple(row.author_roles or ()),
+        ),
         text=row.text or "",
         created_at=row.created_at,
         reply_to=row.reply_to,
@@ -449,31 +506,69 @@ def _post_from_row(row: PostRow) -> Post:
 
 def _stored_decision(d: DecisionRow) -> StoredDecision:
     return StoredDecision(
-        id=d.id, post_row=d.post_id, outcome=Outcome(d.outcome),
-        reasons=tuple(Reason.from_json(r) for r in d.reasons), scores=dict(d.scores),
-        scorer_versions=dict(d.scorer_versions), policy_version=d.policy_version, shadow=d.shadow,
-        normalised_text=d.normalised_text, decided_at=d.decided_at,
+        id=d.id,
+        post_row=d.post_id,
+        outcome=Outcome(d.outcome),
+        reasons=tuple(Reason.from_json(r) for r in d.reasons),
+        scores=dict(d.scores),
+        scorer_versions=dict(d.scorer_versions),
+        policy_version=d.policy_version,
+        shadow=d.shadow,
+        normalised_text=d.normalised_text,
+        decided_at=d.decided_at,
     )
 
 
-def _case_view(c: CaseRow, p: PostRow, d: DecisionRow, actions: tuple[ActionRecord, ...] = (),
-               audit: tuple[AuditRecord, ...] = ()) -> CaseView:
+def _case_view(
+    c: CaseRow, p: PostRow, d: DecisionRow, actions: tuple[ActionRecord, ...] = (), audit: tuple[AuditRecord, ...] = ()
+) -> CaseView:
     return CaseView(
-        id=c.id, state=c.state, resolution=c.resolution, note=c.note, assignee=c.assignee,
-        opened_at=c.opened_at, closed_at=c.closed_at, closed_by=c.closed_by, post_row=p.id,
-        post=_post_from_row(p), decision=_stored_decision(d), actions=actions, audit=audit,
+        id=c.id,
+        state=c.state,
+        resolution=c.resolution,
+        note=c.note,
+        assignee=c.assignee,
+        opened_at=c.opened_at,
+        closed_at=c.closed_at,
+        closed_by=c.closed_by,
+        post_row=p.id,
+        post=_post_from_row(p),
+        decision=_stored_decision(d),
+        actions=actions,
+        audit=audit,
     )
 
 
-def _action_row(post_row: int, platform: str, spec: ActionSpec, key: str, decision_id: int | None = None,
-                case_id: int | None = None) -> ActionRow:
-    return ActionRow(post_id=post_row, decision_id=decision_id, case_id=case_id, platform=platform,
-                     kind=spec.kind, params=spec.params, idempotency_key=key, state="pending")
+def _action_row(
+    post_row: int, platform: str, spec: ActionSpec, key: str, decision_id: int | None = None, case_id: int | None = None
+) -> ActionRow:
+    return ActionRow(
+        post_id=post_row,
+        decision_id=decision_id,
+        case_id=case_id,
+        platform=platform,
+        kind=spec.kind,
+        params=spec.params,
+        idempotency_key=key,
+        state="pending",
+    )
 
 
 def _action_record(a: ActionRow, p: PostRow) -> ActionRecord:
-    return ActionRecord(id=a.id, post_row=a.post_id, platform=a.platform, kind=a.kind, params=dict(a.params),
-                        state=a.state, attempts=a.attempts, result=a.result,
-                        platform_ref={**(p.platform_ref or {}), "post_id": p.platform_post_id,
-                                      "channel": p.channel, "community": p.community,
-                                      "author_id": p.author_id})
+    return ActionRecord(
+        id=a.id,
+        post_row=a.post_id,
+        platform=a.platform,
+        kind=a.kind,
+        params=dict(a.params),
+        state=a.state,
+        attempts=a.attempts,
+        result=a.result,
+        platform_ref={
+            **(p.platform_ref or {}),
+            "post_id": p.platform_post_id,
+            "channel": p.channel,
+            "community": p.community,
+            "author_id": p.author_id,
+        },
+    )
