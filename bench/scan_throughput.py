@@ -24,8 +24,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def make_feed(path: Path, n: int) -> None:
-    samples = [json.loads(line)["text"] for line in (REPO / "examples" / "sample-feed.jsonl").read_text().splitlines()
-               if line.startswith("{") and line.endswith("}")]
+    samples = [
+        json.loads(line)["text"]
+        for line in (REPO / "examples" / "sample-feed.jsonl").read_text().splitlines()
+        if line.startswith("{") and line.endswith("}")
+    ]
     rng = random.Random(7)
     fillers = ["honestly", "lol", "today", "again", "guys", "for real", "I think", "btw"]
     with path.open("w", encoding="utf-8") as f:
@@ -33,8 +36,10 @@ def make_feed(path: Path, n: int) -> None:
             text_ = rng.choice(samples)
             if rng.random() < 0.5:
                 text_ = f"{rng.choice(fillers)} {text_} {rng.choice(fillers)}"
-            f.write(json.dumps({"id": f"b{i}", "author": f"user{rng.randrange(200)}", "community": "bench",
-                                "text": text_}) + "\n")
+            f.write(
+                json.dumps({"id": f"b{i}", "author": f"user{rng.randrange(200)}", "community": "bench", "text": text_})
+                + "\n"
+            )
 
 
 def one_run(feed: Path, n: int) -> tuple[float, float]:
@@ -42,13 +47,15 @@ def one_run(feed: Path, n: int) -> tuple[float, float]:
         env = {**os.environ, "MODBOT_DATA_DIR": data}
         env.pop("MODBOT_CONFIG", None)
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bot.cli", "scan", str(feed)], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli", "scan", str(feed)], env=env, check=True, stdout=subprocess.DEVNULL
+        )
         wall = time.perf_counter() - started
         engine = create_engine(f"sqlite:///{data}/modbot.db")
         with engine.connect() as conn:
-            count, first, last = conn.execute(text(
-                "SELECT count(*), min(decided_at), max(decided_at) FROM decisions")).one()
+            count, first, last = conn.execute(
+                text("SELECT count(*), min(decided_at), max(decided_at) FROM decisions")
+            ).one()
         engine.dispose()
         assert count == n, f"{count} decisions for {n} posts"
         span = (_ts(last) - _ts(first)) or 1e-9

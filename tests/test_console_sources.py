@@ -26,8 +26,14 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def test_scan_reads_standard_input(tmp_path: Path) -> None:
     lines = [json.dumps({"id": "s1", "text": "hello there"}), json.dumps({"id": "s2", "text": "fuck off"}), "{bad"]
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "scan", "-"], input="\n".join(lines) + "\n",
-                          env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "scan", "-"],
+        input="\n".join(lines) + "\n",
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "2 posts: 2 decided now" in done.stdout
     assert "skipped stdin:3: not valid JSON" in done.stderr
@@ -38,10 +44,13 @@ def test_followed_folder_picks_up_new_files_until_stopped(tmp_path: Path) -> Non
     folder.mkdir()
     (folder / "a.jsonl").write_text(json.dumps({"id": "a1", "text": "first file"}) + "\n")
     (folder / "ignored.txt").write_text("not a feed\n")
-    config = Config.model_validate({
-        "database": {"url": f"sqlite:///{tmp_path / 'db.sqlite'}"}, "data": {"dir": str(tmp_path)},
-        "adapters": {"console": {"source": str(folder), "follow": True, "poll_seconds": 0.05}},
-    })
+    config = Config.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'db.sqlite'}"},
+            "data": {"dir": str(tmp_path)},
+            "adapters": {"console": {"source": str(folder), "follow": True, "poll_seconds": 0.05}},
+        }
+    )
 
     def decided() -> int:
         engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
@@ -81,8 +90,12 @@ def test_long_input_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
         for i in range(3000):
             f.write(json.dumps({"id": f"p{i}", "text": f"post number {i} about the weather and the garden"}) + "\n")
     controller, terminal = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "scan", str(feed)], env=_env(tmp_path),
-                            stdout=subprocess.DEVNULL, stderr=terminal)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "scan", str(feed)],
+        env=_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    )
     os.close(terminal)
     seen = b""
     while True:
