@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from moderation.windows import merge_windows, split_windows
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_IN_FLIGHT = 2
 
 
 class EmbeddingModel(Protocol):
@@ -97,6 +97,7 @@ class Pipeline:
         self._score = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modbot-score")
         self._listeners: list[Callable[[Sequence[Decided]], None]] = []
         self._task: asyncio.Task[None] | None = None
+        self._writes: set[asyncio.Task[None]] = set()
         self.decided_count = 0
         self.failed_count = 0
 
@@ -139,7 +140,10 @@ class Pipeline:
         self._score.shutdown(wait=True)
 
     async def _batches(self) -> None:
+        """Collect batches and score them one after another; each batch's database write runs
+        while the next batch is scored (at most _IN_FLIGHT writes pending, in order on the DB thread)."""
         loop = asyncio.get_running_loop()
+        in_flight = asyncio.Semaphore(_IN_FLIGHT)
         while True:
             batch = [await self._queue.get()]
             deadline = loop.time() + self.batch_wait
@@ -151,26 +155,49 @@ class Pipeline:
                     )
                 except (asyncio.QueueEmpty, TimeoutError):
                     break
+            await in_flight.acquire()
             try:
-                await self._process(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+                decided = await self._score_batch(batch)
+            except BaseException:
+                self._done(batch, in_flight)
+                raise
+            if decided is None:
+                self._done(batch, in_flight)
+                continue
+            task = asyncio.create_task(self._record(batch, decided, in_flight))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
 
-    async def _process(self, batch: list[tuple[int, Post]]) -> None:
+    def _done(self, batch: list[tuple[int, Post]], in_flight: asyncio.Semaphore) -> None:
+        in_flight.release()
+        for _ in batch:
+            self._queue.task_done()
+
+    async def _score_batch(self, batch: list[tuple[int, Post]]) -> list[tuple[Decision, list[ActionSpec]]] | None:
+        """Decisions for the batch, or None when a scorer broke (the posts are kept as failed)."""
         posts = [p for _, p in batch]
-        started = time.perf_counter()
         try:
-            decided = await asyncio.get_running_loop().run_in_executor(self._score, self.decider.decide, posts)
+            return await asyncio.get_running_loop().run_in_executor(self._score, self.decider.decide, posts)
         except Exception as exc:  # a scorer broke: keep the posts, say why, carry on
             self.failed_count += len(batch)
             log.error("scoring failed for %d posts (kept as failed, retried at next start): %s", len(batch), exc)
             await self.db(self.store.mark_failed, [row for row, _ in batch], f"{type(exc).__name__}: {exc}")
-            return
-        items = [(row, post, d, acts) for (row, post), (d, acts) in zip(batch, decided, strict=True)]
-        ids = await self.db(self.store.record, items)
-        done = [Decided(row, post, d, i) for (row, post, d, _), i in zip(items, ids, strict=True) if i is not None]
-        self.decided_count += len(done)
-        log.debug("decided %d posts in %.3fs", len(done), time.perf_counter() - started)
-        for listener in self._listeners:
-            listener(done)
+            return None
+
+    async def _record(
+        self,
+        batch: list[tuple[int, Post]],
+        decided: list[tuple[Decision, list[ActionSpec]]],
+        in_flight: asyncio.Semaphore,
+    ) -> None:
+        try:
+            items = [(row, post, d, acts) for (row, post), (d, acts) in zip(batch, decided, strict=True)]
+            ids = await self.db(self.store.record, items)
+            done = [Decided(row, post, d, i) for (row, post, d, _), i in zip(items, ids, strict=True) if i is not None]
+            self.decided_count += len(done)
+            for listener in self._listeners:
+                listener(done)
+        except Exception as exc:  # the database failed: the posts stay pending and are decided at next start
+            log.error("could not record %d decisions (posts stay pending): %s", len(batch), exc)
+        finally:
+            self._done(batch, in_flight)

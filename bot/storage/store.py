@@ -118,20 +118,17 @@ class Store:
         Returns the (row id, post) pairs that were new; a post seen before is skipped."""
 
         def work(session: Session) -> list[tuple[int, Post]]:
-            accepted: list[tuple[int, Post]] = []
-            seen: set[tuple[str, str, str]] = set()
+            fresh: dict[tuple[str, str, str], Post] = {}
             for post in posts:
-                key = (post.platform, post.community, post.id)
-                if key in seen or self._exists(session, key):
-                    continue
-                seen.add(key)
-                row = _post_row(post)
-                session.add(row)
-                session.flush()
-                accepted.append((row.id, post))
+                fresh.setdefault((post.platform, post.community, post.id), post)
+            for key in self._existing(session, list(fresh)):
+                del fresh[key]
+            rows = [_post_row(post) for post in fresh.values()]
+            session.add_all(rows)
+            session.flush()
             if cursor is not None:
                 _set_cursor(session, cursor)
-            return accepted
+            return [(row.id, post) for row, post in zip(rows, fresh.values(), strict=True)]
 
         try:
             result: list[tuple[int, Post]] = self._run(work)
@@ -142,14 +139,22 @@ class Store:
             return retried
 
     @staticmethod
-    def _exists(session: Session, key: tuple[str, str, str]) -> bool:
-        platform, community, post_id = key
-        found = session.scalar(
-            select(PostRow.id).where(
-                PostRow.platform == platform, PostRow.community == community, PostRow.platform_post_id == post_id
-            )
-        )
-        return found is not None
+    def _existing(session: Session, keys: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        found: set[tuple[str, str, str]] = set()
+        by_scope: dict[tuple[str, str], list[str]] = {}
+        for platform, community, post_id in keys:
+            by_scope.setdefault((platform, community), []).append(post_id)
+        for (platform, community), ids in by_scope.items():
+            for chunk in _chunks(ids, 500):
+                rows = session.scalars(
+                    select(PostRow.platform_post_id).where(
+                        PostRow.platform == platform,
+                        PostRow.community == community,
+                        PostRow.platform_post_id.in_(chunk),
+                    )
+                )
+                found.update((platform, community, pid) for pid in rows)
+        return found
 
     def pending(self, limit: int = 1000) -> list[tuple[int, Post]]:
         """Posts accepted but not decided (a crash or a failed scoring run): decided at start."""
@@ -193,44 +198,34 @@ class Store:
         A post already decided (another worker, a replay) gets None and nothing is written."""
 
         def work(session: Session) -> list[int | None]:
-            ids: list[int | None] = []
-            for post_row, post, decision, actions in items:
-                moved = session.execute(
+            # One guarded UPDATE claims every post not yet decided; only those get a decision.
+            moved = set(
+                session.scalars(
                     update(PostRow)
-                    .where(PostRow.id == post_row, PostRow.status != "decided")
+                    .where(PostRow.id.in_([item[0] for item in items]), PostRow.status != "decided")
                     .values(status="decided", attempts=PostRow.attempts + 1, last_error=None)
+                    .returning(PostRow.id)
                 )
-                if moved.rowcount != 1:  # type: ignore[attr-defined]
-                    ids.append(None)
-                    continue
-                row = DecisionRow(
-                    post_id=post_row,
-                    outcome=decision.outcome.value,
-                    scores=dict(decision.scores),
-                    scores_by_scorer={k: dict(v) for k, v in decision.scores_by_scorer.items()},
-                    reasons=[r.to_json() for r in decision.reasons],
-                    scorer_versions=dict(decision.scorer_versions),
-                    policy_version=decision.policy_version,
-                    shadow=decision.shadow,
-                    normalised_text=text_for_storage(decision.normalised_text),
-                    decided_by=decided_by,
+            )
+            todo = list({item[0]: item for item in items if item[0] in moved}.values())
+            rows = [_decision_row(post_row, decision, decided_by) for post_row, _, decision, _ in todo]
+            session.add_all(rows)
+            session.flush()
+            cases = {
+                row.post_id: CaseRow(post_id=row.post_id, decision_id=row.id, state="open")
+                for row, (_, _, decision, _) in zip(rows, todo, strict=True)
+                if decision.outcome.needs_review
+            }
+            session.add_all(cases.values())
+            session.flush()
+            for row, (post_row, post, _, actions) in zip(rows, todo, strict=True):
+                case_id = cases[post_row].id if post_row in cases else None
+                session.add_all(
+                    _action_row(post_row, post.platform, spec, f"d{row.id}:{spec.kind}", row.id, case_id)
+                    for spec in actions
                 )
-                session.add(row)
-                session.flush()
-                case_id = None
-                if decision.outcome.needs_review:
-                    case = CaseRow(post_id=post_row, decision_id=row.id, state="open")
-                    session.add(case)
-                    session.flush()
-                    case_id = case.id
-                for spec in actions:
-                    session.add(
-                        _action_row(
-                            post_row, post.platform, spec, f"d{row.id}:{spec.kind}", decision_id=row.id, case_id=case_id
-                        )
-                    )
-                ids.append(row.id)
-            return ids
+            ids = {row.post_id: row.id for row in rows}
+            return [ids.get(item[0]) for item in items]
 
         result: list[int | None] = self._run(work)
         return result
@@ -501,6 +496,21 @@ def _post_from_row(row: PostRow) -> Post:
         links=tuple(row.links or ()),
         mentions=tuple(row.mentions or ()),
         platform_ref=dict(row.platform_ref or {}),
+    )
+
+
+def _decision_row(post_row: int, decision: Decision, decided_by: str) -> DecisionRow:
+    return DecisionRow(
+        post_id=post_row,
+        outcome=decision.outcome.value,
+        scores=dict(decision.scores),
+        scores_by_scorer={k: dict(v) for k, v in decision.scores_by_scorer.items()},
+        reasons=[r.to_json() for r in decision.reasons],
+        scorer_versions=dict(decision.scorer_versions),
+        policy_version=decision.policy_version,
+        shadow=decision.shadow,
+        normalised_text=text_for_storage(decision.normalised_text),
+        decided_by=decided_by,
     )
 
 
