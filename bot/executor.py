@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.adapters.base import ActionFailed
+from bot.storage.db import DatabaseError
 from bot.storage.store import ActionRecord, Store
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,20 @@ class Executor:
         self._wake.set()
 
     async def run_until(self, stop: asyncio.Event) -> None:
-        await self.db(self.store.requeue_running)
+        """Run due actions until `stop` is set and nothing due is left. A database outage pauses
+        the loop (actions stay in the outbox) instead of ending it."""
+        requeued = False
         while True:
-            ran = await self.run_once()
+            try:
+                if not requeued:
+                    await self.db(self.store.requeue_running)
+                    requeued = True
+                ran = await self.run_once()
+            except DatabaseError as exc:
+                log.error("action executor paused: %s", exc)
+                if stop.is_set():
+                    return
+                ran = 0
             if stop.is_set() and ran == 0:
                 return
             if ran == 0:

@@ -12,6 +12,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.adapters.base import Adapter
 from bot.adapters.console import ConsoleAdapter, IngestStats
 from bot.config import Config
 from bot.executor import Executor
@@ -60,10 +61,11 @@ async def run_service(
     if keep_decisions:
         pipeline.on_decided(report.decided.extend)
 
-    adapters: list[ConsoleAdapter] = []
+    adapters: list[Adapter] = []
+    consoles: list[ConsoleAdapter] = []
     console = config.adapters.console
     if console.enabled or console_source is not None:
-        adapters.append(
+        consoles.append(
             ConsoleAdapter(
                 pipeline,
                 store,
@@ -76,6 +78,7 @@ async def run_service(
                 on_progress=on_progress,
             )
         )
+        adapters.extend(consoles)
     executor = Executor(
         store,
         {a.platform: a for a in adapters},
@@ -117,7 +120,7 @@ async def run_service(
             loop.remove_signal_handler(sig)
         pipeline.close()
         store.engine.dispose()
-    report.ingest = {a.source: a.stats for a in adapters}
+    report.ingest = {c.source: c.stats for c in consoles}
     report.failed = pipeline.failed_count
     report.actions_done, report.actions_failed = executor.done, executor.failed
     return report

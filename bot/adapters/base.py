@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.storage.store import ActionRecord, CursorUpdate
+from moderation.types import Post
 
 
 class PostSink(Protocol):
-    async def submit(self, posts: Sequence[object], cursor: CursorUpdate | None = None) -> int: ...
+    """Where adapters hand posts over (the pipeline). Returns how many were new."""
+
+    async def submit(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> int: ...
 
 
 class ActionFailed(Exception):

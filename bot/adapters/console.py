@@ -14,12 +14,13 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
+from bot.adapters.base import PostSink
 from bot.adapters.jsonl import PLATFORM, LineError, parse_line
 from bot.storage.store import ActionRecord, CursorUpdate, Store
 from moderation.types import Post
@@ -29,10 +30,6 @@ _CHUNK_LINES = 64
 _EOF = -1
 _Line = tuple[int, bytes | None]
 """(line number, the line's bytes or None when it was over the size limit)."""
-
-
-class Sink(Protocol):
-    async def submit(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> int: ...
 
 
 @dataclass
@@ -53,7 +50,7 @@ class ConsoleAdapter:
 
     def __init__(
         self,
-        sink: Sink,
+        sink: PostSink,
         store: Store,
         source: str,
         community: str = "console",
