@@ -1,35 +1,67 @@
-"""What each outcome means on a platform, as outbox actions. Adapters carry out the kinds their
-platform supports and fail the rest with a reason."""
+"""What each outcome means on a platform, as outbox actions, and what a moderator's verdict implies.
+
+Adapters carry out the kinds their platform supports and fail the rest with a reason. A platform
+can map outcomes to its own kinds (Discord: remove also warns the author); a platform with a
+review channel also gets an `alert` action for every case, in shadow mode too, since posting a
+case for moderators is not acting on the user.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
+from typing import Literal
+
 from bot.storage.store import ActionSpec
 from moderation.policy import PolicyRules
-from moderation.types import Decision, Outcome
+from moderation.types import Decision, Outcome, Post
 
-ACTION_KINDS = ("hide", "remove", "timeout", "ban")
+DEFAULT_KINDS: Mapping[Outcome, tuple[str, ...]] = {
+    Outcome.HIDE: ("hide",),
+    Outcome.REMOVE: ("remove",),
+    Outcome.TIMEOUT: ("remove", "timeout"),
+    Outcome.BAN: ("remove", "ban"),
+}
 
-
-def actions_for(decision: Decision, rules: PolicyRules) -> list[ActionSpec]:
-    """Actions to queue for a decision. Shadow mode and non-acting outcomes queue none."""
-    if not decision.acts:
-        return []
-    reason = decision.reasons[0].message if decision.reasons else decision.outcome.value
-    base = {"reason": reason}
-    match decision.outcome:
-        case Outcome.HIDE:
-            return [ActionSpec("hide", base)]
-        case Outcome.REMOVE:
-            return [ActionSpec("remove", base)]
-        case Outcome.TIMEOUT:
-            return [ActionSpec("remove", base), ActionSpec("timeout", {**base, "seconds": rules.timeout_seconds})]
-        case Outcome.BAN:
-            return [ActionSpec("remove", base), ActionSpec("ban", base)]
-    return []
+Verdict = Literal["approve", "remove", "timeout", "ban"]
 
 
-def verdict_actions(resolution: str) -> list[ActionSpec]:
-    """A moderator's `remove` verdict removes the post (the store skips it if a removal already ran)."""
-    if resolution == "removed":
-        return [ActionSpec("remove", {"reason": "removed by a moderator after review"})]
-    return []
+class ActionPlanner:
+    def __init__(
+        self,
+        kinds_by_platform: Mapping[str, Mapping[Outcome, Sequence[str]]] | None = None,
+        alert_platforms: Collection[str] = (),
+    ) -> None:
+        self.kinds_by_platform = dict(kinds_by_platform or {})
+        self.alert_platforms = frozenset(alert_platforms)
+
+    def plan(self, post: Post, decision: Decision, rules: PolicyRules) -> list[ActionSpec]:
+        """Actions to queue with a decision: none in shadow mode, except the review alert."""
+        specs: list[ActionSpec] = []
+        if decision.acts:
+            kinds = self.kinds_by_platform.get(post.platform, DEFAULT_KINDS).get(decision.outcome, ())
+            reason = decision.reasons[0].message if decision.reasons else decision.outcome.value
+            specs = [ActionSpec(kind, _params(kind, reason, rules)) for kind in kinds]
+        if decision.outcome.needs_review and post.platform in self.alert_platforms:
+            specs.append(ActionSpec("alert", {}))
+        return specs
+
+
+def _params(kind: str, reason: str, rules: PolicyRules) -> dict[str, object]:
+    params: dict[str, object] = {"reason": reason}
+    if kind == "timeout":
+        params["seconds"] = rules.timeout_seconds
+    return params
+
+
+def verdict_actions(verdict: Verdict, rules: PolicyRules) -> list[ActionSpec]:
+    """A moderator's verdict as actions (the store skips kinds that already ran for the post)."""
+    reason = f"{verdict} by a moderator after review"
+    match verdict:
+        case "approve":
+            return []
+        case "remove":
+            return [ActionSpec("remove", {"reason": reason})]
+        case "timeout":
+            return [ActionSpec("remove", {"reason": reason}), ActionSpec("timeout", _params("timeout", reason, rules))]
+        case "ban":
+            return [ActionSpec("remove", {"reason": reason}), ActionSpec("ban", {"reason": reason})]

@@ -95,9 +95,25 @@ def _parser() -> argparse.ArgumentParser:
     verdict.add_argument(
         "--remove", dest="verdict", action="store_const", const="remove", help="the post breaks the rules: remove it"
     )
+    verdict.add_argument(
+        "--timeout",
+        dest="verdict",
+        action="store_const",
+        const="timeout",
+        help="remove it and time the author out (policy's timeout_minutes)",
+    )
+    verdict.add_argument(
+        "--ban", dest="verdict", action="store_const", const="ban", help="remove it and ban the author"
+    )
     p.add_argument("--note", help="why (kept with the case)")
     p.add_argument("--as", dest="actor", default=None, help="moderator name for the audit log (default: $USER)")
     p.set_defaults(func=cmd_resolve)
+
+    p = sub.add_parser("escalate", help="mark a case for senior moderators (audit-logged)")
+    p.add_argument("id", type=int)
+    p.add_argument("--note", help="why")
+    p.add_argument("--as", dest="actor", default=None, help="moderator name for the audit log (default: $USER)")
+    p.set_defaults(func=cmd_escalate)
     return parser
 
 
@@ -349,11 +365,13 @@ def _marked(text: str, spans: list) -> str:  # type: ignore[type-arg]
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     from bot.review import resolve_case
+    from bot.service import open_store
 
-    store = _review_store(args)
-    actor = args.actor or os.environ.get("USER") or getpass.getuser()
+    config = _config(args)
+    store = open_store(config)
+    actor = _actor(args)
     try:
-        view = resolve_case(store, args.id, args.verdict, actor, origin="cli", note=args.note)
+        view = resolve_case(store, config.build_policy(), args.id, args.verdict, actor, origin="cli", note=args.note)
     except (LookupError, ValueError) as exc:
         err.print(f"error: {escape(str(exc))}")
         return 1
@@ -361,6 +379,23 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     for a in view.actions:
         if a.state == "pending":
             out.print(f"queued action {a.kind} (carried out by the running service or the next `modbot run`)")
+    return 0
+
+
+def _actor(args: argparse.Namespace) -> str:
+    return str(args.actor or os.environ.get("USER") or getpass.getuser())
+
+
+def cmd_escalate(args: argparse.Namespace) -> int:
+    from bot.review import escalate_case
+
+    store = _review_store(args)
+    try:
+        view = escalate_case(store, args.id, _actor(args), origin="cli", note=args.note)
+    except (LookupError, ValueError) as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    out.print(f"case {view.id} escalated")
     return 0
 
 

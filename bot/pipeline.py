@@ -11,13 +11,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from bot.actions import actions_for
+from bot.actions import ActionPlanner
 from bot.storage.store import ActionSpec, CursorUpdate, Store
 from moderation.normalise import normalise
-from moderation.policy import Policy, decide
+from moderation.policy import Policy, PolicyRules, decide
 from moderation.scoring import Scorer, ScoreResult, ScoringInput, check_results
 from moderation.types import Decision, Post
 from moderation.windows import merge_windows, split_windows
@@ -44,12 +44,21 @@ class Decided:
 class Decider:
     """The synchronous core: a batch of posts in, one decision each out. No I/O but the models."""
 
-    def __init__(self, scorers: Sequence[Scorer], policy: Policy, embedder: EmbeddingModel | None = None) -> None:
+    def __init__(
+        self,
+        scorers: Sequence[Scorer],
+        policy: Policy,
+        embedder: EmbeddingModel | None = None,
+        planner: ActionPlanner | None = None,
+    ) -> None:
         if any(s.needs_embedding for s in scorers) and embedder is None:
             raise ValueError("a scorer needs the sentence embedding but no embedding model is configured")
         self.scorers = list(scorers)
         self.policy = policy
         self.embedder = embedder
+        self.planner = planner or ActionPlanner()
+        self.shadow_overrides: dict[tuple[str, str], bool] = {}
+        """(platform, community) -> shadow, as switched by moderators at run time."""
         self.versions = {s.name: s.version for s in scorers}
         if embedder is not None:
             self.versions["embedding"] = embedder.version
@@ -78,10 +87,15 @@ class Decider:
                 per_post[i][scorer.name] = merge_windows([results[j] for j in mine], [starts[j] for j in mine])
         out = []
         for post, norm, results_for_post in zip(posts, normalised, per_post, strict=True):
-            rules = self.policy.rules_for(post.community, post.channel)
+            rules = self.rules_for(post)
             decision = decide(post, norm, results_for_post, self.versions, rules)
-            out.append((decision, actions_for(decision, rules)))
+            out.append((decision, self.planner.plan(post, decision, rules)))
         return out
+
+    def rules_for(self, post: Post) -> PolicyRules:
+        rules = self.policy.rules_for(post.community, post.channel)
+        override = self.shadow_overrides.get((post.platform, post.community))
+        return rules if override is None or override == rules.shadow else replace(rules, shadow=override)
 
 
 class Pipeline:
@@ -126,6 +140,21 @@ class Pipeline:
         for item in accepted:
             await self._queue.put(item)  # waits when full: back-pressure on the adapter
         return len(accepted)
+
+    async def check(self, posts: Sequence[Post]) -> list[Decision]:
+        """Decide without storing or acting (a moderator's "check this" request)."""
+        loop = asyncio.get_running_loop()
+        decided = await loop.run_in_executor(self._score, self.decider.decide, posts)
+        return [d for d, _ in decided]
+
+    async def record_external(self, post: Post, decision: Decision, decided_by: str) -> int | None:
+        """Log a decision made elsewhere (e.g. by Discord's AutoMod) like one of ours, acting on nothing."""
+        accepted = await self.db(self.store.accept, [post])
+        if not accepted:
+            return None
+        [(row, stored)] = accepted
+        [decision_id] = await self.db(self.store.record, [(row, stored, decision, [])], decided_by)
+        return decision_id
 
     async def drain(self) -> None:
         """Decide everything accepted so far, then stop the batch loop."""

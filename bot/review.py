@@ -1,21 +1,28 @@
-"""Moderator verdicts on cases. One code path for every review surface (CLI now; the dashboard and
-Discord buttons call the same function), so each verdict is audited and acted on the same way."""
+"""Moderator verdicts on cases. One code path for every review surface (CLI, Discord buttons, and
+later the dashboard), so each verdict is audited and acted on the same way."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from bot.actions import verdict_actions
+from bot.actions import Verdict, verdict_actions
 from bot.storage.store import CaseView, Store
+from moderation.policy import Policy
 
-Verdict = Literal["approve", "remove"]
-_RESOLUTION = {"approve": "approved", "remove": "removed"}
+RESOLUTION: dict[Verdict, str] = {"approve": "approved", "remove": "removed", "timeout": "removed", "ban": "removed"}
 
 
 def resolve_case(
-    store: Store, case_id: int, verdict: Verdict, actor: str, origin: str, note: str | None = None
+    store: Store, policy: Policy, case_id: int, verdict: Verdict, actor: str, origin: str, note: str | None = None
 ) -> CaseView:
-    """Close the case: `approve` says the post is fine, `remove` that it breaks the rules (and
-    queues its removal unless a removal already ran). Raises LookupError / ValueError."""
-    resolution = _RESOLUTION[verdict]
-    return store.resolve(case_id, resolution, actor, origin, note, verdict_actions(resolution))
+    """Close the case: `approve` says the post is fine; `remove`, `timeout` and `ban` that it breaks
+    the rules, and queue what that means (removal once only). Raises LookupError / ValueError."""
+    view = store.case(case_id)
+    if view is None:
+        raise LookupError(f"no case {case_id}")
+    rules = policy.rules_for(view.post.community, view.post.channel)
+    actions = verdict_actions(verdict, rules)
+    return store.resolve(case_id, RESOLUTION[verdict], actor, origin, note, actions, verdict)
+
+
+def escalate_case(store: Store, case_id: int, actor: str, origin: str, note: str | None = None) -> CaseView:
+    """Hand the case to senior moderators: it stays in the queue, marked escalated."""
+    return store.escalate(case_id, actor, origin, note)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from bot.actions import actions_for
+from bot.actions import ActionPlanner
 from moderation.normalise import normalise
 from moderation.policy import PolicyRules, decide
 from moderation.scoring import ScoreResult
@@ -77,14 +77,14 @@ def test_shadow_mode_decides_but_queues_no_action() -> None:
     shadow = PolicyRules(thresholds=RULES.thresholds, shadow=True)
     d = run({"toxicity": 0.99}, shadow)
     assert d.outcome is Outcome.REMOVE and d.shadow and not d.acts
-    assert actions_for(d, shadow) == []
+    assert ActionPlanner().plan(post(), d, shadow) == []
     live = run({"toxicity": 0.99})
-    assert [a.kind for a in actions_for(live, RULES)] == ["remove"]
+    assert [a.kind for a in ActionPlanner().plan(post(), live, RULES)] == ["remove"]
 
 
 def test_timeout_removes_and_times_out_for_the_configured_length() -> None:
     d = run({"threat": 0.8})
-    kinds = [(a.kind, a.params.get("seconds")) for a in actions_for(d, RULES)]
+    kinds = [(a.kind, a.params.get("seconds")) for a in ActionPlanner().plan(post(), d, RULES)]
     assert kinds == [("remove", None), ("timeout", 600)]
 
 

@@ -8,9 +8,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from bot.review import resolve_case
+from bot.review import escalate_case, resolve_case
 from bot.storage.store import ActionSpec, CursorUpdate, Store
+from moderation.policy import Policy, PolicyRules
 from moderation.types import Author, Decision, Outcome, Post, Reason, Span
+
+POLICY = Policy(default=PolicyRules(thresholds={}, timeout_seconds=120))
 
 
 def post(pid: str, text: str = "hello", community: str = "c") -> Post:
@@ -97,15 +100,15 @@ def test_resolve_closes_audits_and_queues_removal_once(store: Store) -> None:
     [(row, p)] = store.accept([post("a")])
     store.record([(row, p, decision(Outcome.FLAG), [])])
     [case] = store.cases()
-    view = resolve_case(store, case.id, "remove", actor="kate", origin="cli", note="slur")
+    view = resolve_case(store, POLICY, case.id, "remove", actor="kate", origin="cli", note="slur")
     assert view.state == "closed" and view.resolution == "removed" and view.closed_by == "kate"
     assert [a.kind for a in view.actions] == ["remove"]
     assert view.audit[0].actor == "kate" and view.audit[0].action == "case.removed"
     assert view.audit[0].details["note"] == "slur"
     with pytest.raises(ValueError, match="already closed"):
-        resolve_case(store, case.id, "approve", actor="kate", origin="cli")
+        resolve_case(store, POLICY, case.id, "approve", actor="kate", origin="cli")
     with pytest.raises(LookupError):
-        resolve_case(store, 9999, "approve", actor="kate", origin="cli")
+        resolve_case(store, POLICY, 9999, "approve", actor="kate", origin="cli")
     assert store.cases() == []
 
 
@@ -124,3 +127,17 @@ def test_crashed_running_actions_are_requeued(store: Store) -> None:
     assert len(store.claim_actions(["console"])) == 1
     assert store.requeue_running() == 1
     assert len(store.claim_actions(["console"])) == 1
+
+
+def test_timeout_verdict_and_escalation(store: Store) -> None:
+    accepted = store.accept([post("a"), post("b")])
+    store.record([(row, p, decision(Outcome.FLAG), []) for row, p in accepted])
+    first, second = store.cases()
+    view = escalate_case(store, first.id, actor="kate", origin="cli", note="needs an admin")
+    assert view.state == "escalated" and view.audit[-1].action == "case.escalated"
+    assert [c.id for c in store.cases()] == [first.id, second.id]  # escalated cases stay in the queue
+    closed = resolve_case(store, POLICY, first.id, "timeout", actor="ann", origin="cli")
+    assert closed.resolution == "removed"
+    assert [(a.kind, a.params.get("seconds")) for a in closed.actions] == [("remove", None), ("timeout", 120)]
+    record = store.author_record("console", "c", "u1")
+    assert record["flag"] == 2 and record["strikes"] == 1

@@ -159,3 +159,15 @@ class CursorRow(Base):
     key: Mapped[str] = mapped_column(String(512), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CommunitySettingsRow(Base):
+    """Settings changed at run time by moderators (config holds the rest)."""
+
+    __tablename__ = "community_settings"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(String(200), primary_key=True)
+    shadow: Mapped[bool | None] = mapped_column(Boolean)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

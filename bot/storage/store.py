@@ -19,7 +19,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.db import DatabaseError, display_url
-from bot.storage.schema import ActionRow, AuditRow, CaseRow, CursorRow, DecisionRow, PostRow, utcnow
+from bot.storage.schema import (
+    ActionRow,
+    AuditRow,
+    CaseRow,
+    CommunitySettingsRow,
+    CursorRow,
+    DecisionRow,
+    PostRow,
+    utcnow,
+)
 from moderation.types import Author, Decision, Outcome, Post, Reason
 
 
@@ -71,6 +80,7 @@ class CaseView:
 class ActionRecord:
     id: int
     post_row: int
+    case_id: int | None
     platform: str
     kind: str
     params: dict[str, Any]
@@ -329,6 +339,7 @@ class Store:
         origin: str,
         note: str | None,
         actions: Sequence[ActionSpec],
+        verdict: str | None = None,
     ) -> CaseView:
         """Close a case with a verdict, queue the actions it implies and write the audit log, all
         in one transaction. Raises LookupError for an unknown case, ValueError for a closed one."""
@@ -361,7 +372,7 @@ class Store:
                     target_type="case",
                     target_id=str(case_id),
                     origin=origin,
-                    details={"note": note, "actions": [a.kind for a in actions]},
+                    details={"note": note, "verdict": verdict or resolution, "actions": [a.kind for a in actions]},
                 )
             )
 
@@ -369,6 +380,106 @@ class Store:
         view = self.case(case_id)
         assert view is not None
         return view
+
+    def escalate(self, case_id: int, actor: str, origin: str, note: str | None) -> CaseView:
+        def work(session: Session) -> None:
+            case = session.get(CaseRow, case_id, with_for_update=True)
+            if case is None:
+                raise LookupError(f"no case {case_id}")
+            if case.state == "closed":
+                raise ValueError(f"case {case_id} is already closed ({case.resolution} by {case.closed_by})")
+            case.state = "escalated"
+            if note:
+                case.note = note
+            session.add(
+                AuditRow(
+                    actor=actor,
+                    action="case.escalated",
+                    target_type="case",
+                    target_id=str(case_id),
+                    origin=origin,
+                    details={"note": note},
+                )
+            )
+
+        self._run(work)
+        view = self.case(case_id)
+        assert view is not None
+        return view
+
+    def author_record(self, platform: str, community: str, author_id: str, days: int = 90) -> dict[str, int]:
+        """Decisions by outcome and upheld removals ("strikes") for one author, for reviewers."""
+
+        def work(session: Session) -> dict[str, int]:
+            since = utcnow() - timedelta(days=days)
+            scope = (PostRow.platform == platform, PostRow.community == community, PostRow.author_id == author_id)
+            out = {
+                o: n
+                for o, n in session.execute(
+                    select(DecisionRow.outcome, func.count())
+                    .join(PostRow, DecisionRow.post_id == PostRow.id)
+                    .where(*scope, DecisionRow.decided_at >= since)
+                    .group_by(DecisionRow.outcome)
+                )
+            }
+            out["strikes"] = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(CaseRow)
+                    .join(PostRow, CaseRow.post_id == PostRow.id)
+                    .where(*scope, CaseRow.resolution == "removed", CaseRow.opened_at >= since)
+                )
+                or 0
+            )
+            return out
+
+        result: dict[str, int] = self._run(work)
+        return result
+
+    def outcome_counts(self, platform: str, community: str, since: datetime) -> dict[str, int]:
+        def work(session: Session) -> dict[str, int]:
+            rows = session.execute(
+                select(DecisionRow.outcome, func.count())
+                .join(PostRow, DecisionRow.post_id == PostRow.id)
+                .where(PostRow.platform == platform, PostRow.community == community, DecisionRow.decided_at >= since)
+                .group_by(DecisionRow.outcome)
+            )
+            return {o: n for o, n in rows}
+
+        result: dict[str, int] = self._run(work)
+        return result
+
+    def shadow_overrides(self) -> dict[tuple[str, str], bool]:
+        """Shadow mode switched at run time (e.g. `/modbot shadow`), per platform and community."""
+
+        def work(session: Session) -> dict[tuple[str, str], bool]:
+            rows = session.scalars(select(CommunitySettingsRow).where(CommunitySettingsRow.shadow.is_not(None)))
+            return {(r.platform, r.community): bool(r.shadow) for r in rows}
+
+        result: dict[tuple[str, str], bool] = self._run(work)
+        return result
+
+    def set_shadow(self, platform: str, community: str, shadow: bool, actor: str, origin: str) -> None:
+        def work(session: Session) -> None:
+            row = session.get(CommunitySettingsRow, (platform, community))
+            if row is None:
+                session.add(
+                    CommunitySettingsRow(platform=platform, community=community, shadow=shadow, updated_by=actor)
+                )
+            else:
+                row.shadow, row.updated_by, row.updated_at = shadow, actor, utcnow()
+            session.add(
+                AuditRow(
+                    actor=actor,
+                    action="community.shadow",
+                    target_type="community",
+                    target_id=f"{platform}:{community}",
+                    origin=origin,
+                    details={"shadow": shadow},
+                )
+            )
+
+        self._run(work)
 
     def audit(
         self, actor: str, action: str, target_type: str, target_id: str, origin: str, details: dict[str, Any]
@@ -568,6 +679,7 @@ def _action_record(a: ActionRow, p: PostRow) -> ActionRecord:
     return ActionRecord(
         id=a.id,
         post_row=a.post_id,
+        case_id=a.case_id,
         platform=a.platform,
         kind=a.kind,
         params=dict(a.params),
