@@ -109,6 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="actor", default=None, help="moderator name for the audit log (default: $USER)")
     p.set_defaults(func=cmd_resolve)
 
+    p = sub.add_parser("discord", help="Discord tools")
+    dcsub = p.add_subparsers(required=True, metavar="ACTION")
+    dcsub.add_parser("invite-url", help="print the bot's invite link with the least permissions it needs").set_defaults(
+        func=cmd_discord_invite
+    )
+
     p = sub.add_parser("escalate", help="mark a case for senior moderators (audit-logged)")
     p.add_argument("id", type=int)
     p.add_argument("--note", help="why")
@@ -191,6 +197,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 config,
                 console_source=source,
                 console_follow=False,
+                console_only=True,
                 on_progress=lambda s: progress.update(task, completed=s.bytes_read),
                 keep_decisions=True,
             )
@@ -396,6 +403,18 @@ def cmd_escalate(args: argparse.Namespace) -> int:
         err.print(f"error: {escape(str(exc))}")
         return 1
     out.print(f"case {view.id} escalated")
+    return 0
+
+
+def cmd_discord_invite(args: argparse.Namespace) -> int:
+    from bot.adapters.discord.permissions import invite_url
+
+    discord_cfg = load_config(args.config).adapters.discord
+    if discord_cfg.application_id is None:
+        err.print("error: set [adapters.discord] application_id (the Developer Portal's Application ID)")
+        return 2
+    kinds = {k for ks in discord_cfg.actions.values() for k in ks} | {"alert"}
+    out.print(invite_url(discord_cfg.application_id, kinds), soft_wrap=True)
     return 0
 
 

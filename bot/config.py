@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moderation.policy import Policy, PolicyRules
 from moderation.types import CATEGORIES, Outcome
@@ -143,8 +143,53 @@ class ConsoleAdapterConfig(_Strict):
     """JSON Lines file the console platform writes carried-out actions to (default: data dir)."""
 
 
+ActingOutcome = Literal["hide", "remove", "timeout", "ban"]
+DiscordActionKind = Literal["remove", "timeout", "kick", "ban", "warn"]
+Snowflake = Annotated[str, Field(pattern=r"^\d{1,20}$")]
+
+
+class DiscordGuildConfig(_Strict):
+    mod_channel: Snowflake | None = None
+    """Channel where flagged cases are posted with review buttons."""
+    moderator_roles: list[str] = []
+    """Role ids or names allowed to act on cases (holders of Manage Messages always are)."""
+
+
+class DiscordConfig(_Strict):
+    enabled: bool = False
+    token_env: str = Field("MODBOT_DISCORD_TOKEN", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    application_id: Snowflake | None = None
+    """Needed by `modbot discord invite-url` only."""
+    guilds: dict[Snowflake, DiscordGuildConfig] = {}
+    actions: dict[ActingOutcome, list[DiscordActionKind]] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type]
+            "hide": ["remove"],
+            "remove": ["remove", "warn"],
+            "timeout": ["remove", "timeout", "warn"],
+            "ban": ["remove", "ban"],
+        }
+    )
+    """What each acting outcome does on Discord; outcomes left out keep these defaults. Discord has
+    no "hide": a hidden post is removed."""
+    ban_delete_message_seconds: int = Field(3600, ge=0, le=604_800)
+    appeal: str = Field("reply to this message to reach the moderators", max_length=500)
+
+    @field_validator("actions")
+    @classmethod
+    def _keep_default_actions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        defaults = cls.model_fields["actions"].get_default(call_default_factory=True)
+        return {**defaults, **value}
+
+    sharded: bool = False
+    """Use discord.py's AutoShardedBot (for bots in more than about 2,500 guilds)."""
+    api_url: str = ""
+    """REST base URL; empty means Discord's own. For a proxy, or the test suite's fake Discord."""
+    gateway_url: str = ""
+
+
 class AdaptersConfig(_Strict):
     console: ConsoleAdapterConfig = ConsoleAdapterConfig()
+    discord: DiscordConfig = Field(default_factory=DiscordConfig)
 
 
 class ExecutorConfig(_Strict):

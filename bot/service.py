@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.actions import ActionPlanner
 from bot.adapters.base import Adapter
 from bot.adapters.console import ConsoleAdapter, IngestStats
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.executor import Executor
 from bot.pipeline import Decided, Decider, Pipeline
 from bot.scorers import build_scorers
 from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.store import Store
+from moderation.types import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +54,30 @@ async def run_service(
     console_follow: bool | None = None,
     on_progress: Callable[[IngestStats], None] | None = None,
     keep_decisions: bool = False,
+    console_only: bool = False,
+    stop_request: asyncio.Event | None = None,
 ) -> RunReport:
+    """Run until every source ends or a signal arrives. `console_only` (for `modbot scan`) leaves
+    the platform adapters off whatever the config says. Setting `stop_request` stops the service
+    as SIGTERM does (for embedding it, and for tests)."""
     report = RunReport()
+    discord_token = None
+    if config.adapters.discord.enabled and not console_only:
+        discord_token = os.environ.get(config.adapters.discord.token_env)
+        if not discord_token:
+            raise ConfigError([f"[adapters.discord] is enabled but ${config.adapters.discord.token_env} is not set"])
     store = await asyncio.to_thread(open_store, config)
     scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers)
-    decider = Decider(scorers, config.build_policy(), embedder)
+    policy = config.build_policy()
+    decider = Decider(scorers, policy, embedder, _planner(config))
+    decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))
     p = config.pipeline
     pipeline = Pipeline(store, decider, p.batch_size, p.batch_wait_ms, p.queue_size)
     if keep_decisions:
         pipeline.on_decided(report.decided.extend)
 
+    executor = Executor(store, {}, pipeline.db, config.executor.max_attempts, config.executor.backoff_seconds)
+    pipeline.on_decided(lambda _: executor.wake())
     adapters: list[Adapter] = []
     consoles: list[ConsoleAdapter] = []
     console = config.adapters.console
@@ -79,28 +96,29 @@ async def run_service(
             )
         )
         adapters.extend(consoles)
-    executor = Executor(
-        store,
-        {a.platform: a for a in adapters},
-        pipeline.db,
-        config.executor.max_attempts,
-        config.executor.backoff_seconds,
-    )
-    pipeline.on_decided(lambda _: executor.wake())
+    if discord_token is not None:
+        from bot.adapters.discord.adapter import DiscordAdapter
+
+        adapters.append(
+            DiscordAdapter(config.adapters.discord, discord_token, pipeline, policy, on_actions_queued=executor.wake)
+        )
+    executor.adapters.update({a.platform: a for a in adapters})
 
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
 
     def on_signal(signame: str) -> None:
-        if not stop.is_set():
+        if not report.stopped_by_signal:
             log.info("%s received: finishing accepted posts, then exiting", signame)
         report.stopped_by_signal = True
-        stop.set()
         for adapter in adapters:
             adapter.stop()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig.name)
+    watcher = None
+    if stop_request is not None:
+        watcher = asyncio.create_task(stop_request.wait())
+        watcher.add_done_callback(lambda _: on_signal("stop request"))
     executor_stop = asyncio.Event()
     executor_task = asyncio.create_task(executor.run_until(executor_stop), name="modbot-executor")
     try:
@@ -113,6 +131,8 @@ async def run_service(
                 report.errors.append(f"{adapter.platform} adapter: {result}")
         await pipeline.drain()
     finally:
+        if watcher is not None:
+            watcher.cancel()
         executor_stop.set()
         executor.wake()
         await asyncio.gather(executor_task, return_exceptions=True)
@@ -124,3 +144,10 @@ async def run_service(
     report.failed = pipeline.failed_count
     report.actions_done, report.actions_failed = executor.done, executor.failed
     return report
+
+
+def _planner(config: Config) -> ActionPlanner:
+    discord = config.adapters.discord
+    kinds = {"discord": {Outcome(o): tuple(k) for o, k in discord.actions.items()}}
+    alerts = ["discord"] if discord.enabled and any(g.mod_channel for g in discord.guilds.values()) else []
+    return ActionPlanner(kinds, alerts)

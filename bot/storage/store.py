@@ -288,16 +288,25 @@ class Store:
 
     # --- review ----------------------------------------------------------------------------------
 
-    def cases(self, states: Sequence[str] = ("open", "escalated"), limit: int = 50) -> list[CaseView]:
+    def cases(
+        self,
+        states: Sequence[str] = ("open", "escalated"),
+        limit: int = 50,
+        platform: str | None = None,
+        community: str | None = None,
+    ) -> list[CaseView]:
         def work(session: Session) -> list[CaseView]:
-            rows = session.execute(
+            query = (
                 select(CaseRow, PostRow, DecisionRow)
                 .join(PostRow, CaseRow.post_id == PostRow.id)
                 .join(DecisionRow, CaseRow.decision_id == DecisionRow.id)
                 .where(CaseRow.state.in_(list(states)))
-                .order_by(CaseRow.id)
-                .limit(limit)
             )
+            if platform is not None:
+                query = query.where(PostRow.platform == platform)
+            if community is not None:
+                query = query.where(PostRow.community == community)
+            rows = session.execute(query.order_by(CaseRow.id).limit(limit))
             return [_case_view(c, p, d) for c, p, d in rows]
 
         result: list[CaseView] = self._run(work)

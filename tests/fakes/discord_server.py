@@ -25,6 +25,15 @@ from aiohttp import WSMsgType, web
 _ids = itertools.count(1_100_000_000_000_000_000)
 
 
+_COMMAND_DEFAULTS = {
+    "description": "",
+    "type": 1,
+    "dm_permission": True,
+    "nsfw": False,
+    "default_member_permissions": None,
+}
+
+
 def snowflake() -> str:
     return str(next(_ids))
 
@@ -51,6 +60,8 @@ class RateLimit:
 
     limit: int = 5
     window: float = 0.25
+    announce: bool = True
+    """Send X-RateLimit-* headers on successes. Without them the client learns only from 429s."""
     hits: dict[str, list[float]] = field(default_factory=dict)
     rejected: int = 0
 
@@ -362,6 +373,7 @@ class FakeDiscord:
                 "message": message,
                 "data": {"custom_id": custom_id, "component_type": 2},
                 "app_permissions": str((1 << 53) - 1),
+                "attachment_size_limit": 8 * 1024 * 1024,
                 "locale": "en-US",
                 "guild_locale": "en-US",
                 "entitlements": [],
@@ -390,6 +402,7 @@ class FakeDiscord:
                 "member": {**member, "permissions": str(permissions)},
                 "data": {"id": registered[data["name"]]["id"], "guild_id": gid, **data},
                 "app_permissions": str((1 << 53) - 1),
+                "attachment_size_limit": 8 * 1024 * 1024,
                 "locale": "en-US",
                 "guild_locale": "en-US",
                 "entitlements": [],
@@ -449,9 +462,12 @@ class FakeDiscord:
                     "X-RateLimit-Reset-After": f"{reset_after:.3f}",
                     "X-RateLimit-Bucket": bucket.replace(" ", "-"),
                     "X-RateLimit-Scope": "user",
+                    "Via": "1.1 google",  # real 429s come through Discord's proxy; discord.py checks
                 },
             ), {}
         hits.append(now)
+        if not rl.announce:
+            return None, {}
         return None, {
             "X-RateLimit-Limit": str(rl.limit),
             "X-RateLimit-Remaining": str(rl.limit - len(hits)),
@@ -503,13 +519,29 @@ class FakeDiscord:
                 )
             case ("PUT", ["applications", _, "guilds", gid, "commands"]):
                 self.commands[gid] = [
-                    {**c, "id": snowflake(), "application_id": self.app_id, "version": snowflake(), "guild_id": gid}
+                    {
+                        **_COMMAND_DEFAULTS,
+                        **c,
+                        "id": snowflake(),
+                        "application_id": self.app_id,
+                        "version": snowflake(),
+                        "guild_id": gid,
+                    }
                     for c in body
                 ]
                 return self._json(self.commands[gid])
             case ("PUT", ["applications", _, "commands"]):
                 return self._json(
-                    [{**c, "id": snowflake(), "application_id": self.app_id, "version": snowflake()} for c in body]
+                    [
+                        {
+                            **_COMMAND_DEFAULTS,
+                            **c,
+                            "id": snowflake(),
+                            "application_id": self.app_id,
+                            "version": snowflake(),
+                        }
+                        for c in body
+                    ]
                 )
             case ("POST", ["channels", cid, "messages"]):
                 if cid in self.dms and self.dms[cid] in self.dm_closed:
@@ -553,7 +585,7 @@ class FakeDiscord:
                 self.bans[(gid, uid)] = body or {}
                 return web.Response(status=204)
             case ("POST", ["users", "@me", "channels"]):
-                uid = body["recipient_id"]
+                uid = str(body["recipient_id"])
                 dm = next((c for c, u in self.dms.items() if u == uid), None) or snowflake()
                 self.dms[dm] = uid
                 return self._json(

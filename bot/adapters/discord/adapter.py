@@ -1,0 +1,389 @@
+"""The Discord adapter: reads every guild message through discord.py, carries out actions, and
+puts cases in front of moderators in their mod channel, with buttons and slash commands.
+
+Gateway resilience is discord.py's (RESUME, re-IDENTIFY, backoff); what modbot adds is that a
+message counts as received only once it is stored, and that everything done on Discord goes
+through the outbox, so a reconnect or restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot.adapters.base import ActionFailed
+from bot.adapters.discord import permissions
+from bot.adapters.discord.cases import CaseButton, buttons, case_embed
+from bot.adapters.discord.convert import PLATFORM, TIMEOUT_CAP_SECONDS, automod_record, to_post
+from bot.config import DiscordConfig, DiscordGuildConfig
+from bot.pipeline import Pipeline
+from bot.review import escalate_case, resolve_case
+from bot.storage.store import ActionRecord, CaseView, Store
+from moderation.policy import Policy
+
+log = logging.getLogger(__name__)
+_NO_GUILD = DiscordGuildConfig()
+
+
+class DiscordAdapter:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        config: DiscordConfig,
+        token: str,
+        pipeline: Pipeline,
+        policy: Policy,
+        on_actions_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.config = config
+        self.token = token
+        self.pipeline = pipeline
+        self.store: Store = pipeline.store
+        self.policy = policy
+        self.on_actions_queued = on_actions_queued
+        if config.api_url:
+            discord.http.Route.BASE = config.api_url.rstrip("/")
+        if config.gateway_url:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+        intents = discord.Intents.default()
+        intents.message_content = True
+        intents.members = True
+        intents.auto_moderation_execution = True
+        client_class = discord.AutoShardedClient if config.sharded else discord.Client
+        self.client: discord.Client = client_class(intents=intents, chunk_guilds_at_startup=False)
+        self.client.modbot_case_button = self._on_case_button  # type: ignore[attr-defined]
+        self.client.add_dynamic_items(CaseButton)
+        for name in ("on_ready", "on_message", "on_message_edit", "on_automod_action"):
+            setattr(self.client, name, getattr(self, name))
+        self.tree = app_commands.CommandTree(self.client)
+        self._add_commands()
+        self._stopping = asyncio.Event()
+        self._checked_guilds: set[int] = set()
+        self.ready = asyncio.Event()
+        self.action_kinds = sorted({k for kinds in config.actions.values() for k in kinds} | {"alert"})
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            await self.client.login(self.token)
+        except discord.LoginFailure as exc:
+            raise RuntimeError(f"Discord refused the bot token from ${self.config.token_env}: {exc}") from exc
+        connection = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+        stopping = asyncio.create_task(self._stopping.wait())
+        done, _ = await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await self.client.close()
+        stopping.cancel()
+        failure = connection.exception() if connection in done else None
+        if isinstance(failure, discord.PrivilegedIntentsRequired):
+            raise RuntimeError(
+                "Discord refused the connection: enable the Message Content and Server Members intents "
+                "for this application in the Developer Portal (docs/discord.md)"
+            ) from failure
+        if failure is not None:
+            raise RuntimeError(f"Discord gateway stopped: {failure}") from failure
+        connection.cancel()
+        await asyncio.gather(connection, return_exceptions=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def guild_config(self, guild_id: int | str) -> DiscordGuildConfig:
+        return self.config.guilds.get(str(guild_id), _NO_GUILD)
+
+    async def on_ready(self) -> None:
+        for guild in self.client.guilds:
+            if guild.id in self._checked_guilds:
+                continue
+            self._checked_guilds.add(guild.id)
+            self._check_permissions(guild)
+            self.tree.copy_global_to(guild=guild)
+            try:
+                await self.tree.sync(guild=guild)
+            except discord.HTTPException as exc:
+                log.warning("guild %s (%s): could not register slash commands: %s", guild.name, guild.id, exc)
+        self.ready.set()
+
+    def _check_permissions(self, guild: discord.Guild) -> None:
+        """Say once, at start, what modbot cannot do in this guild and why."""
+        for line in permissions.missing(guild.me.guild_permissions, self.action_kinds):
+            log.warning("guild %s (%s): %s", guild.name, guild.id, line)
+        mod_channel = self.guild_config(guild.id).mod_channel
+        if mod_channel is None:
+            log.warning(
+                "guild %s (%s): no mod_channel configured: cases are not posted in Discord", guild.name, guild.id
+            )
+        elif guild.get_channel(int(mod_channel)) is None:
+            log.warning(
+                "guild %s (%s): mod_channel %s is not a channel modbot can see", guild.name, guild.id, mod_channel
+            )
+
+    # --- ingest -----------------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        if self.client.user is not None and message.author.id == self.client.user.id:
+            return
+        if message.guild is None:
+            # DMs are questions for the reply assistant, never moderated publicly; until it
+            # exists they are only logged (without their text).
+            log.info("DM from user %s not handled: the reply assistant is not enabled", message.author.id)
+            return
+        await self.pipeline.submit([to_post(message)])
+
+    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+        if after.guild is None or before.content == after.content:
+            return
+        if self.client.user is not None and after.author.id == self.client.user.id:
+            return
+        await self.pipeline.submit([to_post(after, edited=True)])
+
+    async def on_automod_action(self, execution: discord.AutoModAction) -> None:
+        post, decision = automod_record(execution)
+        await self.pipeline.record_external(post, decision, decided_by="discord-automod")
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    async def execute(self, action: ActionRecord) -> str:
+        ref = action.platform_ref
+        try:
+            match action.kind:
+                case "remove" | "hide":
+                    return await self._delete(ref)
+                case "timeout":
+                    seconds = min(int(action.params.get("seconds", 3600)), TIMEOUT_CAP_SECONDS)
+                    member = await self._member(ref)
+                    await member.timeout(timedelta(seconds=seconds), reason=_reason(action))
+                    return f"timed out {member.id} for {seconds}s"
+                case "kick":
+                    await self._guild(ref).kick(discord.Object(int(ref["author_id"])), reason=_reason(action))
+                    return f"kicked {ref['author_id']}"
+                case "ban":
+                    await self._guild(ref).ban(
+                        discord.Object(int(ref["author_id"])),
+                        reason=_reason(action),
+                        delete_message_seconds=self.config.ban_delete_message_seconds,
+                    )
+                    return f"banned {ref['author_id']}"
+                case "warn":
+                    return await self._warn(action)
+                case "alert":
+                    return await self._alert(action)
+        except discord.Forbidden as exc:
+            raise ActionFailed(f"Discord refused ({exc.status}): {exc.text}; check modbot's role", False) from exc
+        except discord.NotFound as exc:
+            raise ActionFailed(f"not found on Discord: {exc.text}", False) from exc
+        raise ActionFailed(f"Discord has no action {action.kind!r}", retryable=False)
+
+    def _guild(self, ref: dict[str, Any]) -> discord.Guild:
+        guild = self.client.get_guild(int(ref["guild_id"]))
+        if guild is None:
+            raise ActionFailed(f"modbot is not in guild {ref['guild_id']} (or not connected yet)")
+        return guild
+
+    async def _member(self, ref: dict[str, Any]) -> discord.Member:
+        guild = self._guild(ref)
+        uid = int(ref["author_id"])
+        return guild.get_member(uid) or await guild.fetch_member(uid)
+
+    async def _delete(self, ref: dict[str, Any]) -> str:
+        if not ref.get("message_id"):
+            return "no message to delete"
+        channel = self.client.get_partial_messageable(int(ref["channel_id"]), guild_id=int(ref["guild_id"]))
+        try:
+            await channel.get_partial_message(int(ref["message_id"])).delete()
+        except discord.NotFound:
+            return "already deleted"
+        return f"deleted message {ref['message_id']}"
+
+    async def _warn(self, action: ActionRecord) -> str:
+        """DM the author with the rule and how to appeal; in the channel when their DMs are closed."""
+        ref = action.platform_ref
+        guild = self._guild(ref)
+        text = (
+            f"Your message in **{discord.utils.escape_markdown(guild.name)}** was removed by the moderation "
+            f"bot: {action.params.get('reason', 'it broke the server rules')}. To appeal, {self.config.appeal}."
+        )
+        uid = int(ref["author_id"])
+        try:
+            dm = await self.client.create_dm(discord.Object(uid))
+            await dm.send(text)
+            return "warned by DM"
+        except discord.Forbidden:
+            channel = self.client.get_partial_messageable(int(ref["channel_id"]), guild_id=guild.id)
+            await channel.send(
+                f"<@{uid}> {text}", allowed_mentions=discord.AllowedMentions(users=[discord.Object(uid)])
+            )
+            return "DMs closed: warned in the channel"
+
+    async def _alert(self, action: ActionRecord) -> str:
+        ref = action.platform_ref
+        mod_channel = self.guild_config(ref["guild_id"]).mod_channel
+        if mod_channel is None:
+            raise ActionFailed(f"no mod_channel configured for guild {ref['guild_id']}", retryable=False)
+        if action.case_id is None:
+            raise ActionFailed("alert without a case", retryable=False)
+        case = await self.pipeline.db(self.store.case, action.case_id)
+        if case is None:
+            raise ActionFailed(f"case {action.case_id} is gone", retryable=False)
+        record = await self._record(case)
+        channel = self.client.get_partial_messageable(int(mod_channel), guild_id=int(ref["guild_id"]))
+        sent = await channel.send(embed=case_embed(case, record), view=buttons(case))
+        return f"case posted as message {sent.id} in channel {mod_channel}"
+
+    async def _record(self, case: CaseView) -> dict[str, int]:
+        return await self.pipeline.db(
+            self.store.author_record, case.post.platform, case.post.community, case.post.author.id
+        )
+
+    # --- review -----------------------------------------------------------------------------------
+
+    def _is_moderator(self, member: discord.Member | discord.User) -> bool:
+        if not isinstance(member, discord.Member):
+            return False
+        if member.guild_permissions.manage_messages or member.guild_permissions.administrator:
+            return True
+        allowed = set(self.guild_config(member.guild.id).moderator_roles)
+        return any(str(r.id) in allowed or r.name in allowed for r in member.roles)
+
+    @staticmethod
+    def _actor(member: discord.Member | discord.User) -> str:
+        return f"discord:{member.id} ({member.name})"
+
+    async def _on_case_button(self, interaction: discord.Interaction[Any], case_id: int, verb: str) -> None:
+        user = interaction.user
+        origin = f"discord:guild {interaction.guild_id} button"
+        if not self._is_moderator(user):
+            await self.pipeline.db(
+                self.store.audit, self._actor(user), "case.refused", "case", str(case_id), origin, {"verb": verb}
+            )
+            await interaction.response.send_message(
+                "Only moderators can act on cases (Manage Messages or a moderator role).", ephemeral=True
+            )
+            return
+        try:
+            if verb == "escalate":
+                case = await self.pipeline.db(escalate_case, self.store, case_id, self._actor(user), origin)
+            else:
+                case = await self.pipeline.db(
+                    resolve_case, self.store, self.policy, case_id, verb, self._actor(user), origin
+                )
+        except (LookupError, ValueError) as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        self.on_actions_queued()
+        record = await self._record(case)
+        await interaction.response.edit_message(embed=case_embed(case, record), view=buttons(case))
+
+    def _add_commands(self) -> None:
+        group = app_commands.Group(
+            name="modbot",
+            description="modbot moderation",
+            default_permissions=discord.Permissions(manage_messages=True),
+            guild_only=True,
+        )
+
+        @group.command(name="queue", description="Open cases in this server")
+        async def queue(interaction: discord.Interaction[Any]) -> None:
+            if not await self._gate(interaction):
+                return
+            cases = await self.pipeline.db(
+                self.store.cases, ("open", "escalated"), 10, PLATFORM, str(interaction.guild_id)
+            )
+            if not cases:
+                await interaction.response.send_message("No open cases.", ephemeral=True)
+                return
+            lines = [
+                f"**{c.id}** {c.decision.outcome.value} · <@{c.post.author.id}> · "
+                f"{discord.utils.escape_markdown(c.decision.reasons[0].message if c.decision.reasons else '')}"
+                for c in cases
+            ]
+            await interaction.response.send_message("\n".join(lines)[:1900], ephemeral=True)
+
+        @group.command(name="case", description="Show one case")
+        @app_commands.describe(case_id="the case number")
+        async def case(interaction: discord.Interaction[Any], case_id: int) -> None:
+            if not await self._gate(interaction):
+                return
+            view = await self.pipeline.db(self.store.case, case_id)
+            if view is None or view.post.platform != PLATFORM or view.post.community != str(interaction.guild_id):
+                await interaction.response.send_message(f"No case {case_id} in this server.", ephemeral=True)
+                return
+            record = await self._record(view)
+            await interaction.response.send_message(embed=case_embed(view, record), view=buttons(view), ephemeral=True)
+
+        @group.command(name="shadow", description="Shadow mode: decide and log, never act")
+        @app_commands.choices(
+            state=[app_commands.Choice(name="on", value="on"), app_commands.Choice(name="off", value="off")]
+        )
+        async def shadow(interaction: discord.Interaction[Any], state: app_commands.Choice[str]) -> None:
+            if not await self._gate(interaction):
+                return
+            on = state.value == "on"
+            community = str(interaction.guild_id)
+            await self.pipeline.db(
+                self.store.set_shadow,
+                PLATFORM,
+                community,
+                on,
+                self._actor(interaction.user),
+                f"discord:guild {community} /modbot shadow",
+            )
+            self.pipeline.decider.shadow_overrides[(PLATFORM, community)] = on
+            await interaction.response.send_message(
+                f"Shadow mode is {'on: modbot decides and logs but does not act' if on else 'off: modbot acts'}.",
+                ephemeral=True,
+            )
+
+        @group.command(name="status", description="What modbot does here and today's counts")
+        async def status(interaction: discord.Interaction[Any]) -> None:
+            if not await self._gate(interaction):
+                return
+            community = str(interaction.guild_id)
+            midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            counts = await self.pipeline.db(self.store.outcome_counts, PLATFORM, community, midnight)
+            rules = self.pipeline.decider.policy.rules_for(community, "")
+            override = self.pipeline.decider.shadow_overrides.get((PLATFORM, community))
+            shadow_on = rules.shadow if override is None else override
+            scorers = ", ".join(f"{k} {v}" for k, v in self.pipeline.decider.versions.items())
+            text = (
+                f"Scorers: {scorers}\nShadow mode: {'on' if shadow_on else 'off'}\nPolicy: {rules.version}\n"
+                f"Mod channel: {self.guild_config(community).mod_channel or 'not configured'}\n"
+                f"Today: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no decisions yet")
+            )
+            await interaction.response.send_message(text, ephemeral=True)
+
+        self.tree.add_command(group)
+
+        @app_commands.context_menu(name="Check with modbot")
+        @app_commands.default_permissions(manage_messages=True)
+        @app_commands.guild_only()
+        async def check(interaction: discord.Interaction[Any], message: discord.Message) -> None:
+            if not await self._gate(interaction):
+                return
+            [decision] = await self.pipeline.check([to_post(message)])
+            scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(decision.scores.items(), key=lambda kv: -kv[1]))
+            reasons = "\n".join(f"• {discord.utils.escape_markdown(r.message)}" for r in decision.reasons)
+            await interaction.response.send_message(
+                f"**{decision.outcome.value}**{' (shadow)' if decision.shadow else ''}\n{scores}\n{reasons}"[:1900],
+                ephemeral=True,
+            )
+
+        self.tree.add_command(check)
+
+    async def _gate(self, interaction: discord.Interaction[Any]) -> bool:
+        if self._is_moderator(interaction.user):
+            return True
+        await interaction.response.send_message("modbot commands are for moderators.", ephemeral=True)
+        return False
+
+
+def _reason(action: ActionRecord) -> str:
+    return str(action.params.get("reason", "modbot"))[:500]

@@ -1,0 +1,110 @@
+"""A case as a Discord embed with review buttons.
+
+The buttons are `DynamicItem`s whose custom id carries the case id and the verb, so they keep
+working after a restart: discord.py matches them by pattern, no view has to be remembered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+
+from bot.storage.store import CaseView
+from moderation.types import Span
+
+VERBS = ("approve", "remove", "timeout", "ban", "escalate")
+_STYLE = {
+    "approve": discord.ButtonStyle.success,
+    "remove": discord.ButtonStyle.danger,
+    "timeout": discord.ButtonStyle.secondary,
+    "ban": discord.ButtonStyle.danger,
+    "escalate": discord.ButtonStyle.primary,
+}
+_EXCERPT = 900
+
+ButtonHandler = Callable[[discord.Interaction[Any], int, str], Awaitable[None]]
+
+
+class CaseButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"modbot:case:(?P<case>\d+):(?P<verb>approve|remove|timeout|ban|escalate)",
+):
+    def __init__(self, case_id: int, verb: str, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=verb.capitalize(),
+                style=_STYLE[verb],
+                custom_id=f"modbot:case:{case_id}:{verb}",
+                disabled=disabled,
+            )
+        )
+        self.case_id = case_id
+        self.verb = verb
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> CaseButton:
+        return cls(int(match["case"]), match["verb"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        handler: ButtonHandler = interaction.client.modbot_case_button  # set by the adapter
+        await handler(interaction, self.case_id, self.verb)
+
+
+def buttons(case: CaseView) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    closed = case.state == "closed"
+    for verb in VERBS:
+        view.add_item(CaseButton(case.id, verb, disabled=closed or (verb == "escalate" and case.state == "escalated")))
+    return view
+
+
+def case_embed(case: CaseView, record: dict[str, int]) -> discord.Embed:
+    d = case.decision
+    colour = discord.Colour.green() if case.resolution == "approved" else discord.Colour.red()
+    if case.state != "closed":
+        colour = discord.Colour.orange() if case.state == "open" else discord.Colour.purple()
+    title = f"Case {case.id}: {d.outcome.value}" + (" (shadow mode)" if d.shadow else "")
+    embed = discord.Embed(title=title, colour=colour, timestamp=case.opened_at)
+    embed.description = _excerpt(case.post.text, [s for r in d.reasons for s in r.spans])
+    embed.add_field(name="Author", value=f"<@{case.post.author.id}> ({_safe(case.post.author.handle or '')})")
+    embed.add_field(name="Channel", value=f"<#{case.post.channel}>")
+    scores = sorted(d.scores.items(), key=lambda kv: -kv[1])[:6]
+    if scores:
+        embed.add_field(name="Scores", value="\n".join(f"{k}: {v:.2f}" for k, v in scores), inline=False)
+    reasons = "\n".join(f"• {_safe(r.message)}" for r in d.reasons)[:1000]
+    embed.add_field(name="Why", value=reasons or "no reason recorded", inline=False)
+    history = ", ".join(f"{k} {v}" for k, v in sorted(record.items()) if v) or "nothing else in 90 days"
+    embed.add_field(name="Author's record (90 days)", value=history, inline=False)
+    if case.state == "closed":
+        embed.add_field(name="Resolved", value=f"{case.resolution} by {_safe(case.closed_by or '?')}", inline=False)
+    elif case.state == "escalated":
+        embed.add_field(name="Escalated", value=_safe(case.note or "for senior moderators"), inline=False)
+    embed.set_footer(text=f"policy {d.policy_version} · decision {d.id}")
+    return embed
+
+
+def _safe(text: str) -> str:
+    """Attacker-controlled text shown inertly: no markdown, no pings."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def _excerpt(text: str, spans: list[Span]) -> str:
+    """The post with evidence in bold, around the first span, within Discord's limits."""
+    first = min((s.start for s in spans), default=0)
+    start = max(0, first - _EXCERPT // 3)
+    end = min(len(text), start + _EXCERPT)
+    pieces, pos = [], start
+    for span in sorted({(s.start, s.end) for s in spans}):
+        a, b = max(span[0], pos), min(span[1], end)
+        if a >= b:
+            continue
+        pieces.append(_safe(text[pos:a]))
+        pieces.append(f"**__{_safe(text[a:b])}__**")
+        pos = b
+    pieces.append(_safe(text[pos:end]))
+    return ("…" if start > 0 else "") + "".join(pieces) + ("…" if end < len(text) else "") or "(empty post)"

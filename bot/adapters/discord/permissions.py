@@ -1,0 +1,45 @@
+"""Which Discord permissions each thing modbot does needs: for the invite link (ask for the least)
+and for the start-up check (say once, per guild, what cannot be done and why)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import discord
+
+READ = discord.Permissions(view_channel=True, read_message_history=True)
+NEEDS: dict[str, discord.Permissions] = {
+    "remove": discord.Permissions(manage_messages=True),
+    "timeout": discord.Permissions(moderate_members=True),
+    "kick": discord.Permissions(kick_members=True),
+    "ban": discord.Permissions(ban_members=True),
+    "warn": discord.Permissions(send_messages=True),
+    "alert": discord.Permissions(send_messages=True, embed_links=True),
+}
+
+
+def required(kinds: Iterable[str]) -> discord.Permissions:
+    perms = discord.Permissions(READ.value)
+    for kind in kinds:
+        perms.value |= NEEDS[kind].value
+    return perms
+
+
+def missing(have: discord.Permissions, kinds: Iterable[str]) -> list[str]:
+    """One line per thing modbot cannot do with `have`, naming the permission it lacks."""
+    if have.administrator:
+        return []
+    out = []
+    for kind in ["read", *sorted(set(kinds))]:
+        need = READ if kind == "read" else NEEDS[kind]
+        lacking = [name for name, value in need if value and not getattr(have, name)]
+        if lacking:
+            names = ", ".join(n.replace("_", " ").title() for n in lacking)
+            out.append(f"cannot {kind if kind != 'read' else 'read messages'}: missing {names}")
+    return out
+
+
+def invite_url(application_id: str, kinds: Iterable[str]) -> str:
+    return discord.utils.oauth_url(
+        int(application_id), permissions=required(kinds), scopes=("bot", "applications.commands")
+    )
