@@ -396,3 +396,42 @@ def test_invite_url_asks_for_the_least_permissions(tmp_path: Path, capsys: pytes
     # remove (manage messages) + alert (send, embed) + read (view, history); not ban, kick or timeout
     expected = (1 << 13) | (1 << 11) | (1 << 14) | (1 << 10) | (1 << 16)
     assert f"permissions={expected}" in url
+
+
+def test_sharded_client_survives_an_invalidated_session_and_kicks(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = build_world(db_url, tmp_path)
+    discord_cfg = world.config.adapters.discord.model_copy(
+        update={
+            "sharded": True,
+            "actions": {
+                "hide": ["remove"],
+                "remove": ["remove"],
+                "timeout": ["remove", "kick"],
+                "ban": ["remove", "ban"],
+            },
+        }
+    )
+    world.config = world.config.model_copy(
+        update={"adapters": world.config.adapters.model_copy(update={"discord": discord_cfg})}
+    )
+    fake = world.fake
+    sent: list[str] = []
+
+    async def go() -> None:
+        async with running(world, monkeypatch):
+            assert any(c.path == "/gateway/bot" for c in fake.calls)  # the sharded client asks for shards
+            sent.append((await fake.user_says(world.general, world.bob, "before the fault"))["id"])
+            await eventually(lambda: len(world.store.decisions_for("discord", world.guild, sent)) == 1)
+            fake.refuse_resume = True
+            await fake.drop(4000)  # RESUME refused: the client IDENTIFYs afresh
+            await eventually(lambda: fake.identify_count == 2, what="a second IDENTIFY")
+            await eventually(lambda: fake.connected, what="the new connection")
+            sent.append((await fake.user_says(world.general, world.bob, "after the fault"))["id"])
+            toxic = await fake.user_says(world.general, world.troll, TOXIC)
+            await eventually(lambda: (world.guild, world.troll) in fake.kicks, what="the kick")
+            assert toxic["id"] in fake.deleted
+            await eventually(lambda: len(world.store.decisions_for("discord", world.guild, sent)) == 2)
+
+    run(go)

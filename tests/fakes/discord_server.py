@@ -95,6 +95,8 @@ class FakeDiscord:
         self.calls: list[Call] = []
         self.rate_limit: RateLimit | None = None
         self.identify_count = 0
+        self.refuse_resume = False
+        """When set, the next RESUME gets op 9 (session invalid): the client must IDENTIFY again."""
         self.resume_count = 0
         self.intents: int | None = None
         # gateway session
@@ -131,6 +133,10 @@ class FakeDiscord:
     @property
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/gateway"
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and not self._ws.closed
 
     async def wait_ready(self, timeout: float = 30) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
@@ -270,6 +276,7 @@ class FakeDiscord:
                 "application": {"id": self.app_id, "flags": 0},
                 "private_channels": [],
                 "relationships": [],
+                "shard": data.get("shard") or [0, 1],
             },
         )
         for gid in self.guilds:
@@ -277,7 +284,8 @@ class FakeDiscord:
         self._ready.set()
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
-        if data.get("session_id") != self._session_id:
+        if self.refuse_resume or data.get("session_id") != self._session_id:
+            self.refuse_resume = False
             await ws.send_json({"op": 9, "d": False, "s": None, "t": None})
             return
         self.resume_count += 1
