@@ -187,9 +187,58 @@ class DiscordConfig(_Strict):
     gateway_url: str = ""
 
 
+BlueskyActionKind = Literal["reply", "report", "label", "hide_reply", "mute", "block"]
+
+
+class BlueskyConfig(_Strict):
+    enabled: bool = False
+    service: str = Field("https://bsky.social", pattern=r"^https?://")
+    """Where the bot account logs in (its PDS or the entryway)."""
+    handle: str = ""
+    """The bot account's handle (or DID)."""
+    password_env: str = Field("MODBOT_BLUESKY_APP_PASSWORD", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    """Environment variable holding an app password (Settings → App passwords), never the main one."""
+    source: Literal["firehose", "notifications"] = "firehose"
+    firehose_url: str = Field("wss://bsky.network/xrpc", pattern=r"^wss?://")
+    """subscribeRepos of a relay (whole network) or of one PDS."""
+    watch: Literal["all", "replies", "mentions", "accounts"] = "mentions"
+    """all posts; replies in threads started by watched accounts; mentions of the bot; posts by watched accounts."""
+    watch_accounts: list[str] = []
+    """DIDs or handles for `replies` and `accounts` (the bot itself is always watched for `replies`)."""
+    poll_seconds: float = Field(15.0, ge=1.0, le=3600)
+    """How often notifications are fetched (source = "notifications")."""
+    community: str = Field("", max_length=200)
+    """Community name for policy and the review queue; empty: the bot's handle."""
+    moderation_service_did: str = Field("did:plc:ar7c4by46qjdydhdevvrndac", pattern=r"^did:[a-z]+:[A-Za-z0-9._:%-]+$")
+    """Where reports go (Bluesky's own moderation service by default; or your Ozone labeler)."""
+    labeler_did: str | None = Field(None, pattern=r"^did:[a-z]+:[A-Za-z0-9._:%-]+$")
+    """An Ozone labeler the bot account moderates; needed for the `label` action."""
+    label: str = Field("rude", pattern=r"^[a-z0-9-]{1,128}$")
+    """Label value emitted by the `label` action."""
+    mention_reply: str = Field("", max_length=300)
+    """If set, allowed posts that mention the bot with a question get this reply (until drafted replies exist)."""
+    actions: dict[ActingOutcome, list[BlueskyActionKind]] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type]
+            "hide": ["hide_reply"],
+            "remove": ["hide_reply", "report"],
+            "timeout": ["hide_reply", "report", "mute"],
+            "ban": ["hide_reply", "report", "block"],
+        }
+    )
+    """What each acting outcome does on Bluesky; outcomes left out keep these defaults."""
+    actions_per_minute: int = Field(30, ge=1, le=3000)
+
+    @field_validator("actions")
+    @classmethod
+    def _keep_default_actions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        defaults = cls.model_fields["actions"].get_default(call_default_factory=True)
+        return {**defaults, **value}
+
+
 class AdaptersConfig(_Strict):
     console: ConsoleAdapterConfig = ConsoleAdapterConfig()
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
+    bluesky: BlueskyConfig = Field(default_factory=BlueskyConfig)
 
 
 class ExecutorConfig(_Strict):
