@@ -30,17 +30,24 @@ class ActionPlanner:
         self,
         kinds_by_platform: Mapping[str, Mapping[Outcome, Sequence[str]]] | None = None,
         alert_platforms: Collection[str] = (),
+        question_replies: Mapping[str, str] | None = None,
     ) -> None:
         self.kinds_by_platform = dict(kinds_by_platform or {})
         self.alert_platforms = frozenset(alert_platforms)
+        self.question_replies = dict(question_replies or {})
+        """platform -> templated reply for allowed posts that ask the bot something."""
 
     def plan(self, post: Post, decision: Decision, rules: PolicyRules) -> list[ActionSpec]:
         """Actions to queue with a decision: none in shadow mode, except the review alert."""
         specs: list[ActionSpec] = []
+        top = decision.reasons[0] if decision.reasons else None
+        reason, category = (top.message, top.category) if top else (decision.outcome.value, "")
         if decision.acts:
             kinds = self.kinds_by_platform.get(post.platform, DEFAULT_KINDS).get(decision.outcome, ())
-            reason = decision.reasons[0].message if decision.reasons else decision.outcome.value
-            specs = [ActionSpec(kind, _params(kind, reason, rules)) for kind in kinds]
+            specs = [ActionSpec(kind, {**_params(kind, reason, rules), "category": category}) for kind in kinds]
+        template = self.question_replies.get(post.platform)
+        if template and decision.outcome is Outcome.ALLOW and not decision.shadow and post.platform_ref.get("asks_bot"):
+            specs.append(ActionSpec("reply", {"text": template, "reason": "the post asks the bot a question"}))
         if decision.outcome.needs_review and post.platform in self.alert_platforms:
             specs.append(ActionSpec("alert", {}))
         return specs

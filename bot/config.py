@@ -201,6 +201,9 @@ class BlueskyConfig(_Strict):
     source: Literal["firehose", "notifications"] = "firehose"
     firehose_url: str = Field("wss://bsky.network/xrpc", pattern=r"^wss?://")
     """subscribeRepos of a relay (whole network) or of one PDS."""
+    firehose_start_cursor: int | None = Field(None, ge=0)
+    """First start only (no stored cursor): replay from this seq; 0 = all the service still holds.
+    Unset: start live."""
     watch: Literal["all", "replies", "mentions", "accounts"] = "mentions"
     """all posts; replies in threads started by watched accounts; mentions of the bot; posts by watched accounts."""
     watch_accounts: list[str] = []

@@ -66,6 +66,13 @@ async def run_service(
         discord_token = os.environ.get(config.adapters.discord.token_env)
         if not discord_token:
             raise ConfigError([f"[adapters.discord] is enabled but ${config.adapters.discord.token_env} is not set"])
+    bluesky_password = None
+    if config.adapters.bluesky.enabled and not console_only:
+        bluesky_password = os.environ.get(config.adapters.bluesky.password_env)
+        if not bluesky_password:
+            raise ConfigError([f"[adapters.bluesky] is enabled but ${config.adapters.bluesky.password_env} is not set"])
+        if not config.adapters.bluesky.handle:
+            raise ConfigError(["[adapters.bluesky] is enabled but handle is empty"])
     store = await asyncio.to_thread(open_store, config)
     scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers)
     policy = config.build_policy()
@@ -96,6 +103,10 @@ async def run_service(
             )
         )
         adapters.extend(consoles)
+    if bluesky_password is not None:
+        from bot.adapters.bluesky.adapter import BlueskyAdapter
+
+        adapters.append(BlueskyAdapter(config.adapters.bluesky, bluesky_password, pipeline, store))
     if discord_token is not None:
         from bot.adapters.discord.adapter import DiscordAdapter
 
@@ -148,6 +159,11 @@ async def run_service(
 
 def _planner(config: Config) -> ActionPlanner:
     discord = config.adapters.discord
-    kinds = {"discord": {Outcome(o): tuple(k) for o, k in discord.actions.items()}}
+    bluesky = config.adapters.bluesky
+    kinds: dict[str, dict[Outcome, tuple[str, ...]]] = {
+        "discord": {Outcome(o): tuple(k) for o, k in discord.actions.items()},
+        "bluesky": {Outcome(o): tuple(k) for o, k in bluesky.actions.items()},
+    }
     alerts = ["discord"] if discord.enabled and any(g.mod_channel for g in discord.guilds.values()) else []
-    return ActionPlanner(kinds, alerts)
+    replies = {"bluesky": bluesky.mention_reply} if bluesky.mention_reply else {}
+    return ActionPlanner(kinds, alerts, replies)

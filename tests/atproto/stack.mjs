@@ -59,6 +59,7 @@ if (mode !== 'pds') {
   // alice is modbot's account: it moderates the Ozone labeler, so it may emit labels.
   await network.ozone.addModeratorDid(accounts.alice.did)
   ozone = { url: network.ozone.url, did: network.ozone.ctx.cfg.service.did }
+  await network.processAll() // the AppView indexes the new accounts (profiles, account ages)
 }
 
 console.log(

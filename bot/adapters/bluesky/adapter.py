@@ -1,0 +1,383 @@
+"""The Bluesky adapter: reads posts from a repo firehose (or the bot's notifications) with the
+atproto SDK, and carries out Bluesky's moderation actions for the bot account.
+
+The firehose cursor is stored in the same transaction as the posts it covers, so a restart
+resumes with no gap, and posts are idempotent by at-uri, so a replayed frame decides nothing
+twice. A frame that cannot be decoded is logged with its seq and skipped; a dropped connection
+is retried with backoff from the stored cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from atproto import (
+    CAR,
+    AsyncClient,
+    AsyncFirehoseSubscribeReposClient,
+    firehose_models,
+    models,
+    parse_subscribe_repos_message,
+)
+from atproto_client.exceptions import (
+    AtProtocolError,
+    BadRequestError,
+    RequestErrorBase,
+    UnauthorizedError,
+)
+
+from bot.adapters.base import ActionFailed, PostSink
+from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
+from bot.config import BlueskyConfig
+from bot.storage.store import ActionRecord, CursorUpdate, Store
+from moderation.types import Author, Post
+
+log = logging.getLogger(__name__)
+_AUTHOR_CACHE = 10_000
+_CURSOR_EVERY_SECONDS = 5.0
+_REPORT_REASON = {
+    "profanity": "com.atproto.moderation.defs#reasonRude",
+    "toxicity": "com.atproto.moderation.defs#reasonRude",
+    "insult": "com.atproto.moderation.defs#reasonRude",
+    "obscene": "com.atproto.moderation.defs#reasonRude",
+    "severe_toxicity": "com.atproto.moderation.defs#reasonViolation",
+    "threat": "com.atproto.moderation.defs#reasonViolation",
+    "identity_attack": "com.atproto.moderation.defs#reasonViolation",
+    "sexual_explicit": "com.atproto.moderation.defs#reasonSexual",
+}
+
+
+class BlueskyAdapter:
+    platform = PLATFORM
+
+    def __init__(self, config: BlueskyConfig, password: str, sink: PostSink, store: Store) -> None:
+        self.config = config
+        self.password = password
+        self.sink = sink
+        self.store = store
+        self.client = AsyncClient(base_url=config.service)
+        self.did = ""
+        self.community = config.community
+        self._watched: set[str] = set()
+        self._authors: OrderedDict[str, Author] = OrderedDict()
+        self._stopping = asyncio.Event()
+        self._firehose: AsyncFirehoseSubscribeReposClient | None = None
+        self._stop_task: asyncio.Future[None] | None = None
+        self._seq: int | None = None
+        self._cursor_saved_at = 0.0
+        self._last_action = 0.0
+        self._action_lock = asyncio.Lock()
+        self.frames = 0
+        self.skipped: list[str] = []
+        """Why records or frames were skipped (seq and reason), for operators and tests."""
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def _login(self) -> None:
+        await self.client.login(self.config.handle, self.password, fetch_bsky_profile=False)
+        session = await self.client.com.atproto.server.get_session()
+        self.did = session.did
+        self.community = self.community or session.handle
+        self._watched = {self.did}
+        for account in self.config.watch_accounts:
+            self._watched.add(await self._resolve(account))
+
+    async def _resolve(self, handle_or_did: str) -> str:
+        if handle_or_did.startswith("did:"):
+            return handle_or_did
+        resolved = await self.client.com.atproto.identity.resolve_handle({"handle": handle_or_did})
+        return str(resolved.did)
+
+    async def run(self) -> None:
+        try:
+            await self._login()
+        except AtProtocolError as exc:
+            raise RuntimeError(
+                f"Bluesky login as {self.config.handle!r} at {self.config.service} failed: {exc} "
+                f"(use an app password in ${self.config.password_env})"
+            ) from exc
+        log.info("bluesky: logged in as %s (%s); source %s", self.community, self.did, self.config.source)
+        if self.config.source == "notifications":
+            await self._run_notifications()
+        else:
+            await self._run_firehose()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._firehose is not None:
+            self._stop_task = asyncio.ensure_future(self._firehose.stop())
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # --- firehose -------------------------------------------------------------------------------
+
+    async def _run_firehose(self) -> None:
+        key = self.config.firehose_url
+        stored = await asyncio.to_thread(self.store.get_cursor, PLATFORM, key)
+        self._seq = int(stored) if stored else self.config.firehose_start_cursor
+        backoff = 1.0
+        while not self._stopping.is_set():
+            params = models.ComAtprotoSyncSubscribeRepos.Params(cursor=self._seq) if self._seq is not None else None
+            client = AsyncFirehoseSubscribeReposClient(params, base_uri=key)
+            self._firehose = client
+            frames_before = self.frames
+            try:
+                await client.start(self._on_frame, self._on_callback_error)
+            except Exception as exc:  # the SDK raises on connection failures it does not retry itself
+                log.warning("bluesky firehose %s: %s", key, exc)
+            if self._stopping.is_set():
+                break
+            backoff = 1.0 if self.frames > frames_before else min(backoff * 2, 60.0)
+            log.warning("bluesky firehose %s closed; reconnecting from seq %s in %.0fs", key, self._seq, backoff)
+            await self._sleep(backoff)
+        await self._save_cursor(force=True)
+
+    async def _on_frame(self, frame: firehose_models.MessageFrame) -> None:
+        message = parse_subscribe_repos_message(frame)
+        seq = getattr(message, "seq", None)
+        self.frames += 1
+        posts: list[Post] = []
+        if isinstance(message, models.ComAtprotoSyncSubscribeRepos.Commit):
+            posts = await self._posts_of(message)
+        if seq is not None:
+            self._seq = int(seq)
+            if self._firehose is not None:
+                self._firehose.update_params(models.ComAtprotoSyncSubscribeRepos.Params(cursor=self._seq))
+        if posts:
+            await self.sink.submit(posts, CursorUpdate(PLATFORM, self.config.firehose_url, str(self._seq)))
+            self._cursor_saved_at = time.monotonic()
+        else:
+            await self._save_cursor()
+
+    async def _posts_of(self, commit: Any) -> list[Post]:
+        try:
+            car = CAR.from_bytes(commit.blocks)
+        except Exception as exc:
+            self._skip(commit.seq, f"commit blocks of {commit.repo} do not decode: {exc}")
+            return []
+        posts = []
+        for op in commit.ops:
+            if op.action != "create" or not op.path.startswith(POST_COLLECTION + "/"):
+                continue  # other collections and record types are not posts
+            uri = f"at://{commit.repo}/{op.path}"
+            record = car.blocks.get(op.cid) if op.cid is not None else None
+            if not isinstance(record, dict):
+                self._skip(commit.seq, f"{uri}: record block missing or not a map")
+                continue
+            try:
+                post = post_from_record(
+                    commit.repo, rkey_of(op.path), str(op.cid), record, self.community, await self._author(commit.repo)
+                )
+            except RecordError as exc:
+                self._skip(commit.seq, f"{uri}: {exc}")
+                continue
+            if post.author.id != self.did and self._wanted(post):
+                posts.append(self._mark_question(post))
+        return posts
+
+    def _skip(self, seq: Any, why: str) -> None:
+        self.skipped.append(f"seq {seq}: {why}")
+        del self.skipped[:-1000]
+        log.warning("bluesky firehose seq %s skipped: %s", seq, why)
+
+    async def _on_callback_error(self, exc: BaseException) -> None:
+        self._skip(self._seq, f"frame after seq {self._seq} failed: {type(exc).__name__}: {exc}")
+
+    async def _save_cursor(self, force: bool = False) -> None:
+        if self._seq is None or (not force and time.monotonic() - self._cursor_saved_at < _CURSOR_EVERY_SECONDS):
+            return
+        self._cursor_saved_at = time.monotonic()
+        await asyncio.to_thread(self.store.set_cursor, CursorUpdate(PLATFORM, self.config.firehose_url, str(self._seq)))
+
+    def _wanted(self, post: Post) -> bool:
+        match self.config.watch:
+            case "all":
+                return True
+            case "mentions":
+                return self.did in post.mentions
+            case "accounts":
+                return post.author.id in self._watched
+            case "replies":
+                root = post.thread_root
+                return root is not None and root.removeprefix("at://").split("/", 1)[0] in self._watched
+        return False
+
+    def _mark_question(self, post: Post) -> Post:
+        """Flag posts that ask the bot something, for the mention reply."""
+        if self.did in post.mentions and "?" in post.text:
+            return replace(post, platform_ref={**post.platform_ref, "asks_bot": True})
+        return post
+
+    async def _author(self, did: str) -> Author:
+        """Handle and account age (where an AppView answers), cached."""
+        if did in self._authors:
+            self._authors.move_to_end(did)
+            return self._authors[did]
+        author = Author(id=did)
+        try:
+            profile = await self.client.app.bsky.actor.get_profile({"actor": did})
+            created = getattr(profile, "created_at", None)
+            author = Author(
+                id=did,
+                handle=profile.handle,
+                account_created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
+            )
+        except (AtProtocolError, ValueError) as exc:
+            log.debug("bluesky: no profile for %s: %s", did, exc)
+        self._authors[did] = author
+        if len(self._authors) > _AUTHOR_CACHE:
+            self._authors.popitem(last=False)
+        return author
+
+    # --- notifications --------------------------------------------------------------------------
+
+    async def _run_notifications(self) -> None:
+        """Mentions, replies and quotes of the bot account, polled (needs an AppView)."""
+        while not self._stopping.is_set():
+            try:
+                page = await self.client.app.bsky.notification.list_notifications({"limit": 50})
+                posts = []
+                for n in page.notifications:
+                    if n.reason not in ("mention", "reply", "quote"):
+                        continue
+                    record = models.get_model_as_dict(n.record)
+                    try:
+                        post = post_from_record(
+                            n.author.did,
+                            rkey_of(n.uri),
+                            n.cid,
+                            record,
+                            self.community,
+                            Author(id=n.author.did, handle=n.author.handle),
+                        )
+                    except RecordError as exc:
+                        self._skip("notification", f"{n.uri}: {exc}")
+                        continue
+                    posts.append(self._mark_question(post))
+                if posts:
+                    await self.sink.submit(posts)
+            except RequestErrorBase as exc:
+                log.warning("bluesky notifications: %s", exc)
+            await self._sleep(self.config.poll_seconds)
+
+    # --- actions --------------------------------------------------------------------------------
+
+    async def execute(self, action: ActionRecord) -> str:
+        async with self._action_lock:  # rate limit: actions_per_minute, spaced evenly
+            wait = self._last_action + 60.0 / self.config.actions_per_minute - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_action = time.monotonic()
+        try:
+            try:
+                return await self._act(action)
+            except (UnauthorizedError, BadRequestError) as exc:
+                if "ExpiredToken" not in str(exc) and not isinstance(exc, UnauthorizedError):
+                    raise
+                log.info("bluesky: session expired; logging in again")
+                await self._login()
+                return await self._act(action)
+        except RequestErrorBase as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status is not None and 400 <= status < 500 and status != 429:
+                raise ActionFailed(f"Bluesky refused {action.kind} ({status}): {exc}", retryable=False) from exc
+            raise ActionFailed(f"Bluesky {action.kind} failed: {exc}") from exc
+
+    async def _act(self, action: ActionRecord) -> str:
+        ref = action.platform_ref
+        subject = {"uri": ref["uri"], "cid": ref["cid"]}
+        match action.kind:
+            case "reply":
+                text = str(action.params.get("text", ""))
+                if not text:
+                    raise ActionFailed("reply without text", retryable=False)
+                root = ref.get("root") or subject
+                reply = models.AppBskyFeedPost.ReplyRef(
+                    root=models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"]),
+                    parent=models.ComAtprotoRepoStrongRef.Main(**subject),
+                )
+                sent = await self.client.send_post(text, reply_to=reply, profile_identify=self.did)
+                return f"replied: {sent.uri}"
+            case "report":
+                category = str(action.params.get("category", ""))
+                client = self.client.with_proxy("atproto_labeler", self.config.moderation_service_did)
+                await client.com.atproto.moderation.create_report(
+                    {
+                        "reasonType": _REPORT_REASON.get(category, "com.atproto.moderation.defs#reasonOther"),
+                        "reason": f"modbot: {action.params.get('reason', '')}"[:2000],
+                        "subject": {"$type": "com.atproto.repo.strongRef", **subject},
+                    }
+                )
+                return f"reported to {self.config.moderation_service_did}"
+            case "label":
+                if not self.config.labeler_did:
+                    raise ActionFailed("no labeler_did configured for the label action", retryable=False)
+                client = self.client.with_proxy("atproto_labeler", self.config.labeler_did)
+                await client.tools.ozone.moderation.emit_event(
+                    {
+                        "event": {
+                            "$type": "tools.ozone.moderation.defs#modEventLabel",
+                            "createLabelVals": [self.config.label],
+                            "negateLabelVals": [],
+                            "comment": f"modbot: {action.params.get('reason', '')}"[:2000],
+                        },
+                        "subject": {"$type": "com.atproto.repo.strongRef", **subject},
+                        "createdBy": self.did,
+                    }
+                )
+                return f"labelled {self.config.label!r} via {self.config.labeler_did}"
+            case "hide_reply":
+                return await self._hide_reply(ref)
+            case "mute":
+                await self.client.app.bsky.graph.mute_actor({"actor": ref["repo"]})
+                return f"muted {ref['repo']}"
+            case "block":
+                await self.client.com.atproto.repo.create_record(
+                    {
+                        "repo": self.did,
+                        "collection": "app.bsky.graph.block",
+                        "record": {
+                            "$type": "app.bsky.graph.block",
+                            "subject": ref["repo"],
+                            "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                        },
+                    }
+                )
+                return f"blocked {ref['repo']}"
+        raise ActionFailed(f"Bluesky has no action {action.kind!r}", retryable=False)
+
+    async def _hide_reply(self, ref: dict[str, Any]) -> str:
+        """Add the reply to the threadgate of the bot's own thread (Bluesky lets only the thread's
+        author hide replies)."""
+        root = (ref.get("root") or {}).get("uri", "")
+        if ref["uri"] == root or not root.startswith(f"at://{self.did}/"):
+            raise ActionFailed("hide_reply works only on replies in the bot account's own threads", False)
+        rkey = rkey_of(root)
+        record: dict[str, Any] = {
+            "$type": "app.bsky.feed.threadgate",
+            "post": root,
+            "hiddenReplies": [],
+            "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        with contextlib.suppress(BadRequestError):  # no threadgate yet
+            existing = await self.client.com.atproto.repo.get_record(
+                {"repo": self.did, "collection": "app.bsky.feed.threadgate", "rkey": rkey}
+            )
+            record = models.get_model_as_dict(existing.value)
+        hidden = list(record.get("hiddenReplies") or [])
+        if ref["uri"] not in hidden:
+            hidden.append(ref["uri"])
+        record["hiddenReplies"] = hidden
+        await self.client.com.atproto.repo.put_record(
+            {"repo": self.did, "collection": "app.bsky.feed.threadgate", "rkey": rkey, "record": record}
+        )
+        return f"hidden in the threadgate of {root}"
