@@ -174,11 +174,7 @@ class DiscordConfig(_Strict):
     ban_delete_message_seconds: int = Field(3600, ge=0, le=604_800)
     appeal: str = Field("reply to this message to reach the moderators", max_length=500)
 
-    @field_validator("actions")
-    @classmethod
-    def _keep_default_actions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        defaults = cls.model_fields["actions"].get_default(call_default_factory=True)
-        return {**defaults, **value}
+    _keep_default_actions = field_validator("actions")(classmethod(lambda cls, v: _with_defaults(cls, "actions", v)))
 
     sharded: bool = False
     """Use discord.py's AutoShardedBot (for bots in more than about 2,500 guilds)."""
@@ -231,11 +227,13 @@ class BlueskyConfig(_Strict):
     """What each acting outcome does on Bluesky; outcomes left out keep these defaults."""
     actions_per_minute: int = Field(30, ge=1, le=3000)
 
-    @field_validator("actions")
-    @classmethod
-    def _keep_default_actions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        defaults = cls.model_fields["actions"].get_default(call_default_factory=True)
-        return {**defaults, **value}
+    _keep_default_actions = field_validator("actions")(classmethod(lambda cls, v: _with_defaults(cls, "actions", v)))
+
+
+def _with_defaults(model: type[BaseModel], field: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A mapping field where the keys a user sets replace the defaults' and the others stay."""
+    defaults: dict[str, Any] = model.model_fields[field].get_default(call_default_factory=True)
+    return {**defaults, **value}
 
 
 class AdaptersConfig(_Strict):
