@@ -115,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
         func=cmd_discord_invite
     )
 
+    p = sub.add_parser("eval", help="measure the configured scorers on public labelled data")
+    p.add_argument("suite", choices=("bias", "toxicity"), help="bias: madlibs identity AUCs; toxicity: OLID, Davidson")
+    p.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="where the report goes (default ./reports)")
+    p.add_argument("--category", help="score category to evaluate (default: the highest abuse category)")
+    p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for F1 (toxicity suite)")
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("escalate", help="mark a case for senior moderators (audit-logged)")
     p.add_argument("id", type=int)
     p.add_argument("--note", help="why")
@@ -415,6 +423,38 @@ def cmd_discord_invite(args: argparse.Namespace) -> int:
         return 2
     kinds = {k for ks in discord_cfg.actions.values() for k in ks} | {"alert"}
     out.print(invite_url(discord_cfg.application_id, kinds), soft_wrap=True)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import runner
+    from bot.pipeline import Decider
+    from bot.scorers import build_scorers
+
+    config = _config(args)
+    if not args.data.is_dir():
+        err.print(f"error: no datasets folder at {escape(str(args.data))} (pass --data)")
+        return 2
+    scorers, embedder = build_scorers(config.scorers)
+    decider = Decider(scorers, config.build_policy(), embedder)
+    score = runner.scorer_for(decider, args.category)
+    command = "modbot " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["eval"] else f"modbot eval {args.suite}"
+    try:
+        if args.suite == "bias":
+            report, plots = runner.bias(args.data, score, decider.versions, command)
+        else:
+            report, plots = runner.toxicity(args.data, score, decider.versions, command, args.threshold)
+    except FileNotFoundError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 2
+    for path in report.write(args.out, plots):
+        out.print(f"wrote {escape(str(path))}")
+    table = Table(title=f"modbot eval {args.suite}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in report.figures.items():
+        table.add_row(key, runner._fmt(value))
+    out.print(table)
     return 0
 
 

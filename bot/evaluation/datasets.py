@@ -1,0 +1,79 @@
+"""Loaders for the public labelled datasets modbot is measured on (see shared/datasets/README.md).
+
+Each returns plain lists, so the metrics and the training code never see a file format. A missing
+file raises FileNotFoundError naming what was expected where.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    texts: list[str]
+    labels: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Madlibs:
+    texts: list[str]
+    labels: list[int]
+    identities: list[str]
+
+    def mentions(self, identity: str) -> list[bool]:
+        pattern = re.compile(rf"\b{re.escape(identity)}\b", re.IGNORECASE)
+        return [bool(pattern.search(t)) for t in self.texts]
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"expected {path.name} at {path}")
+    return path
+
+
+def _csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
+    with _need(path).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter=delimiter))
+
+
+def madlibs(root: Path) -> Madlibs:
+    """Jigsaw's templated identity sentences (BAD / NOT_BAD) and the identity terms they use."""
+    folder = root / "jigsaw-bias-madlibs"
+    rows = _csv(folder / "bias_madlibs_77k.csv")
+    identities = [
+        w.strip()
+        for w in _need(folder / "bias_madlibs_data" / "adjectives_people.txt").read_text(encoding="utf-8").splitlines()
+        if w.strip()
+    ]
+    return Madlibs([r["Text"] for r in rows], [int(r["Label"] == "BAD") for r in rows], identities)
+
+
+def wikipedia_fuzzed(root: Path, fuzzed: bool) -> Labelled:
+    """Wikipedia comments with identity terms swapped at random (fuzzed) or as written."""
+    name = "toxicity_fuzzed_testset.csv" if fuzzed else "toxicity_nonfuzzed_testset.csv"
+    rows = _csv(root / "jigsaw-bias-madlibs" / name)
+    return Labelled([r["comment"] for r in rows], [int(r["toxic"] == "True") for r in rows])
+
+
+def davidson(root: Path) -> tuple[list[str], list[int]]:
+    """Tweets with class 0 hate, 1 offensive, 2 neither."""
+    rows = _csv(root / "davidson-hate-offensive" / "labeled_data.csv")
+    return [r["tweet"] for r in rows], [int(r["class"]) for r in rows]
+
+
+def olid_train(root: Path) -> list[dict[str, str]]:
+    return _csv(root / "olid-offenseval2019" / "olid-training-v1.0.tsv", delimiter="\t")
+
+
+def olid_test(root: Path) -> Labelled:
+    """OffensEval 2019 level A test set: OFF (offensive) or NOT."""
+    folder = root / "olid-offenseval2019"
+    tweets = {r["id"]: r["tweet"] for r in _csv(folder / "testset-levela.tsv", delimiter="\t")}
+    with _need(folder / "labels-levela.csv").open(encoding="utf-8") as f:
+        labels = {row[0]: row[1] for row in csv.reader(f) if row and row[0] != "id"}
+    ids = [i for i in tweets if i in labels]
+    return Labelled([tweets[i] for i in ids], [int(labels[i] == "OFF") for i in ids])

@@ -1,0 +1,224 @@
+"""`modbot eval`: score public datasets through the same Decider the service uses, and write a
+report (markdown, JSON, PNG plots) with the figures and how they were produced."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.evaluation import datasets
+from bot.pipeline import Decider
+from moderation.metrics import bias_aucs, binary, macro_f1, pr_auc, roc_auc
+from moderation.types import Author, Post
+
+ABUSE_CATEGORIES = ("toxicity", "severe_toxicity", "insult", "identity_attack", "threat", "obscene", "profanity")
+_BATCH = 256
+
+
+def scorer_for(decider: Decider, category: str | None) -> Callable[[Sequence[str]], list[float]]:
+    """texts -> one score each: `category`, or the highest abuse category the scorers produce."""
+
+    def score(texts: Sequence[str]) -> list[float]:
+        out: list[float] = []
+        now = datetime.now(UTC)
+        for start in range(0, len(texts), _BATCH):
+            posts = [
+                Post("eval", "eval", "eval", str(i), Author("eval"), t, now)
+                for i, t in enumerate(texts[start : start + _BATCH], start)
+            ]
+            for decision, _ in decider.decide(posts):
+                if category is not None:
+                    out.append(float(decision.scores.get(category, 0.0)))
+                else:
+                    out.append(max((v for c, v in decision.scores.items() if c in ABUSE_CATEGORIES), default=0.0))
+        return out
+
+    return score
+
+
+@dataclass
+class Report:
+    name: str
+    command: str
+    scorers: dict[str, str]
+    figures: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def write(self, out: Path, plots: dict[str, Callable[[Path], None]]) -> list[Path]:
+        out.mkdir(parents=True, exist_ok=True)
+        written = [out / f"{self.name}.json", out / f"{self.name}.md"]
+        written[0].write_text(json.dumps(asdict(self), indent=2, default=_jsonable) + "\n", encoding="utf-8")
+        written[1].write_text(self.markdown(list(plots)), encoding="utf-8")
+        for filename, draw in plots.items():
+            draw(out / filename)
+            written.append(out / filename)
+        return written
+
+    def markdown(self, images: list[str]) -> str:
+        lines = [
+            f"# {self.name}",
+            "",
+            f"Produced by `{self.command}` in {self.seconds:.0f} s.",
+            "",
+            "Scorers: " + ", ".join(f"{k} {v}" for k, v in self.scorers.items()),
+            "",
+            "| figure | value |",
+            "|---|---|",
+        ]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in self.figures.items()]
+        for title, rows in self.tables.items():
+            if not rows:
+                continue
+            lines += ["", f"## {title}", "", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+            lines += ["| " + " | ".join(_fmt(v) for v in row.values()) + " |" for row in rows]
+        lines += [""] + [f"![{name}]({name})" for name in images]
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else str(value)
+
+
+def bias(
+    data: Path, score: Callable[[Sequence[str]], list[float]], scorers: dict[str, str], command: str
+) -> tuple[Report, dict[str, Callable[[Path], None]]]:
+    """Madlibs: overall AUC and, per identity term, subgroup / BPSN / BNSP AUC; and the
+    fuzzed-vs-original gap on the Wikipedia comments."""
+    started = time.perf_counter()
+    m = datasets.madlibs(data)
+    scores = score(m.texts)
+    rows: list[dict[str, Any]] = []
+    for identity in m.identities:
+        member = m.mentions(identity)
+        if sum(member) < 10:
+            continue
+        r = bias_aucs(m.labels, scores, member, identity)
+        rows.append(
+            {
+                "identity": identity,
+                "n": r.size,
+                "subgroup_auc": r.subgroup_auc,
+                "bpsn_auc": r.bpsn_auc,
+                "bnsp_auc": r.bnsp_auc,
+            }
+        )
+    fuzzed, original = datasets.wikipedia_fuzzed(data, True), datasets.wikipedia_fuzzed(data, False)
+    auc_fuzzed = roc_auc(fuzzed.labels, score(fuzzed.texts))
+    auc_original = roc_auc(original.labels, score(original.texts))
+    report = Report("bias", command, scorers)
+    report.figures = {
+        "madlibs posts": len(m.texts),
+        "madlibs overall ROC-AUC": roc_auc(m.labels, scores),
+        "worst subgroup AUC": min(r["subgroup_auc"] for r in rows),
+        "worst BPSN AUC": min(r["bpsn_auc"] for r in rows),
+        "worst BNSP AUC": min(r["bnsp_auc"] for r in rows),
+        "identities with every AUC >= 0.90": sum(
+            min(r["subgroup_auc"], r["bpsn_auc"], r["bnsp_auc"]) >= 0.9 for r in rows
+        ),
+        "identities measured": len(rows),
+        "Wikipedia original ROC-AUC": auc_original,
+        "Wikipedia identity-fuzzed ROC-AUC": auc_fuzzed,
+        "fuzzed minus original": auc_fuzzed - auc_original,
+    }
+    report.tables["per identity (sorted by BPSN AUC)"] = sorted(rows, key=lambda r: r["bpsn_auc"])
+    report.seconds = time.perf_counter() - started
+    return report, {
+        "identity_aucs.png": lambda p: _identity_plot(rows, p),
+        "madlibs_roc.png": lambda p: _roc_plot([("madlibs", m.labels, scores)], p),
+    }
+
+
+def toxicity(
+    data: Path, score: Callable[[Sequence[str]], list[float]], scorers: dict[str, str], command: str, threshold: float
+) -> tuple[Report, dict[str, Callable[[Path], None]]]:
+    """OLID level A macro-F1 at `threshold` (and ROC-AUC); Davidson hate and hate-or-offensive."""
+    started = time.perf_counter()
+    olid = datasets.olid_test(data)
+    olid_scores = score(olid.texts)
+    predicted = ["OFF" if s >= threshold else "NOT" for s in olid_scores]
+    truth = ["OFF" if y else "NOT" for y in olid.labels]
+    tweets, classes = datasets.davidson(data)
+    dav_scores = score(tweets)
+    hate = [int(c == 0) for c in classes]
+    abusive = [int(c in (0, 1)) for c in classes]
+    report = Report("toxicity", command, scorers)
+    report.figures = {
+        "threshold": threshold,
+        "OLID level A test posts": len(olid.texts),
+        "OLID level A macro-F1": macro_f1(truth, predicted),
+        "OLID level A ROC-AUC": roc_auc(olid.labels, olid_scores),
+        "OLID OFF-class F1": binary(olid.labels, [p == "OFF" for p in predicted]).f1,
+        "Davidson tweets": len(tweets),
+        "Davidson hate-or-offensive ROC-AUC": roc_auc(abusive, dav_scores),
+        "Davidson hate-or-offensive PR-AUC": pr_auc(abusive, dav_scores),
+        "Davidson hate ROC-AUC": roc_auc(hate, dav_scores),
+        "Davidson hate PR-AUC": pr_auc(hate, dav_scores),
+    }
+    report.tables["OLID at thresholds"] = [
+        {"threshold": t, "macro_f1": macro_f1(truth, ["OFF" if s >= t else "NOT" for s in olid_scores])}
+        for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    ]
+    report.seconds = time.perf_counter() - started
+    curves = [
+        ("OLID A", olid.labels, olid_scores),
+        ("Davidson hate-or-offensive", abusive, dav_scores),
+        ("Davidson hate", hate, dav_scores),
+    ]
+    return report, {"toxicity_roc.png": lambda p: _roc_plot(curves, p)}
+
+
+def _roc_plot(curves: list[tuple[str, list[int], list[float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for name, labels, scores in curves:
+        y = np.asarray(labels, dtype=bool)
+        s = np.asarray(scores)
+        thresholds = np.unique(s)[::-1]
+        tpr = [((s >= t) & y).sum() / max(y.sum(), 1) for t in thresholds]
+        fpr = [((s >= t) & ~y).sum() / max((~y).sum(), 1) for t in thresholds]
+        ax.plot([0, *fpr, 1], [0, *tpr, 1], label=f"{name} (AUC {roc_auc(labels, scores):.3f})")
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _identity_plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(rows, key=lambda r: r["identity"])
+    fig, ax = plt.subplots(figsize=(12, 4))
+    x = range(len(rows))
+    for offset, key in ((-0.27, "subgroup_auc"), (0.0, "bpsn_auc"), (0.27, "bnsp_auc")):
+        ax.bar([i + offset for i in x], [r[key] for r in rows], width=0.27, label=key.replace("_", " "))
+    ax.axhline(0.9, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xticks(list(x), [r["identity"] for r in rows], rotation=70, fontsize=7)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
