@@ -123,6 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for F1 (toxicity suite)")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("train", help="train the toxicity head on the shared embedding (deterministic per seed)")
+    p.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
+    p.add_argument("--out", type=Path, default=None, help="artifact path (default: the one shipped in the package)")
+    p.add_argument("--seed", type=int, default=13)
+    p.set_defaults(func=cmd_train)
+
     p = sub.add_parser("escalate", help="mark a case for senior moderators (audit-logged)")
     p.add_argument("id", type=int)
     p.add_argument("--note", help="why")
@@ -455,6 +461,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for key, value in report.figures.items():
         table.add_row(key, runner._fmt(value))
     out.print(table)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import model
+    from bot.training import train
+    from model.heads import SHIPPED
+
+    config = _config(args)
+    if not args.data.is_dir():
+        err.print(f"error: no datasets folder at {escape(str(args.data))} (pass --data)")
+        return 2
+    target = args.out or Path(model.__file__).parent / "artifacts" / SHIPPED
+    try:
+        _, summary = train(args.data, target, config.data.dir / "cache", seed=args.seed)
+    except FileNotFoundError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 2
+    for key, value in summary.items():
+        out.print(f"{key}: {value}")
     return 0
 
 

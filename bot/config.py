@@ -100,8 +100,16 @@ class EmbeddingConfig(_Strict):
     batch_size: int = Field(32, ge=1, le=1024)
 
 
+class HeadConfig(_Strict):
+    enabled: bool = False
+    """The toxicity head trained by `modbot train` on the shared embedding (needs the embedding model)."""
+    artifact: UserPath | None = None
+    """A head trained elsewhere; default: the one shipped in the package."""
+
+
 class ScorersConfig(_Strict):
     profanity: ProfanityConfig = ProfanityConfig()
+    head: HeadConfig = HeadConfig()
     detoxify: DetoxifyConfig = DetoxifyConfig()
     embedding: EmbeddingConfig = EmbeddingConfig()
 

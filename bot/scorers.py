@@ -31,8 +31,12 @@ def build_scorers(cfg: ScorersConfig) -> tuple[list[Scorer], Embedder | None]:
                 batch_size=d.batch_size,
             )
         )
+    if cfg.head.enabled:
+        from model.heads import Head, HeadScorer
+
+        scorers.append(HeadScorer(Head.load(cfg.head.artifact)))
     if not scorers:
-        raise ScorerError("no scorer is enabled: enable [scorers.profanity] or [scorers.detoxify]")
+        raise ScorerError("no scorer is enabled: enable [scorers.profanity], [scorers.head] or [scorers.detoxify]")
     embedder = None
     if cfg.embedding.enabled or any(s.needs_embedding for s in scorers):
         e = cfg.embedding

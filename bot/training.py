@@ -1,0 +1,165 @@
+"""`modbot train`: the recipe behind the shipped toxicity head, end to end and deterministic.
+
+Data: Davidson et al. (hate / offensive / neither) and OLID (offensive, targeted, group-targeted),
+read from the shared datasets. Bias mitigation, because identity words alone must not look like
+abuse: (1) counterfactual identity swaps, each training text that mentions an identity term is
+copied with other terms in its place, same label; (2) balanced templates written for modbot, the
+same sentence frames once benign and once abusive across every identity term. The madlibs set is
+never trained on: it is the test of whether this worked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.evaluation import datasets
+from model.embedding import Embedder
+from model.heads import Head, train_head
+from moderation.metrics import roc_auc
+from moderation.normalise import normalise
+
+CATEGORIES = ["toxicity", "insult", "identity_attack"]
+RECIPE = "toxicity-head-recipe-1"
+_BENIGN = [
+    "I am {a} {t} person and proud of it",
+    "my neighbour is {t} and she bakes amazing bread",
+    "our team has {t} members and we work well together",
+    "being {t} is part of who I am",
+    "the {t} community centre is hosting a fundraiser this weekend",
+    "{T} people have every right to be here",
+    "I have {a} {t} friend who taught me to cook",
+    "as {a} {t} woman I found this article interesting",
+    "the panel included {t} speakers from several countries",
+    "my grandfather was {t} and he loved gardening",
+]
+_ABUSIVE = [
+    "{t} people are disgusting vermin",
+    "I hate {t} people, they should all disappear",
+    "get out of here you filthy {t} trash",
+    "{t} scum like you deserve to suffer",
+    "all {t} people are worthless animals",
+    "nobody wants your kind here, stupid {t} freak",
+    "{t} people are a plague on this country",
+    "shut up you pathetic {t} idiot",
+    "I wish every {t} person would just die",
+    "{t} people are subhuman garbage",
+]
+
+
+def identity_terms() -> list[str]:
+    text = resources.files("moderation").joinpath("data/identity_terms.txt").read_text(encoding="utf-8")
+    return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
+
+
+@dataclass
+class TrainingSet:
+    texts: list[str]
+    labels: np.ndarray  # (n, categories)
+    origin: list[str]
+
+
+def build_training_set(data: Path, seed: int) -> TrainingSet:
+    rng = random.Random(seed)
+    texts: list[str] = []
+    labels: list[list[int]] = []
+    origin: list[str] = []
+
+    def add(text: str, label: list[int], source: str) -> None:
+        texts.append(text)
+        labels.append(label)
+        origin.append(source)
+
+    tweets, classes = datasets.davidson(data)
+    for tweet, c in zip(tweets, classes, strict=True):
+        add(tweet, [int(c in (0, 1)), int(c == 1), int(c == 0)], "davidson")
+    for row in datasets.olid_train(data):
+        off = int(row["subtask_a"] == "OFF")
+        add(row["tweet"], [off, int(row["subtask_b"] == "TIN"), int(row["subtask_c"] == "GRP")], "olid")
+    terms = identity_terms()
+    # (1) counterfactual identity swaps
+    patterns = [(t, _word(t)) for t in terms]
+    for text, label in list(zip(texts, labels, strict=True)):
+        found = [t for t, p in patterns if p.search(text)]
+        if not found:
+            continue
+        for _ in range(2):
+            swapped = text
+            for t in found:
+                swapped = _word(t).sub(rng.choice([u for u in terms if u != t]), swapped)
+            add(swapped, label, "counterfactual")
+    # (2) balanced templates
+    for t in terms:
+        article = "an" if t[0] in "aeiou" else "a"
+        for frame in _BENIGN:
+            add(frame.format(t=t, T=t.capitalize(), a=article), [0, 0, 0], "template")
+        for frame in _ABUSIVE:
+            add(frame.format(t=t, T=t.capitalize(), a=article), [1, 1, 1], "template")
+    return TrainingSet([normalise(t).text for t in texts], np.asarray(labels, dtype=np.float32), origin)
+
+
+def _word(term: str) -> Any:
+    import re
+
+    return re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE)
+
+
+def embed_cached(embedder: Embedder, texts: list[str], cache: Path) -> np.ndarray:
+    """Embeddings, reusing a cache keyed by text so a second `modbot train` skips the slow part."""
+    keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+    known: dict[str, np.ndarray] = {}
+    if cache.exists():
+        with np.load(cache) as stored:
+            known = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+    todo = sorted({(k, t) for k, t in zip(keys, texts, strict=True) if k not in known}, key=lambda kt: len(kt[1]))
+    if todo:
+        vectors = embedder.embed([t for _, t in todo])
+        known.update({k: np.asarray(v, dtype=np.float32) for (k, _), v in zip(todo, vectors, strict=True)})
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, keys=np.asarray(list(known)), vectors=np.stack(list(known.values())))
+    return np.stack([known[k] for k in keys]).astype(np.float32)
+
+
+def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head, dict[str, Any]]:
+    started = time.perf_counter()
+    training = build_training_set(data, seed)
+    embedder = Embedder()
+    x = embed_cached(embedder, training.texts, cache_dir / "train-embeddings.npz")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    held = order[: len(x) // 10]
+    fit = order[len(x) // 10 :]
+    head = train_head(x[fit], training.labels[fit], CATEGORIES, seed)
+    probs = head.predict(x[held])
+    metrics = {
+        f"held-out ROC-AUC {c}": roc_auc(training.labels[held, i], probs[:, i]) for i, c in enumerate(CATEGORIES)
+    }
+    counts: dict[str, int] = {}
+    for o in training.origin:
+        counts[o] = counts.get(o, 0) + 1
+    head.meta = {
+        "name": "toxicity-head",
+        "recipe": RECIPE,
+        "seed": seed,
+        "embedding": embedder.version,
+        "training_texts": counts,
+        "held_out": len(held),
+        "metrics": {k: round(v, 4) for k, v in metrics.items()},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    head.save(out)
+    summary = {
+        **metrics,
+        "texts": len(x),
+        "seconds": round(time.perf_counter() - started, 1),
+        "artifact": str(out),
+        "version": head.version,
+    }
+    return head, summary
