@@ -18,7 +18,15 @@ from moderation.policy import Policy, PolicyRules
 from moderation.types import CATEGORIES, Outcome
 
 Category = Literal[
-    "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit", "profanity"
+    "toxicity",
+    "severe_toxicity",
+    "obscene",
+    "threat",
+    "insult",
+    "identity_attack",
+    "sexual_explicit",
+    "profanity",
+    "spam",
 ]
 OutcomeName = Literal["log", "flag", "hide", "remove", "timeout", "ban"]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -36,6 +44,7 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "insult": {"flag": 0.7},
     "identity_attack": {"flag": 0.5},
     "sexual_explicit": {"flag": 0.7},
+    "spam": {"flag": 0.6},
 }
 
 
@@ -107,11 +116,28 @@ class HeadConfig(_Strict):
     """A head trained elsewhere; default: the one shipped in the package."""
 
 
+class SpamConfig(_Strict):
+    """Spam and coordinated-abuse rules (category `spam`); each describes its match in the reason."""
+
+    enabled: bool = True
+    author_burst: int = Field(8, ge=2, le=10_000)
+    burst_seconds: int = Field(60, ge=1, le=86_400)
+    community_burst: int = Field(300, ge=2, le=1_000_000)
+    duplicate_accounts: int = Field(3, ge=2, le=10_000)
+    duplicate_seconds: int = Field(600, ge=1, le=86_400)
+    max_links: int = Field(4, ge=0, le=1000)
+    max_mentions: int = Field(6, ge=0, le=1000)
+    new_account_hours: int = Field(24, ge=0, le=8760)
+    redis_url: str = ""
+    """Share counters between workers through Redis (redis://host:port/db); empty: in this process."""
+
+
 class ScorersConfig(_Strict):
     profanity: ProfanityConfig = ProfanityConfig()
     head: HeadConfig = HeadConfig()
     detoxify: DetoxifyConfig = DetoxifyConfig()
     embedding: EmbeddingConfig = EmbeddingConfig()
+    spam: SpamConfig = SpamConfig()
 
 
 class PolicyConfig(_Strict):

@@ -19,6 +19,7 @@ from bot.storage.store import ActionSpec, CursorUpdate, Store
 from moderation.normalise import normalise
 from moderation.policy import Policy, PolicyRules, decide
 from moderation.scoring import Scorer, ScoreResult, ScoringInput, check_results
+from moderation.spam import SpamRules
 from moderation.types import Decision, Post
 from moderation.windows import merge_windows, split_windows
 
@@ -50,6 +51,7 @@ class Decider:
         policy: Policy,
         embedder: EmbeddingModel | None = None,
         planner: ActionPlanner | None = None,
+        spam: SpamRules | None = None,
     ) -> None:
         if any(s.needs_embedding for s in scorers) and embedder is None:
             raise ValueError("a scorer needs the sentence embedding but no embedding model is configured")
@@ -57,13 +59,17 @@ class Decider:
         self.policy = policy
         self.embedder = embedder
         self.planner = planner or ActionPlanner()
+        self.spam = spam
         self.shadow_overrides: dict[tuple[str, str], bool] = {}
         """(platform, community) -> shadow, as switched by moderators at run time."""
         self.versions = {s.name: s.version for s in scorers}
         if embedder is not None:
             self.versions["embedding"] = embedder.version
+        if spam is not None:
+            self.versions[spam.name] = spam.version
 
-    def decide(self, posts: Sequence[Post]) -> list[tuple[Decision, list[ActionSpec]]]:
+    def decide(self, posts: Sequence[Post], count: bool = True) -> list[tuple[Decision, list[ActionSpec]]]:
+        """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting)."""
         normalised = [normalise(p.text) for p in posts]
         # Every post becomes one or more windows; scorers and the embedding see windows.
         owners: list[int] = []
@@ -85,6 +91,9 @@ class Decider:
             for i in range(len(posts)):
                 mine = [j for j, owner in enumerate(owners) if owner == i]
                 per_post[i][scorer.name] = merge_windows([results[j] for j in mine], [starts[j] for j in mine])
+        if self.spam is not None:  # in post order, so a burst inside one batch is seen
+            for post, norm, results_for_post in zip(posts, normalised, per_post, strict=True):
+                results_for_post[self.spam.name] = self.spam.check(post, norm, count)
         out = []
         for post, norm, results_for_post in zip(posts, normalised, per_post, strict=True):
             rules = self.rules_for(post)
@@ -144,7 +153,7 @@ class Pipeline:
     async def check(self, posts: Sequence[Post]) -> list[Decision]:
         """Decide without storing or acting (a moderator's "check this" request)."""
         loop = asyncio.get_running_loop()
-        decided = await loop.run_in_executor(self._score, self.decider.decide, posts)
+        decided = await loop.run_in_executor(self._score, self.decider.decide, posts, False)
         return [d for d, _ in decided]
 
     async def record_external(self, post: Post, decision: Decision, decided_by: str) -> int | None:

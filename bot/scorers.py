@@ -6,7 +6,9 @@ import logging
 
 from bot.config import ScorersConfig
 from model.embedding import Embedder
+from moderation.counters import Counters, InMemoryCounters
 from moderation.scoring import Scorer, ScorerError
+from moderation.spam import SpamRules, SpamSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +46,27 @@ def build_scorers(cfg: ScorersConfig) -> tuple[list[Scorer], Embedder | None]:
     for s in scorers:
         log.info("scorer %s ready (%s; categories %s)", s.name, s.version, ", ".join(s.categories))
     return scorers, embedder
+
+
+def build_spam_rules(cfg: ScorersConfig) -> SpamRules | None:
+    s = cfg.spam
+    if not s.enabled:
+        return None
+    counters: Counters
+    if s.redis_url:
+        from bot.counters import RedisCounters
+
+        counters = RedisCounters(s.redis_url)
+    else:
+        counters = InMemoryCounters()
+    settings = SpamSettings(
+        s.author_burst,
+        s.burst_seconds,
+        s.community_burst,
+        s.duplicate_accounts,
+        s.duplicate_seconds,
+        s.max_links,
+        s.max_mentions,
+        s.new_account_hours,
+    )
+    return SpamRules(counters, settings)

@@ -19,7 +19,7 @@ from bot.adapters.console import ConsoleAdapter, IngestStats
 from bot.config import Config, ConfigError
 from bot.executor import Executor
 from bot.pipeline import Decided, Decider, Pipeline
-from bot.scorers import build_scorers
+from bot.scorers import build_scorers, build_spam_rules
 from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.store import Store
 from moderation.types import Outcome
@@ -76,7 +76,7 @@ async def run_service(
     store = await asyncio.to_thread(open_store, config)
     scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers)
     policy = config.build_policy()
-    decider = Decider(scorers, policy, embedder, _planner(config))
+    decider = Decider(scorers, policy, embedder, _planner(config), build_spam_rules(config.scorers))
     decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))
     p = config.pipeline
     pipeline = Pipeline(store, decider, p.batch_size, p.batch_wait_ms, p.queue_size)

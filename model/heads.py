@@ -46,8 +46,8 @@ class Head:
             json.dumps(
                 {
                     "categories": self.categories,
-                    "weights": np.round(self.weights, 6).tolist(),
-                    "bias": np.round(self.bias, 6).tolist(),
+                    "weights": self.weights.tolist(),
+                    "bias": self.bias.tolist(),
                     "meta": self.meta,
                 }
             )

@@ -118,6 +118,8 @@ def decide(
         evidence = _excerpt(post.text, spans)
         if evidence:
             message += f"; evidence: {evidence}"
+        if note := results[scorer].notes.get(category):
+            message += f"; {note}"
         reasons.append(Reason(scorer, category, value, threshold, outcome, message, spans))
 
     if not reasons:

@@ -23,6 +23,8 @@ class ScoreResult:
     scores: Mapping[str, float]
     spans: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     """Per category, ranges of the *normalised* text that carry the score, where the scorer can tell."""
+    notes: Mapping[str, str] = field(default_factory=dict)
+    """Per category, what matched, in words (rules say which rule and why)."""
 
 
 @runtime_checkable

@@ -50,8 +50,9 @@ CATEGORIES: tuple[str, ...] = (
     "identity_attack",
     "sexual_explicit",
     "profanity",
+    "spam",
 )
-"""Score categories a policy may set thresholds on. detoxify's names, plus `profanity`."""
+"""Score categories a policy may set thresholds on. detoxify's names, plus `profanity` and `spam`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,121 @@
+"""Spam and coordinated-abuse rules, with the in-memory counters and with Redis."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.counters import RedisCounters
+from moderation.counters import Counters, InMemoryCounters
+from moderation.normalise import normalise
+from moderation.spam import SpamRules, SpamSettings, fingerprint
+from moderation.types import Author, Post
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+REDIS_URL = os.environ.get("MODBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def post(
+    pid: str,
+    author: str,
+    text: str,
+    at: float = 0,
+    links: tuple[str, ...] = (),
+    mentions: tuple[str, ...] = (),
+    age: timedelta | None = None,
+) -> Post:
+    created = T0 + timedelta(seconds=at)
+    return Post(
+        "console",
+        "c",
+        "g",
+        pid,
+        Author(author, account_created_at=created - age if age else None),
+        text,
+        created,
+        links=links,
+        mentions=mentions,
+    )
+
+
+def _redis() -> Counters:
+    counters = RedisCounters(REDIS_URL, prefix=f"modbot-test:{uuid.uuid4().hex}:")  # a fresh namespace per test
+    try:
+        counters._redis.ping()
+    except Exception as exc:
+        if os.environ.get("MODBOT_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis required but unreachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
+    return counters
+
+
+@pytest.fixture(params=["memory", "redis"])
+def rules(request: pytest.FixtureRequest) -> SpamRules:
+    counters = InMemoryCounters() if request.param == "memory" else _redis()
+    return SpamRules(counters, SpamSettings(author_burst=5, duplicate_accounts=3))
+
+
+def check(rules: SpamRules, p: Post) -> tuple[float, str]:
+    result = rules.check(p, normalise(p.text))
+    return result.scores["spam"], result.notes.get("spam", "")
+
+
+def unique(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"  # Redis is shared between runs: keep keys apart
+
+
+def test_author_burst(rules: SpamRules) -> None:
+    author = unique("flooder")
+    scores = [check(rules, post(f"{author}-{i}", author, f"message {i}", at=i))[0] for i in range(6)]
+    assert scores[:4] == [0.0] * 4 and scores[4] >= 0.6
+    assert "author posted 7 times in 60s" in check(rules, post(f"{author}-x", author, "again", at=7))[1]
+    late = check(rules, post(f"{author}-late", author, "much later", at=500))
+    assert late[0] == 0.0  # the window moved on
+
+
+def test_near_duplicates_across_accounts(rules: SpamRules) -> None:
+    base = f"Claim your free crypto reward now at the link below before it expires {uuid.uuid4().hex[:6]}"
+    variants = [base, base + " !!", base.replace("free", "FREE"), base + " today"]
+    results = [check(rules, post(unique("p"), unique("acct"), text, at=i)) for i, text in enumerate(variants)]
+    assert results[0][0] == 0.0 and results[1][0] == 0.0
+    assert results[2][0] >= 0.7 and "3 accounts posted near-identical text" in results[2][1]
+    assert results[3][0] >= 0.8
+
+
+def test_one_account_repeating_itself_is_not_coordination(rules: SpamRules) -> None:
+    author = unique("repeater")
+    text = f"I really think the council should fix the road by the school {uuid.uuid4().hex[:6]}"
+    scores = [check(rules, post(unique("p"), author, text, at=i * 30))[0] for i in range(3)]
+    assert scores == [0.0, 0.0, 0.0]
+
+
+def test_link_and_mention_floods_and_new_accounts(rules: SpamRules) -> None:
+    links = tuple(f"https://spam{i}.example" for i in range(7))
+    score, note = check(rules, post(unique("p"), unique("a"), "look", links=links))
+    assert score >= 0.8 and "7 links in one post" in note
+    score, note = check(rules, post(unique("p"), unique("a"), "hey", mentions=tuple(str(i) for i in range(9))))
+    assert score >= 0.8 and "9 mentions" in note
+    score, note = check(
+        rules, post(unique("p"), unique("a"), "deal", links=("https://x.example",), age=timedelta(hours=2))
+    )
+    assert score == 0.5 and "account 2.0h old posts links" in note
+    old = check(rules, post(unique("p"), unique("a"), "deal", links=("https://x.example",), age=timedelta(days=90)))
+    assert old[0] == 0.0
+
+
+def test_fingerprints_match_near_duplicates_only() -> None:
+    a = fingerprint("the quick brown fox jumps over the lazy dog near the river bank today")
+    b = fingerprint("the quick brown fox jumps over the lazy dog near the river bank today!")
+    c = fingerprint("completely unrelated text about gardening tomatoes in the spring season")
+    assert set(a) & set(b)
+    assert not set(a) & set(c)
+
+
+def test_checking_a_post_does_not_count_it() -> None:
+    rules = SpamRules(InMemoryCounters(), SpamSettings(author_burst=2))
+    p = post("p1", "u", "hello")
+    rules.check(p, normalise(p.text), count=False)
+    assert rules.check(post("p2", "u", "hello again", at=1), normalise("hello again")).scores["spam"] == 0.0
