@@ -2,7 +2,8 @@
 
 Prints two figures: the whole command as a user runs it (start-up, migrations, model load, scan,
 summary) and the steady-state rate once running (posts decided / time between first and last
-decision). Usage: .venv/bin/python bench/scan_throughput.py [--posts N] [--runs R]
+decision). Usage: .venv/bin/python bench/scan_throughput.py [--posts N] [--runs R] [--config FILE]
+(--config e.g. to enable the embedding head: every offline scorer at once).
 """
 
 from __future__ import annotations
@@ -42,13 +43,14 @@ def make_feed(path: Path, n: int) -> None:
             )
 
 
-def one_run(feed: Path, n: int) -> tuple[float, float]:
+def one_run(feed: Path, n: int, config: Path | None) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "MODBOT_DATA_DIR": data}
         env.pop("MODBOT_CONFIG", None)
         started = time.perf_counter()
+        extra = ["--config", str(config)] if config else []
         subprocess.run(
-            [sys.executable, "-m", "bot.cli", "scan", str(feed)], env=env, check=True, stdout=subprocess.DEVNULL
+            [sys.executable, "-m", "bot.cli", *extra, "scan", str(feed)], env=env, check=True, stdout=subprocess.DEVNULL
         )
         wall = time.perf_counter() - started
         engine = create_engine(f"sqlite:///{data}/modbot.db")
@@ -72,14 +74,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--config", type=Path, default=None, help="modbot config (default: embedded defaults)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         feed = Path(tmp) / "bench.jsonl"
         make_feed(feed, args.posts)
-        results = [one_run(feed, args.posts) for _ in range(args.runs)]
+        results = [one_run(feed, args.posts, args.config) for _ in range(args.runs)]
     whole = statistics.median(r[0] for r in results)
     steady = statistics.median(r[1] for r in results)
-    print(f"modbot scan, {args.posts} posts, offline scorers (profanity), SQLite, median of {args.runs} runs:")
+    what = f"config {args.config}" if args.config else "embedded defaults (profanity + spam rules)"
+    print(f"modbot scan, {args.posts} posts, {what}, SQLite, median of {args.runs} runs:")
     print(f"  whole command (start-up + migrations + model load + scan): {whole:,.0f} posts/s")
     print(f"  steady state (first to last decision):                     {steady:,.0f} posts/s")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import os
 import sys
@@ -116,11 +117,16 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("eval", help="measure the configured scorers on public labelled data")
-    p.add_argument("suite", choices=("bias", "toxicity"), help="bias: madlibs identity AUCs; toxicity: OLID, Davidson")
+    p.add_argument(
+        "suite",
+        choices=("bias", "toxicity", "live"),
+        help="bias: madlibs identity AUCs; toxicity: OLID, Davidson; live: the bias audit of the store",
+    )
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
     p.add_argument("--out", type=Path, default=Path("reports"), help="where the report goes (default ./reports)")
     p.add_argument("--category", help="score category to evaluate (default: the highest abuse category)")
     p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for F1 (toxicity suite)")
+    p.add_argument("--days", type=int, default=30, help="how far back the live audit looks (default 30)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("train", help="train the toxicity head on the shared embedding (deterministic per seed)")
@@ -438,6 +444,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.scorers import build_scorers
 
     config = _config(args)
+    if args.suite == "live":
+        return _eval_live(args, config)
     if not args.data.is_dir():
         err.print(f"error: no datasets folder at {escape(str(args.data))} (pass --data)")
         return 2
@@ -481,6 +489,38 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     for key, value in summary.items():
         out.print(f"{key}: {value}")
+    return 0
+
+
+def _eval_live(args: argparse.Namespace, config: Config) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.evaluation.live import audit
+    from bot.service import open_store
+
+    since = datetime.now(UTC) - timedelta(days=args.days)
+    store = open_store(config)
+    result = audit(store.decision_outcomes(since), since)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "live.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    base = result["all posts"]
+    out.print(
+        f"{base['posts']} posts since {since:%Y-%m-%d}: flag rate {base['flag_rate']:.1%}, "
+        f"override rate {base['override_rate']:.1%} of {base['reviewed']} reviewed"
+    )
+    table = Table(title="per identity term mentioned")
+    for col in ("identity", "posts", "flag rate", "reviewed", "override rate"):
+        table.add_column(col)
+    for row in result["per identity"]:
+        table.add_row(
+            row["identity"],
+            str(row["posts"]),
+            f"{row['flag_rate']:.1%}",
+            str(row["reviewed"]),
+            f"{row['override_rate']:.1%}",
+        )
+    out.print(table)
+    out.print(f"wrote {escape(str(args.out / 'live.json'))}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -94,3 +95,24 @@ def test_database_that_cannot_be_opened_is_a_clear_error(
     message = capsys.readouterr().err
     assert "cannot migrate postgresql+psycopg://nobody:***@127.0.0.1:9/none" in message
     assert "pw@" not in message
+
+
+def test_live_bias_audit_reports_flag_and_override_rates_per_identity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MODBOT_CONFIG", raising=False)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        '{"id": "1", "text": "as a muslim I love this fucking city"}\n'
+        '{"id": "2", "text": "muslim families run the bakery on our street"}\n'
+        '{"id": "3", "text": "good morning everyone"}\n'
+    )
+    assert main(["scan", str(feed)]) == 0
+    assert main(["resolve", "1", "--approve", "--as", "kate"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "live", "--out", str(tmp_path / "audit")]) == 0
+    result = json.loads((tmp_path / "audit" / "live.json").read_text())
+    assert result["all posts"]["posts"] == 3
+    [muslim] = [r for r in result["per identity"] if r["identity"] == "muslim"]
+    assert muslim["posts"] == 2 and muslim["flag_rate"] == 0.5 and muslim["override_rate"] == 1.0

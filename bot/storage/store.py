@@ -458,6 +458,21 @@ class Store:
         result: dict[str, int] = self._run(work)
         return result
 
+    def decision_outcomes(self, since: datetime) -> list[tuple[str, str, str | None]]:
+        """(normalised text, outcome, case resolution or None) of every decision since `since`,
+        for the live bias audit."""
+
+        def work(session: Session) -> list[tuple[str, str, str | None]]:
+            rows = session.execute(
+                select(DecisionRow.normalised_text, DecisionRow.outcome, CaseRow.resolution)
+                .outerjoin(CaseRow, CaseRow.decision_id == DecisionRow.id)
+                .where(DecisionRow.decided_at >= since)
+            )
+            return [(t or "", o, r) for t, o, r in rows]
+
+        result: list[tuple[str, str, str | None]] = self._run(work)
+        return result
+
     def shadow_overrides(self) -> dict[tuple[str, str], bool]:
         """Shadow mode switched at run time (e.g. `/modbot shadow`), per platform and community."""
 
