@@ -119,8 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure the configured scorers on public labelled data")
     p.add_argument(
         "suite",
-        choices=("bias", "toxicity", "live"),
-        help="bias: madlibs identity AUCs; toxicity: OLID, Davidson; live: the bias audit of the store",
+        choices=("bias", "toxicity", "claims", "live"),
+        help="bias: madlibs identity AUCs; toxicity: OLID, Davidson; claims: CheckThat! retrieval; "
+        "live: the bias audit of the store",
     )
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
     p.add_argument("--out", type=Path, default=Path("reports"), help="where the report goes (default ./reports)")
@@ -134,6 +135,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="artifact path (default: the one shipped in the package)")
     p.add_argument("--seed", type=int, default=13)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("claims", help="the fact-check store")
+    clsub = p.add_subparsers(required=True, metavar="ACTION")
+    c = clsub.add_parser("import", help="import fact-checks: ClaimReview JSON, CSV or CheckThat! TSV")
+    c.add_argument("file", type=Path)
+    c.add_argument("--format", choices=("claimreview", "csv", "checkthat"), help="default: from the file name")
+    c.set_defaults(func=cmd_claims_import)
 
     p = sub.add_parser("escalate", help="mark a case for senior moderators (audit-logged)")
     p.add_argument("id", type=int)
@@ -449,15 +457,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.data.is_dir():
         err.print(f"error: no datasets folder at {escape(str(args.data))} (pass --data)")
         return 2
-    scorers, embedder = build_scorers(config.scorers)
-    decider = Decider(scorers, config.build_policy(), embedder)
-    score = runner.scorer_for(decider, args.category)
-    command = "modbot " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["eval"] else f"modbot eval {args.suite}"
+    command = "modbot " + " ".join(sys.argv[1:]) if "eval" in sys.argv[1:4] else f"modbot eval {args.suite}"
     try:
-        if args.suite == "bias":
-            report, plots = runner.bias(args.data, score, decider.versions, command)
+        if args.suite == "claims":
+            from model.embedding import Embedder
+
+            embedder_model = Embedder()
+            report, plots = runner.claims(args.data, embedder_model.embed, embedder_model.version, command)
         else:
-            report, plots = runner.toxicity(args.data, score, decider.versions, command, args.threshold)
+            scorers, embedder = build_scorers(config.scorers)
+            decider = Decider(scorers, config.build_policy(), embedder)
+            score = runner.scorer_for(decider, args.category)
+            if args.suite == "bias":
+                report, plots = runner.bias(args.data, score, decider.versions, command)
+            else:
+                report, plots = runner.toxicity(args.data, score, decider.versions, command, args.threshold)
     except FileNotFoundError as exc:
         err.print(f"error: {escape(str(exc))}")
         return 2
@@ -521,6 +535,23 @@ def _eval_live(args: argparse.Namespace, config: Config) -> int:
         )
     out.print(table)
     out.print(f"wrote {escape(str(args.out / 'live.json'))}")
+    return 0
+
+
+def cmd_claims_import(args: argparse.Namespace) -> int:
+    from bot.claims import ImportError_, read, store_claims
+    from bot.service import open_store
+    from model.embedding import Embedder
+
+    config = _config(args)
+    try:
+        records = read(args.file, args.format)
+    except (OSError, ImportError_) as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 2
+    embedder = Embedder(config.scorers.embedding.model_dir)
+    added, known = store_claims(open_store(config), records, embedder.embed, embedder.version, args.file.name)
+    out.print(f"{escape(str(args.file))}: {len(records)} claims read, {added} added, {known} already stored")
     return 0
 
 

@@ -27,6 +27,7 @@ Category = Literal[
     "sexual_explicit",
     "profanity",
     "spam",
+    "misinformation",
 ]
 OutcomeName = Literal["log", "flag", "hide", "remove", "timeout", "ban"]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -45,6 +46,7 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "identity_attack": {"flag": 0.5},
     "sexual_explicit": {"flag": 0.7},
     "spam": {"flag": 0.6},
+    "misinformation": {"log": 0.75},
 }
 
 
@@ -132,8 +134,14 @@ class SpamConfig(_Strict):
     """Share counters between workers through Redis (redis://host:port/db); empty: in this process."""
 
 
+class ClaimsConfig(_Strict):
+    enabled: bool = False
+    """Match posts against the fact-checks imported with `modbot claims import` (category misinformation)."""
+
+
 class ScorersConfig(_Strict):
     profanity: ProfanityConfig = ProfanityConfig()
+    claims: ClaimsConfig = ClaimsConfig()
     head: HeadConfig = HeadConfig()
     detoxify: DetoxifyConfig = DetoxifyConfig()
     embedding: EmbeddingConfig = EmbeddingConfig()

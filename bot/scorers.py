@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.config import ScorersConfig
+from bot.storage.store import Store
 from model.embedding import Embedder
 from moderation.counters import Counters, InMemoryCounters
 from moderation.scoring import Scorer, ScorerError
@@ -13,7 +14,9 @@ from moderation.spam import SpamRules, SpamSettings
 log = logging.getLogger(__name__)
 
 
-def build_scorers(cfg: ScorersConfig) -> tuple[list[Scorer], Embedder | None]:
+def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[Scorer], Embedder | None]:
+    """The configured scorers and, if any needs it, the shared embedding model. The claim matcher
+    needs the store (its fact-checks live there)."""
     scorers: list[Scorer] = []
     if cfg.profanity.enabled:
         from model.profanity import ProfanityScorer
@@ -37,6 +40,8 @@ def build_scorers(cfg: ScorersConfig) -> tuple[list[Scorer], Embedder | None]:
         from model.heads import Head, HeadScorer
 
         scorers.append(HeadScorer(Head.load(cfg.head.artifact)))
+    if cfg.claims.enabled and store is not None:
+        scorers.append(_claim_scorer(store, cfg))
     if not scorers:
         raise ScorerError("no scorer is enabled: enable [scorers.profanity], [scorers.head] or [scorers.detoxify]")
     embedder = None
@@ -70,3 +75,19 @@ def build_spam_rules(cfg: ScorersConfig) -> SpamRules | None:
         s.new_account_hours,
     )
     return SpamRules(counters, settings)
+
+
+def _claim_scorer(store: Store, cfg: ScorersConfig) -> Scorer:
+    import numpy as np
+
+    from model.claims import Claim, ClaimIndex, ClaimScorer
+
+    model = "all-MiniLM-L6-v2" if cfg.embedding.model_dir is None else cfg.embedding.model_dir.name
+    rows = store.claims(model)
+    if not rows:
+        log.warning("claims matching is enabled but no fact-checks are imported (modbot claims import FILE)")
+    index = ClaimIndex(
+        [Claim(r.id, r.claim, r.rating, r.url, r.publisher) for r in rows],
+        np.asarray([r.embedding for r in rows], dtype=np.float32).reshape(len(rows), -1),
+    )
+    return ClaimScorer(index, f"claims-{len(rows)}-{rows[-1].id if rows else 0}")

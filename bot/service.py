@@ -74,7 +74,7 @@ async def run_service(
         if not config.adapters.bluesky.handle:
             raise ConfigError(["[adapters.bluesky] is enabled but handle is empty"])
     store = await asyncio.to_thread(open_store, config)
-    scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers)
+    scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers, store)
     policy = config.build_policy()
     decider = Decider(scorers, policy, embedder, _planner(config), build_spam_rules(config.scorers))
     decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))

@@ -51,8 +51,9 @@ CATEGORIES: tuple[str, ...] = (
     "sexual_explicit",
     "profanity",
     "spam",
+    "misinformation",
 )
-"""Score categories a policy may set thresholds on. detoxify's names, plus `profanity` and `spam`."""
+"""Score categories a policy may set thresholds on. detoxify's names, plus `profanity`, `spam` and `misinformation`."""
 
 
 @dataclass(frozen=True, slots=True)

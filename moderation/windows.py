@@ -35,12 +35,17 @@ def split_windows(text: str, size: int = WINDOW_CHARS, overlap: int = OVERLAP_CH
 
 
 def merge_windows(results: Sequence[ScoreResult], starts: Sequence[int]) -> ScoreResult:
-    """One post's result from its windows': highest score per category, spans shifted back."""
+    """One post's result from its windows': highest score per category (with that window's note),
+    spans shifted back."""
     scores: dict[str, float] = {}
+    notes: dict[str, str] = {}
     spans: dict[str, set[tuple[int, int]]] = {}
     for result, offset in zip(results, starts, strict=True):
         for category, value in result.scores.items():
-            scores[category] = max(value, scores.get(category, 0.0))
+            if category not in scores or value > scores[category]:
+                scores[category] = value
+                if category in result.notes:
+                    notes[category] = result.notes[category]
         for category, ranges in result.spans.items():
             spans.setdefault(category, set()).update((a + offset, b + offset) for a, b in ranges)
-    return ScoreResult(scores, {c: tuple(sorted(r)) for c, r in spans.items()})
+    return ScoreResult(scores, {c: tuple(sorted(r)) for c, r in spans.items()}, notes)

@@ -77,3 +77,32 @@ def olid_test(root: Path) -> Labelled:
         labels = {row[0]: row[1] for row in csv.reader(f) if row and row[0] != "id"}
     ids = [i for i in tweets if i in labels]
     return Labelled([tweets[i] for i in ids], [int(labels[i] == "OFF") for i in ids])
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRetrieval:
+    claims: list[tuple[int, str]]
+    """(vclaim id, claim text with its fact-check title)"""
+    queries: list[tuple[str, str]]
+    """(tweet id, tweet text)"""
+    relevant: dict[str, set[int]]
+
+
+def checkthat(root: Path, split: str = "dev") -> ClaimRetrieval:
+    """CLEF 2020 CheckThat! task 2: tweets and the Snopes fact-checks that verify them."""
+    folder = root / "clef2020-checkthat-t2-claim-retrieval"
+    claims = [
+        (int(r[""] if "" in r else r["vclaim_id"]), f"{r['vclaim']} {r['title']}")
+        for r in _csv(folder / "verified_claims.docs.tsv", delimiter="\t")
+    ]
+    queries = [
+        (r[""] if "" in r else r["tweet_id"], r["tweet_content"])
+        for r in _csv(folder / split / "tweets.queries.tsv", delimiter="\t")
+    ]
+    relevant: dict[str, set[int]] = {}
+    with _need(folder / split / "tweet-vclaim-pairs.qrels.tsv").open(encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 4 and parts[3] == "1":
+                relevant.setdefault(parts[0], set()).add(int(parts[2]))
+    return ClaimRetrieval(claims, queries, relevant)

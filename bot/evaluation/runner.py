@@ -222,3 +222,62 @@ def _identity_plot(rows: list[dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def claims(
+    data: Path, embed: Callable[[Sequence[str]], list[list[float]]], version: str, command: str, split: str = "dev"
+) -> tuple[Report, dict[str, Callable[[Path], None]]]:
+    """CheckThat! 2020 task 2: rank the fact-checks for each tweet; MAP@5, MRR, Recall@k for the
+    hybrid index and for its lexical and embedding halves alone."""
+    import numpy as np
+
+    from model.claims import Claim, ClaimIndex
+    from moderation.normalise import normalise
+    from moderation.retrieval import average_precision_at, fuse
+
+    started = time.perf_counter()
+    task = datasets.checkthat(data, split)
+    ids = [i for i, _ in task.claims]
+    claim_vectors = np.asarray(embed([normalise(t).text for _, t in task.claims]), dtype=np.float32)
+    index = ClaimIndex([Claim(i, t, "", "", "") for i, t in task.claims], claim_vectors)
+    queries = [(q, normalise(t).text) for q, t in task.queries if q in task.relevant]
+    query_vectors = embed([t for _, t in queries])
+    rankings: dict[str, list[list[int]]] = {"hybrid": [], "bm25": [], "embedding": []}
+    for (_, text_), vector in zip(queries, query_vectors, strict=True):
+        cosine = index.embeddings @ np.asarray(vector, dtype=np.float32)
+        lexical = index.bm25.scores(text_)
+        rankings["hybrid"].append([ids[i] for i in fuse([cosine, lexical])[:20]])
+        rankings["bm25"].append([ids[int(i)] for i in np.argsort(-lexical, kind="stable")[:20]])
+        rankings["embedding"].append([ids[int(i)] for i in np.argsort(-cosine, kind="stable")[:20]])
+    rows = []
+    for method, ranked in rankings.items():
+        rel = [task.relevant[q] for q, _ in queries]
+        rows.append(
+            {
+                "method": method,
+                "MAP@5": float(np.mean([average_precision_at(r, g, 5) for r, g in zip(ranked, rel, strict=True)])),
+                "MRR": float(
+                    np.mean(
+                        [
+                            next((1 / (i + 1) for i, d in enumerate(r) if d in g), 0.0)
+                            for r, g in zip(ranked, rel, strict=True)
+                        ]
+                    )
+                ),
+                "Recall@1": float(np.mean([bool(set(r[:1]) & g) for r, g in zip(ranked, rel, strict=True)])),
+                "Recall@5": float(np.mean([bool(set(r[:5]) & g) for r, g in zip(ranked, rel, strict=True)])),
+            }
+        )
+    report = Report("claims", command, {"embedding": version})
+    hybrid = rows[0]
+    report.figures = {
+        "split": split,
+        "queries": len(queries),
+        "fact-checks": len(task.claims),
+        "hybrid MAP@5": hybrid["MAP@5"],
+        "hybrid MRR": hybrid["MRR"],
+        "hybrid Recall@5": hybrid["Recall@5"],
+    }
+    report.tables["retrieval methods"] = rows
+    report.seconds = time.perf_counter() - started
+    return report, {}

@@ -171,3 +171,22 @@ class CommunitySettingsRow(Base):
     shadow: Mapped[bool | None] = mapped_column(Boolean)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ClaimRow(Base):
+    """A fact-check: the claim, its rating and where it was checked, with the claim's embedding."""
+
+    __tablename__ = "claims"
+    __table_args__ = (UniqueConstraint("url", "claim_sha256", name="uq_claims_url_claim"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim: Mapped[str] = mapped_column(Text)
+    claim_sha256: Mapped[str] = mapped_column(String(64))
+    rating: Mapped[str] = mapped_column(String(200), default="")
+    url: Mapped[str] = mapped_column(String(2000), default="")
+    publisher: Mapped[str] = mapped_column(String(300), default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(300), default="")
+    embedding_model: Mapped[str] = mapped_column(String(200), default="")
+    embedding: Mapped[list[float] | None] = mapped_column(Json)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -23,6 +23,7 @@ from bot.storage.schema import (
     ActionRow,
     AuditRow,
     CaseRow,
+    ClaimRow,
     CommunitySettingsRow,
     CursorRow,
     DecisionRow,
@@ -471,6 +472,29 @@ class Store:
             return [(t or "", o, r) for t, o, r in rows]
 
         result: list[tuple[str, str, str | None]] = self._run(work)
+        return result
+
+    def claim_keys(self) -> set[tuple[str, str]]:
+        def work(session: Session) -> set[tuple[str, str]]:
+            return {(u, s) for u, s in session.execute(select(ClaimRow.url, ClaimRow.claim_sha256))}
+
+        result: set[tuple[str, str]] = self._run(work)
+        return result
+
+    def add_claims(self, rows: Sequence[dict[str, Any]]) -> None:
+        self._run(lambda session: session.add_all(ClaimRow(**row) for row in rows))
+
+    def claims(self, embedding_model: str) -> list[ClaimRow]:
+        """Every claim embedded with `embedding_model` (claims embedded by another model need a re-import)."""
+
+        def work(session: Session) -> list[ClaimRow]:
+            return list(
+                session.scalars(
+                    select(ClaimRow).where(ClaimRow.embedding_model == embedding_model).order_by(ClaimRow.id)
+                )
+            )
+
+        result: list[ClaimRow] = self._run(work)
         return result
 
     def shadow_overrides(self) -> dict[tuple[str, str], bool]:
