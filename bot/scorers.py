@@ -88,6 +88,6 @@ def _claim_scorer(store: Store, cfg: ScorersConfig) -> Scorer:
         log.warning("claims matching is enabled but no fact-checks are imported (modbot claims import FILE)")
     index = ClaimIndex(
         [Claim(r.id, r.claim, r.rating, r.url, r.publisher) for r in rows],
-        np.asarray([r.embedding for r in rows], dtype=np.float32).reshape(len(rows), -1),
+        np.asarray([r.embedding for r in rows], dtype=np.float32),
     )
     return ClaimScorer(index, f"claims-{len(rows)}-{rows[-1].id if rows else 0}")

@@ -34,7 +34,8 @@ class ClaimIndex:
         if len(claims) != len(embeddings):
             raise ValueError(f"{len(claims)} claims but {len(embeddings)} embeddings")
         self.claims = list(claims)
-        self.embeddings = np.asarray(embeddings, dtype=np.float32).reshape(len(claims), -1)
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        self.embeddings = vectors.reshape(len(claims), -1) if len(claims) else np.zeros((0, 0), dtype=np.float32)
         self.bm25 = BM25([c.text for c in claims])
 
     def search(self, text: str, embedding: Sequence[float], k: int = 5) -> list[Match]:

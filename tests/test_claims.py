@@ -73,3 +73,13 @@ def test_import_and_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     assert decided["m1"].scores["misinformation"] > decided["m2"].scores["misinformation"]
     [reason] = [r for r in decided["m1"].reasons if r.category == "misinformation"]
     assert "https://fact.example/bleach" in reason.message and "False" in reason.message
+
+
+def test_matching_with_no_claims_imported_scores_nothing() -> None:
+    import numpy as np
+
+    from model.claims import ClaimIndex, ClaimScorer
+    from moderation.scoring import ScoringInput
+
+    scorer = ClaimScorer(ClaimIndex([], np.asarray([], dtype=np.float32)), "claims-0")
+    assert scorer.score([ScoringInput("anything", [0.1] * 384)])[0].scores == {"misinformation": 0.0}
