@@ -355,11 +355,7 @@ class Store:
         in one transaction. Raises LookupError for an unknown case, ValueError for a closed one."""
 
         def work(session: Session) -> None:
-            case = session.get(CaseRow, case_id, with_for_update=True)
-            if case is None:
-                raise LookupError(f"no case {case_id}")
-            if case.state == "closed":
-                raise ValueError(f"case {case_id} is already closed ({case.resolution} by {case.closed_by})")
+            case = _open_case(session, case_id)
             case.state, case.resolution, case.closed_by = "closed", resolution, actor
             case.closed_at = utcnow()
             if note:
@@ -393,11 +389,7 @@ class Store:
 
     def escalate(self, case_id: int, actor: str, origin: str, note: str | None) -> CaseView:
         def work(session: Session) -> None:
-            case = session.get(CaseRow, case_id, with_for_update=True)
-            if case is None:
-                raise LookupError(f"no case {case_id}")
-            if case.state == "closed":
-                raise ValueError(f"case {case_id} is already closed ({case.resolution} by {case.closed_by})")
+            case = _open_case(session, case_id)
             case.state = "escalated"
             if note:
                 case.note = note
@@ -596,6 +588,16 @@ class Store:
 
         result: int = self._run(work)
         return result
+
+
+def _open_case(session: Session, case_id: int) -> CaseRow:
+    """The case, locked for update; LookupError if there is none, ValueError if it is closed."""
+    case = session.get(CaseRow, case_id, with_for_update=True)
+    if case is None:
+        raise LookupError(f"no case {case_id}")
+    if case.state == "closed":
+        raise ValueError(f"case {case_id} is already closed ({case.resolution} by {case.closed_by})")
+    return case
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -361,63 +361,54 @@ class FakeDiscord:
         return message
 
     async def click(self, mid: str, custom_id: str, uid: str, permissions: int = 0) -> str:
+        """A member presses a button on a message: INTERACTION_CREATE type 3 (component)."""
         message = self.messages[mid]
-        gid = message["guild_id"]
-        member = self.members[(gid, uid)]
-        iid = snowflake()
-        self._interaction_message[iid] = mid
-        await self.dispatch(
-            "INTERACTION_CREATE",
-            {
-                "id": iid,
-                "application_id": self.app_id,
-                "type": 3,
-                "token": f"tok-{iid}",
-                "version": 1,
-                "guild_id": gid,
-                "channel_id": message["channel_id"],
-                "channel": self.channels[message["channel_id"]],
-                "member": {**member, "permissions": str(permissions)},
-                "message": message,
-                "data": {"custom_id": custom_id, "component_type": 2},
-                "app_permissions": str((1 << 53) - 1),
-                "attachment_size_limit": 8 * 1024 * 1024,
-                "locale": "en-US",
-                "guild_locale": "en-US",
-                "entitlements": [],
-                "authorizing_integration_owners": {},
-                "context": 0,
-            },
+        return await self._interact(
+            3, message["channel_id"], uid, permissions, {"custom_id": custom_id, "component_type": 2}, message=message
         )
-        return iid
 
     async def command(self, cid: str, uid: str, data: dict[str, Any], permissions: int = 0) -> str:
+        """A member runs an application command (slash or context menu): INTERACTION_CREATE type 2."""
         gid = self.channels[cid]["guild_id"]
-        member = self.members[(gid, uid)]
         registered = {c["name"]: c for c in self.commands.get(gid, [])}
-        iid = snowflake()
-        await self.dispatch(
-            "INTERACTION_CREATE",
-            {
-                "id": iid,
-                "application_id": self.app_id,
-                "type": 2,
-                "token": f"tok-{iid}",
-                "version": 1,
-                "guild_id": gid,
-                "channel_id": cid,
-                "channel": self.channels[cid],
-                "member": {**member, "permissions": str(permissions)},
-                "data": {"id": registered[data["name"]]["id"], "guild_id": gid, **data},
-                "app_permissions": str((1 << 53) - 1),
-                "attachment_size_limit": 8 * 1024 * 1024,
-                "locale": "en-US",
-                "guild_locale": "en-US",
-                "entitlements": [],
-                "authorizing_integration_owners": {},
-                "context": 0,
-            },
+        return await self._interact(
+            2, cid, uid, permissions, {"id": registered[data["name"]]["id"], "guild_id": gid, **data}
         )
+
+    async def _interact(
+        self,
+        kind: int,
+        cid: str,
+        uid: str,
+        permissions: int,
+        data: dict[str, Any],
+        message: dict[str, Any] | None = None,
+    ) -> str:
+        gid = self.channels[cid]["guild_id"]
+        iid = snowflake()
+        payload = {
+            "id": iid,
+            "application_id": self.app_id,
+            "type": kind,
+            "token": f"tok-{iid}",
+            "version": 1,
+            "guild_id": gid,
+            "channel_id": cid,
+            "channel": self.channels[cid],
+            "member": {**self.members[(gid, uid)], "permissions": str(permissions)},
+            "data": data,
+            "app_permissions": str((1 << 53) - 1),
+            "attachment_size_limit": 8 * 1024 * 1024,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {},
+            "context": 0,
+        }
+        if message is not None:
+            payload["message"] = message
+            self._interaction_message[iid] = message["id"]  # before the bot can answer
+        await self.dispatch("INTERACTION_CREATE", payload)
         return iid
 
     async def wait_callback(self, iid: str, timeout: float = 15) -> dict[str, Any]:
