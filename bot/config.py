@@ -234,6 +234,8 @@ class BlueskyConfig(_Strict):
     """Where the bot account logs in (its PDS or the entryway)."""
     handle: str = ""
     """The bot account's handle (or DID)."""
+    plc_directory: str = Field("https://plc.directory", pattern=r"^https?://")
+    """Where did:plc identities are registered; their first operation dates an account's creation."""
     password_env: str = Field("MODBOT_BLUESKY_APP_PASSWORD", pattern=r"^[A-Z_][A-Z0-9_]*$")
     """Environment variable holding an app password (Settings → App passwords), never the main one."""
     source: Literal["firehose", "notifications"] = "firehose"

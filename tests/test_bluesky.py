@@ -122,6 +122,7 @@ def modbot_config(stack: dict[str, Any], tmp_path: Path, db_url: str, firehose: 
                 "console": {"enabled": False},
                 "bluesky": {
                     "enabled": True,
+                    "plc_directory": loopback(stack["plc"]),
                     "service": loopback(stack["pds"]),
                     "handle": stack["accounts"]["alice"]["handle"],
                     "firehose_url": firehose or loopback(stack["pds"]).replace("http", "ws") + "/xrpc",
@@ -209,6 +210,11 @@ def test_abuse_is_reported_labelled_hidden_and_a_question_answered(
             )
             await eventually(lambda: action_states(store, question.uri) == {"reply": "done"}, what="the reply")
 
+        with store.engine.connect() as conn:  # identity: handle and account age filled from the AppView
+            handle, created = conn.execute(
+                text("SELECT author_handle, author_created_at FROM posts WHERE platform_post_id = :u"), {"u": abuse.uri}
+            ).one()
+        assert handle == "bob.test" and created is not None
         decided = store.decisions_for("bluesky", "alice.test", [abuse.uri, question.uri])
         assert decided[abuse.uri].outcome.value == "remove"
         assert "profanity" in decided[abuse.uri].reasons[0].message

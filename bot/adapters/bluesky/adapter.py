@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from atproto import (
     CAR,
     AsyncClient,
@@ -218,25 +219,42 @@ class BlueskyAdapter:
         return post
 
     async def _author(self, did: str) -> Author:
-        """Handle and account age (where an AppView answers), cached."""
+        """Handle (from the AppView) and account age (the AppView's createdAt, else the identity's
+        registration in the PLC directory), cached."""
         if did in self._authors:
             self._authors.move_to_end(did)
             return self._authors[did]
-        author = Author(id=did)
+        handle: str | None = None
+        created: str | None = None
         try:
             profile = await self.client.app.bsky.actor.get_profile({"actor": did})
-            created = getattr(profile, "created_at", None)
-            author = Author(
-                id=did,
-                handle=profile.handle,
-                account_created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
-            )
-        except (AtProtocolError, ValueError) as exc:
+            handle, created = profile.handle, getattr(profile, "created_at", None)
+        except AtProtocolError as exc:
             log.debug("bluesky: no profile for %s: %s", did, exc)
+        if created is None and did.startswith("did:plc:"):
+            created = await self._plc_created(did)
+        try:
+            when = datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None
+        except ValueError:
+            when = None
+        author = Author(id=did, handle=handle, account_created_at=when)
         self._authors[did] = author
         if len(self._authors) > _AUTHOR_CACHE:
             self._authors.popitem(last=False)
         return author
+
+    async def _plc_created(self, did: str) -> str | None:
+        """When the identity was registered: the first operation in its PLC audit log."""
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                response = await http.get(f"{self.config.plc_directory.rstrip('/')}/{did}/log/audit")
+                response.raise_for_status()
+                entries = response.json()
+            first = entries[0] if isinstance(entries, list) and entries else {}
+            return str(first["createdAt"]) if isinstance(first, dict) and first.get("createdAt") else None
+        except (httpx.HTTPError, ValueError) as exc:
+            log.debug("bluesky: no PLC audit log for %s: %s", did, exc)
+            return None
 
     # --- notifications --------------------------------------------------------------------------
 
