@@ -218,7 +218,7 @@ def _identity_plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax.axhline(0.9, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks(list(x), [r["identity"] for r in rows], rotation=70, fontsize=7)
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
