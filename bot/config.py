@@ -86,6 +86,8 @@ class PipelineConfig(_Strict):
     batch_wait_ms: int = Field(50, ge=0, le=10_000)
     queue_size: int = Field(1000, ge=1, le=100_000)
     max_post_chars: int = Field(200_000, ge=1_000, le=10_000_000)
+    retry_failed_seconds: float = Field(300.0, ge=0, le=86_400)
+    """How often posts whose scoring failed are tried again while running (0: only at start)."""
 
 
 class ProfanityConfig(_Strict):

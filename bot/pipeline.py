@@ -109,9 +109,16 @@ class Decider:
 
 class Pipeline:
     def __init__(
-        self, store: Store, decider: Decider, batch_size: int = 32, batch_wait_ms: int = 50, queue_size: int = 1000
+        self,
+        store: Store,
+        decider: Decider,
+        batch_size: int = 32,
+        batch_wait_ms: int = 50,
+        queue_size: int = 1000,
+        retry_failed_seconds: float = 300.0,
     ) -> None:
         self.store = store
+        self.retry_failed_seconds = retry_failed_seconds
         self.decider = decider
         self.batch_size = batch_size
         self.batch_wait = batch_wait_ms / 1000
@@ -120,6 +127,7 @@ class Pipeline:
         self._score = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modbot-score")
         self._listeners: list[Callable[[Sequence[Decided]], None]] = []
         self._task: asyncio.Task[None] | None = None
+        self._retry_task: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[None]] = set()
         self.decided_count = 0
         self.failed_count = 0
@@ -132,6 +140,23 @@ class Pipeline:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._batches(), name="modbot-pipeline")
+        if self.retry_failed_seconds > 0:
+            self._retry_task = asyncio.create_task(self._retry_failed(), name="modbot-retry")
+
+    async def _retry_failed(self) -> None:
+        """Posts whose scoring failed (a model error, a full disk) are tried again while running,
+        not only at the next start; the store's guard keeps a post from being decided twice."""
+        while True:
+            await asyncio.sleep(self.retry_failed_seconds)
+            try:
+                failed = await self.db(self.store.pending, 10_000, ("failed",))
+            except Exception as exc:  # the database is down: try again next round
+                log.warning("could not look for failed posts to retry: %s", exc)
+                continue
+            if failed:
+                log.info("retrying %d posts whose scoring failed", len(failed))
+            for item in failed:
+                await self._queue.put(item)
 
     async def resume_pending(self) -> int:
         """Queue posts a previous run accepted but never decided."""
@@ -167,6 +192,10 @@ class Pipeline:
 
     async def drain(self) -> None:
         """Decide everything accepted so far, then stop the batch loop."""
+        if self._retry_task is not None:
+            self._retry_task.cancel()
+            await asyncio.gather(self._retry_task, return_exceptions=True)
+            self._retry_task = None
         await self._queue.join()
         if self._task is not None:
             self._task.cancel()

@@ -79,7 +79,7 @@ async def run_service(
     decider = Decider(scorers, policy, embedder, _planner(config), build_spam_rules(config.scorers))
     decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))
     p = config.pipeline
-    pipeline = Pipeline(store, decider, p.batch_size, p.batch_wait_ms, p.queue_size)
+    pipeline = Pipeline(store, decider, p.batch_size, p.batch_wait_ms, p.queue_size, p.retry_failed_seconds)
     if keep_decisions:
         pipeline.on_decided(report.decided.extend)
 

@@ -134,3 +134,33 @@ def test_service_scans_file_decides_and_carries_out_actions(db_url: str, tmp_pat
     assert entry["action"] == "remove" and entry["post_id"] == "2" and "profanity" in entry["params"]["reason"]
     again = asyncio.run(run_service(config, keep_decisions=True))  # cursor: nothing read twice
     assert again.decided == [] and next(iter(again.ingest.values())).lines == 0
+
+
+def test_failed_posts_are_retried_while_running(store: Store, profanity_scorer) -> None:  # type: ignore[no-untyped-def]
+    class Flaky:
+        name, version, categories, needs_embedding = "flaky", "0", ("profanity",), False
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("model busy")
+            return profanity_scorer.score(batch)
+
+    async def go() -> Pipeline:
+        pipeline = Pipeline(store, Decider([Flaky()], Policy(default=RULES)), batch_wait_ms=0, retry_failed_seconds=0.2)
+        pipeline.start()
+        await pipeline.submit([post("a", "fuck off")])
+        for _ in range(100):
+            if pipeline.decided_count:
+                break
+            await asyncio.sleep(0.05)
+        await pipeline.drain()
+        pipeline.close()
+        return pipeline
+
+    pipeline = asyncio.run(go())
+    assert pipeline.failed_count == 1 and pipeline.decided_count == 1
+    assert store.pending() == []

@@ -167,12 +167,13 @@ class Store:
                 found.update((platform, community, pid) for pid in rows)
         return found
 
-    def pending(self, limit: int = 1000) -> list[tuple[int, Post]]:
-        """Posts accepted but not decided (a crash or a failed scoring run): decided at start."""
+    def pending(self, limit: int = 1000, statuses: Sequence[str] = ("pending", "failed")) -> list[tuple[int, Post]]:
+        """Posts accepted but not decided (a crash, or a failed scoring run): decided at start, and
+        failed ones retried while running."""
 
         def work(session: Session) -> list[tuple[int, Post]]:
             rows = session.scalars(
-                select(PostRow).where(PostRow.status.in_(("pending", "failed"))).order_by(PostRow.id).limit(limit)
+                select(PostRow).where(PostRow.status.in_(list(statuses))).order_by(PostRow.id).limit(limit)
             )
             return [(r.id, _post_from_row(r)) for r in rows]
 
