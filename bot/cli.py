@@ -20,7 +20,7 @@ from rich.table import Table
 from bot.config import Config, ConfigError, load_config
 from bot.logs import setup_logging
 from bot.storage.db import DatabaseError, display_url, make_engine, schema_status, upgrade
-from bot.storage.store import CaseView, StoredDecision
+from bot.storage.store import CaseView, Store, StoredDecision
 from moderation.scoring import ScorerError
 
 # Piped output (logs, files, tests) gets wide tables instead of rich's 80-column default.
@@ -306,7 +306,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 # --- review ---------------------------------------------------------------------------------------
 
 
-def _review_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _review_store(args: argparse.Namespace) -> Store:
     from bot.service import open_store
 
     return open_store(_config(args))
@@ -481,7 +481,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in report.figures.items():
-        table.add_row(key, runner._fmt(value))
+        table.add_row(key, runner.fmt(value))
     out.print(table)
     return 0
 

@@ -72,17 +72,17 @@ class Report:
             "| figure | value |",
             "|---|---|",
         ]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in self.figures.items()]
+        lines += [f"| {k} | {fmt(v)} |" for k, v in self.figures.items()]
         for title, rows in self.tables.items():
             if not rows:
                 continue
             lines += ["", f"## {title}", "", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-            lines += ["| " + " | ".join(_fmt(v) for v in row.values()) + " |" for row in rows]
+            lines += ["| " + " | ".join(fmt(v) for v in row.values()) + " |" for row in rows]
         lines += [""] + [f"![{name}]({name})" for name in images]
         return "\n".join(lines) + "\n"
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
     if isinstance(value, float):
         return "n/a" if math.isnan(value) else f"{value:.3f}"
     return str(value)
