@@ -8,7 +8,7 @@ case for moderators is not acting on the user.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Literal
 
 from bot.storage.store import ActionSpec
@@ -31,25 +31,31 @@ class ActionPlanner:
         kinds_by_platform: Mapping[str, Mapping[Outcome, Sequence[str]]] | None = None,
         alert_platforms: Collection[str] = (),
         question_replies: Mapping[str, str] | None = None,
+        drafts: Callable[[Post, Decision], list[ActionSpec]] | None = None,
     ) -> None:
         self.kinds_by_platform = dict(kinds_by_platform or {})
         self.alert_platforms = frozenset(alert_platforms)
         self.question_replies = dict(question_replies or {})
         """platform -> templated reply for allowed posts that ask the bot something."""
+        self.drafts = drafts
+        """Reply-draft requests for a decided post (the reply assistant's triggers), if enabled."""
 
     def plan(self, post: Post, decision: Decision, rules: PolicyRules) -> list[ActionSpec]:
         """Actions to queue with a decision: none in shadow mode, except the review alert."""
         specs: list[ActionSpec] = []
         top = decision.reasons[0] if decision.reasons else None
         reason, category = (top.message, top.category) if top else (decision.outcome.value, "")
-        if decision.acts:
+        if decision.acts and not post.platform_ref.get("dm"):  # nothing to remove in a private chat
             kinds = self.kinds_by_platform.get(post.platform, DEFAULT_KINDS).get(decision.outcome, ())
             specs = [ActionSpec(kind, {**_params(kind, reason, rules), "category": category}) for kind in kinds]
         template = self.question_replies.get(post.platform)
-        if template and decision.outcome is Outcome.ALLOW and not decision.shadow and post.platform_ref.get("asks_bot"):
+        asks = post.platform_ref.get("asks_bot") and "?" in post.text
+        if template and decision.outcome is Outcome.ALLOW and not decision.shadow and asks:
             specs.append(ActionSpec("reply", {"text": template, "reason": "the post asks the bot a question"}))
-        if decision.outcome.needs_review and post.platform in self.alert_platforms:
+        if decision.outcome.needs_review and post.platform in self.alert_platforms and not post.platform_ref.get("dm"):
             specs.append(ActionSpec("alert", {}))
+        if self.drafts is not None:
+            specs.extend(self.drafts(post, decision))
         return specs
 
 

@@ -110,6 +110,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="actor", default=None, help="moderator name for the audit log (default: $USER)")
     p.set_defaults(func=cmd_resolve)
 
+    p = sub.add_parser("drafts", help="list reply drafts (newest first)")
+    p.add_argument("--status", action="append", help="only these statuses (repeatable; default: proposed)")
+    p.add_argument("--all", action="store_true", help="every status")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--write", action="store_true", help="write queued drafts now, in this process, then list")
+    p.set_defaults(func=cmd_drafts)
+
+    p = sub.add_parser("draft", help="show a reply draft; approve, edit or reject it (audit-logged)")
+    p.add_argument("id", type=int)
+    verdict = p.add_mutually_exclusive_group()
+    verdict.add_argument("--approve", action="store_true", help="send it as drafted")
+    verdict.add_argument("--edit", metavar="TEXT", help="send this text instead")
+    verdict.add_argument("--reject", action="store_true", help="never send it")
+    p.add_argument("--note", help="why (kept in the audit log)")
+    p.add_argument("--as", dest="actor", default=None, help="moderator name for the audit log (default: $USER)")
+    p.set_defaults(func=cmd_draft)
+
+    p = sub.add_parser("draft-reply", help="ask the reply assistant for a draft reply to a stored post")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--post", type=int, help="the post's row id (as `modbot drafts` and `case` show it)")
+    target.add_argument("--case", type=int, help="the post of this case")
+    p.add_argument("--note", help="what the reply should address (the draft is grounded on it too)")
+    p.add_argument("--as", dest="actor", default=None, help="moderator name for the audit log (default: $USER)")
+    p.set_defaults(func=cmd_draft_reply)
+
     p = sub.add_parser("discord", help="Discord tools")
     dcsub = p.add_subparsers(required=True, metavar="ACTION")
     dcsub.add_parser("invite-url", help="print the bot's invite link with the least permissions it needs").set_defaults(
@@ -359,7 +384,7 @@ def _print_case(c: CaseView) -> None:
         + (f" ({c.resolution} by {escape(c.closed_by or '')})" if c.resolution else "")
     )
     out.print(
-        f"post {escape(c.post.id)} on {escape(c.post.platform)}/{escape(c.post.community)}"
+        f"post {escape(c.post.id)} (row {c.post_row}) on {escape(c.post.platform)}/{escape(c.post.community)}"
         f"#{escape(c.post.channel)} by {escape(c.post.author.id)} at {c.post.created_at.isoformat()}"
     )
     out.print("text:     " + _marked(c.post.text, [s for r in d.reasons for s in r.spans]))
@@ -431,6 +456,92 @@ def cmd_escalate(args: argparse.Namespace) -> int:
         err.print(f"error: {escape(str(exc))}")
         return 1
     out.print(f"case {view.id} escalated")
+    return 0
+
+
+def cmd_drafts(args: argparse.Namespace) -> int:
+    from bot.storage.drafts import DraftStore
+
+    config = _config(args)
+    store = _review_store(args)
+    if args.write:
+        from bot.drafts import write_queued
+
+        written = asyncio.run(write_queued(config, store))
+        out.print(f"wrote {written} queued draft(s)")
+    statuses = [] if args.all else (args.status or ["proposed"])
+    drafts = DraftStore(store).drafts(statuses, args.limit)
+    table = Table("draft", "status", "trigger", "post", "where", "text / reasons", box=None)
+    for d in drafts:
+        shown = d.text if d.status not in ("rejected", "failed") or not d.reasons else "; ".join(d.reasons)
+        table.add_row(
+            str(d.id),
+            d.status,
+            d.trigger,
+            str(d.post_row),
+            escape(f"{d.post.platform}/{d.post.community}"),
+            escape(_excerpt(shown or "", 100)),
+        )
+    out.print(table if drafts else f"no drafts ({', '.join(statuses) or 'any status'})")
+    return 0
+
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    from bot.storage.drafts import DraftStore, DraftVerdict
+    from moderation.drafting import length_of
+
+    drafts = DraftStore(_review_store(args))
+    verdict: DraftVerdict | None = (
+        "approve" if args.approve else "edit" if args.edit is not None else "reject" if args.reject else None
+    )
+    try:
+        if verdict is None:
+            view = drafts.draft(args.id)
+            if view is None:
+                raise LookupError(f"no draft {args.id}")
+        else:
+            if args.edit is not None:
+                current = drafts.draft(args.id)
+                platform = current.post.platform if current else ""
+                size, limit, unit = length_of(args.edit, platform)
+                if size > limit:
+                    raise ValueError(f"the edited text is {size} {unit}; {platform} takes at most {limit}")
+            view = drafts.decide(args.id, verdict, _actor(args), "cli", args.edit, args.note)
+    except (LookupError, ValueError) as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    where = escape(f"{view.post.platform}/{view.post.community}")
+    out.print(f"draft {view.id}: {view.status} ({view.trigger}) for post {view.post_row} on {where}")
+    out.print("post:  " + escape(view.post.text))
+    out.print("draft: " + escape(view.text or "(none)"))
+    for reason in view.reasons:
+        out.print(f"  - {escape(reason)}")
+    if view.citations:
+        out.print("cites: " + escape(", ".join(view.citations)))
+    out.print(f"model {escape(view.model_version or '-')}, prompt {view.prompt_version or '-'}")
+    if verdict in ("approve", "edit"):
+        out.print("queued the reply (sent by the running service or the next `modbot run`)")
+    return 0
+
+
+def cmd_draft_reply(args: argparse.Namespace) -> int:
+    from bot.storage.drafts import DraftStore
+
+    store = _review_store(args)
+    post_row = args.post
+    if args.case is not None:
+        case = store.case(args.case)
+        if case is None:
+            err.print(f"error: no case {args.case}")
+            return 1
+        post_row = case.post_row
+    params = {"note": args.note} if args.note else {}
+    try:
+        draft_id = DraftStore(store).request(post_row, "request", params, _actor(args), "cli")
+    except LookupError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    out.print(f"draft {draft_id} queued (written by the running service, or now with `modbot drafts --write`)")
     return 0
 
 

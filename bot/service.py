@@ -17,10 +17,12 @@ from bot.actions import ActionPlanner
 from bot.adapters.base import Adapter
 from bot.adapters.console import ConsoleAdapter, IngestStats
 from bot.config import Config, ConfigError
+from bot.drafts import DraftTriggers, DraftWorker, build_writer
 from bot.executor import Executor
 from bot.pipeline import Decided, Decider, Pipeline
 from bot.scorers import build_scorers, build_spam_rules
 from bot.storage.db import display_url, make_engine, upgrade
+from bot.storage.drafts import DraftStore
 from bot.storage.store import Store
 from moderation.types import Outcome
 
@@ -58,7 +60,8 @@ async def run_service(
     stop_request: asyncio.Event | None = None,
 ) -> RunReport:
     """Run until every source ends or a signal arrives. `console_only` (for `modbot scan`) leaves
-    the platform adapters off whatever the config says. Setting `stop_request` stops the service
+    the platform adapters and the draft worker off whatever the config says: drafts a scan asks for
+    stay queued for the service or `modbot drafts --write`. Setting `stop_request` stops the service
     as SIGTERM does (for embedding it, and for tests)."""
     report = RunReport()
     discord_token = None
@@ -85,6 +88,19 @@ async def run_service(
 
     executor = Executor(store, {}, pipeline.db, config.executor.max_attempts, config.executor.backoff_seconds)
     pipeline.on_decided(lambda _: executor.wake())
+    drafter = None
+    if config.reply.enabled and not console_only:
+        writer = build_writer(config.reply, config.data.dir, store, embedder)
+        drafter = DraftWorker(
+            DraftStore(store),
+            writer,
+            pipeline.check,
+            pipeline.db,
+            config.reply,
+            is_shadow=lambda post: decider.rules_for(post).shadow,
+            on_sent=executor.wake,
+        )
+        pipeline.on_decided(lambda _: drafter.wake() if drafter else None)
     adapters: list[Adapter] = []
     consoles: list[ConsoleAdapter] = []
     console = config.adapters.console
@@ -132,6 +148,8 @@ async def run_service(
         watcher.add_done_callback(lambda _: on_signal("stop request"))
     executor_stop = asyncio.Event()
     executor_task = asyncio.create_task(executor.run_until(executor_stop), name="modbot-executor")
+    drafter_stop = asyncio.Event()
+    drafter_task = asyncio.create_task(drafter.run_until(drafter_stop), name="modbot-drafts") if drafter else None
     try:
         pipeline.start()
         report.resumed = await pipeline.resume_pending()
@@ -144,6 +162,10 @@ async def run_service(
     finally:
         if watcher is not None:
             watcher.cancel()
+        if drafter is not None and drafter_task is not None:  # a batch being written finishes; queued drafts wait
+            drafter_stop.set()
+            drafter.wake()
+            await asyncio.gather(drafter_task, return_exceptions=True)
         executor_stop.set()
         executor.wake()
         await asyncio.gather(executor_task, return_exceptions=True)
@@ -166,4 +188,5 @@ def _planner(config: Config) -> ActionPlanner:
     }
     alerts = ["discord"] if discord.enabled and any(g.mod_channel for g in discord.guilds.values()) else []
     replies = {"bluesky": bluesky.mention_reply} if bluesky.mention_reply else {}
-    return ActionPlanner(kinds, alerts, replies)
+    drafts = DraftTriggers(config.reply).requests if config.reply.enabled else None
+    return ActionPlanner(kinds, alerts, replies, drafts)

@@ -3,6 +3,7 @@ that puts the best-matching fact-check (claim, rating, URL) into a decision as e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -68,8 +69,18 @@ class ClaimScorer:
                 continue
             m = matches[0]
             note = (
-                f"matches fact-check {m.claim.id} ({m.claim.rating or 'unrated'}, {m.claim.publisher or 'unknown'}):"
+                f"{_NOTE_PREFIX} {m.claim.id} ({m.claim.rating or 'unrated'}, {m.claim.publisher or 'unknown'}):"
                 f' "{m.claim.text[:160]}" {m.claim.url}'
             )
             out.append(ScoreResult({"misinformation": round(m.similarity, 4)}, notes={"misinformation": note}))
         return out
+
+
+_NOTE_PREFIX = "matches fact-check"
+_NOTE_ID = re.compile(re.escape(_NOTE_PREFIX) + r" (\d+) ")
+
+
+def claim_id_in(message: str) -> int | None:
+    """The fact-check a decision reason names (for the context reply that cites it)."""
+    m = _NOTE_ID.search(message)
+    return int(m.group(1)) if m else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moderation.drafting import Prompt
 from moderation.scoring import ScorerError
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,13 @@ class Generation:
 
 
 def generate(
-    loaded: LoadedModel, conversations: Sequence[Sequence[dict[str, str]]], max_new_tokens: int
+    loaded: LoadedModel,
+    conversations: Sequence[Sequence[dict[str, str]]],
+    max_new_tokens: int,
+    max_seconds: float | None = None,
 ) -> list[Generation]:
-    """Greedy drafts for several chat conversations at once (left-padded batch)."""
+    """Greedy drafts for several chat conversations at once (left-padded batch). `max_seconds`
+    stops a batch that runs long; what was written by then is returned."""
     import torch
 
     tok = loaded.tokenizer
@@ -113,6 +118,7 @@ def generate(
             do_sample=False,
             repetition_penalty=1.15,
             pad_token_id=tok.pad_token_id,
+            max_time=max_seconds,
         )
     seconds = time.perf_counter() - started
     prompt_len = inputs["input_ids"].shape[1]
@@ -122,3 +128,15 @@ def generate(
         new = new[new != tok.pad_token_id]
         out.append(Generation(tok.decode(new, skip_special_tokens=True).strip(), len(new), seconds))
     return out
+
+
+class LocalGenerator:
+    """The reply model behind the drafting worker's interface, loaded on first use."""
+
+    def __init__(self, source: str | None, cache_dir: Path, dtype: str = "float32", threads: int | None = None) -> None:
+        self.loaded = load_causal_lm(source, cache_dir, dtype, threads)
+        self.version = self.loaded.version
+        log.info("reply model %s loaded in %.1f s", self.version, self.loaded.load_seconds)
+
+    def generate(self, prompts: Sequence[Prompt], max_new_tokens: int, max_seconds: float) -> list[str]:
+        return [g.text for g in generate(self.loaded, [p.messages for p in prompts], max_new_tokens, max_seconds)]

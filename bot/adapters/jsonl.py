@@ -60,6 +60,10 @@ class _Invalid(Exception):
     pass
 
 
+BOT_NAME = "modbot"
+"""A console post that mentions @modbot asks the bot something (for the reply assistant)."""
+
+
 def _post(obj: dict[str, Any], line_no: int, source: str, community: str, max_chars: int) -> Post:
     text = obj.get("text")
     if not isinstance(text, str):
@@ -88,7 +92,11 @@ def _post(obj: dict[str, Any], line_no: int, source: str, community: str, max_ch
         thread_root=_optional_string(obj, "thread_root"),
         links=links,
         mentions=mentions,
-        platform_ref={"source": source, "line": line_no},
+        platform_ref={
+            "source": source,
+            "line": line_no,
+            **({"asks_bot": True} if any(m.lower().lstrip("@") == BOT_NAME for m in mentions) else {}),
+        },
     )
 
 

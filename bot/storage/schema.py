@@ -190,3 +190,35 @@ class ClaimRow(Base):
     embedding_model: Mapped[str] = mapped_column(String(200), default="")
     embedding: Mapped[list[float] | None] = mapped_column(Json)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DraftRow(Base):
+    """A reply the model drafted (or is about to): nothing reaches a platform until it passed the
+    gates and, unless the community opted into auto-send, a moderator approved it."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (Index("ix_drafts_status", "status"), Index("ix_drafts_post", "post_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id", ondelete="SET NULL"))
+    trigger: Mapped[str] = mapped_column(String(32))
+    """question | request | misinformation | rule_reminder"""
+    params: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    """queued | generating | proposed | approved | edited | rejected | sent | failed"""
+    text: Mapped[str | None] = mapped_column(Text)
+    """What would be sent: the model's draft, or the moderator's edit of it."""
+    model_text: Mapped[str | None] = mapped_column(Text)
+    reasons: Mapped[list[str]] = mapped_column(Json, default=list)
+    """Why the draft was rejected by the gates (or by whom), or what failed."""
+    citations: Mapped[list[str]] = mapped_column(Json, default=list)
+    scores: Mapped[dict[str, float]] = mapped_column(Json, default=dict)
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(200), default="modbot")
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -27,10 +27,14 @@ from bot.storage.schema import (
     CommunitySettingsRow,
     CursorRow,
     DecisionRow,
+    DraftRow,
     PostRow,
     utcnow,
 )
 from moderation.types import Author, Decision, Outcome, Post, Reason
+
+DRAFT = "draft"
+"""ActionSpec kind that asks for a reply draft (written to `drafts`, not to the outbox)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,7 @@ class Store:
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
 
-    def _run(self, fn: Any) -> Any:
+    def transaction(self, fn: Any) -> Any:
         """Run fn(session) in one transaction, turning connection failures into DatabaseError."""
         try:
             with self._session.begin() as session:
@@ -142,11 +146,11 @@ class Store:
             return [(row.id, post) for row, post in zip(rows, fresh.values(), strict=True)]
 
         try:
-            result: list[tuple[int, Post]] = self._run(work)
+            result: list[tuple[int, Post]] = self.transaction(work)
             return result
         except IntegrityError:
             # Another writer stored one of these between our check and insert: retry, it is skipped now.
-            retried: list[tuple[int, Post]] = self._run(work)
+            retried: list[tuple[int, Post]] = self.transaction(work)
             return retried
 
     @staticmethod
@@ -175,9 +179,9 @@ class Store:
             rows = session.scalars(
                 select(PostRow).where(PostRow.status.in_(list(statuses))).order_by(PostRow.id).limit(limit)
             )
-            return [(r.id, _post_from_row(r)) for r in rows]
+            return [(r.id, post_from_row(r)) for r in rows]
 
-        result: list[tuple[int, Post]] = self._run(work)
+        result: list[tuple[int, Post]] = self.transaction(work)
         return result
 
     def mark_failed(self, post_rows: Iterable[int], error: str) -> None:
@@ -188,18 +192,18 @@ class Store:
                 .values(status="failed", attempts=PostRow.attempts + 1, last_error=error[:2000])
             )
 
-        self._run(work)
+        self.transaction(work)
 
     def get_cursor(self, adapter: str, key: str) -> str | None:
         def work(session: Session) -> str | None:
             row = session.get(CursorRow, (adapter, key))
             return row.value if row else None
 
-        result: str | None = self._run(work)
+        result: str | None = self.transaction(work)
         return result
 
     def set_cursor(self, cursor: CursorUpdate) -> None:
-        self._run(lambda session: _set_cursor(session, cursor))
+        self.transaction(lambda session: _set_cursor(session, cursor))
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -232,14 +236,17 @@ class Store:
             session.flush()
             for row, (post_row, post, _, actions) in zip(rows, todo, strict=True):
                 case_id = cases[post_row].id if post_row in cases else None
+                # A draft request travels with the actions so it lands in this same transaction.
                 session.add_all(
-                    _action_row(post_row, post.platform, spec, f"d{row.id}:{spec.kind}", row.id, case_id)
+                    DraftRow(post_id=post_row, decision_id=row.id, trigger=spec.params["trigger"], params=spec.params)
+                    if spec.kind == DRAFT
+                    else _action_row(post_row, post.platform, spec, f"d{row.id}:{spec.kind}", row.id, case_id)
                     for spec in actions
                 )
             ids = {row.post_id: row.id for row in rows}
             return [ids.get(item[0]) for item in items]
 
-        result: list[int | None] = self._run(work)
+        result: list[int | None] = self.transaction(work)
         return result
 
     def decisions_for(self, platform: str, community: str, post_ids: Sequence[str]) -> dict[str, StoredDecision]:
@@ -262,7 +269,7 @@ class Store:
                     out[pid] = _stored_decision(d)
             return out
 
-        result: dict[str, StoredDecision] = self._run(work)
+        result: dict[str, StoredDecision] = self.transaction(work)
         return result
 
     def counts(self) -> dict[str, int]:
@@ -285,7 +292,7 @@ class Store:
             )
             return out
 
-        result: dict[str, int] = self._run(work)
+        result: dict[str, int] = self.transaction(work)
         return result
 
     # --- review ----------------------------------------------------------------------------------
@@ -311,7 +318,7 @@ class Store:
             rows = session.execute(query.order_by(CaseRow.id).limit(limit))
             return [_case_view(c, p, d) for c, p, d in rows]
 
-        result: list[CaseView] = self._run(work)
+        result: list[CaseView] = self.transaction(work)
         return result
 
     def case(self, case_id: int) -> CaseView | None:
@@ -339,7 +346,7 @@ class Store:
             )
             return _case_view(c, p, d, actions, audit)
 
-        result: CaseView | None = self._run(work)
+        result: CaseView | None = self.transaction(work)
         return result
 
     def resolve(
@@ -383,7 +390,7 @@ class Store:
                 )
             )
 
-        self._run(work)
+        self.transaction(work)
         view = self.case(case_id)
         assert view is not None
         return view
@@ -405,7 +412,7 @@ class Store:
                 )
             )
 
-        self._run(work)
+        self.transaction(work)
         view = self.case(case_id)
         assert view is not None
         return view
@@ -436,7 +443,7 @@ class Store:
             )
             return out
 
-        result: dict[str, int] = self._run(work)
+        result: dict[str, int] = self.transaction(work)
         return result
 
     def outcome_counts(self, platform: str, community: str, since: datetime) -> dict[str, int]:
@@ -449,7 +456,7 @@ class Store:
             )
             return {o: n for o, n in rows}
 
-        result: dict[str, int] = self._run(work)
+        result: dict[str, int] = self.transaction(work)
         return result
 
     def decision_outcomes(self, since: datetime) -> list[tuple[str, str, str | None]]:
@@ -464,18 +471,18 @@ class Store:
             )
             return [(t or "", o, r) for t, o, r in rows]
 
-        result: list[tuple[str, str, str | None]] = self._run(work)
+        result: list[tuple[str, str, str | None]] = self.transaction(work)
         return result
 
     def claim_keys(self) -> set[tuple[str, str]]:
         def work(session: Session) -> set[tuple[str, str]]:
             return {(u, s) for u, s in session.execute(select(ClaimRow.url, ClaimRow.claim_sha256))}
 
-        result: set[tuple[str, str]] = self._run(work)
+        result: set[tuple[str, str]] = self.transaction(work)
         return result
 
     def add_claims(self, rows: Sequence[dict[str, Any]]) -> None:
-        self._run(lambda session: session.add_all(ClaimRow(**row) for row in rows))
+        self.transaction(lambda session: session.add_all(ClaimRow(**row) for row in rows))
 
     def claims(self, embedding_model: str) -> list[ClaimRow]:
         """Every claim embedded with `embedding_model` (claims embedded by another model need a re-import)."""
@@ -487,7 +494,11 @@ class Store:
                 )
             )
 
-        result: list[ClaimRow] = self._run(work)
+        result: list[ClaimRow] = self.transaction(work)
+        return result
+
+    def fact_check(self, claim_id: int) -> ClaimRow | None:
+        result: ClaimRow | None = self.transaction(lambda session: session.get(ClaimRow, claim_id))
         return result
 
     def shadow_overrides(self) -> dict[tuple[str, str], bool]:
@@ -497,7 +508,7 @@ class Store:
             rows = session.scalars(select(CommunitySettingsRow).where(CommunitySettingsRow.shadow.is_not(None)))
             return {(r.platform, r.community): bool(r.shadow) for r in rows}
 
-        result: dict[tuple[str, str], bool] = self._run(work)
+        result: dict[tuple[str, str], bool] = self.transaction(work)
         return result
 
     def set_shadow(self, platform: str, community: str, shadow: bool, actor: str, origin: str) -> None:
@@ -520,12 +531,12 @@ class Store:
                 )
             )
 
-        self._run(work)
+        self.transaction(work)
 
     def audit(
         self, actor: str, action: str, target_type: str, target_id: str, origin: str, details: dict[str, Any]
     ) -> None:
-        self._run(
+        self.transaction(
             lambda s: s.add(
                 AuditRow(
                     actor=actor,
@@ -560,7 +571,7 @@ class Store:
                 action.state, action.attempts, action.updated_at = "running", action.attempts + 1, utcnow()
             return [_action_record(a, p) for a, p in rows]
 
-        result: list[ActionRecord] = self._run(work)
+        result: list[ActionRecord] = self.transaction(work)
         return result
 
     def finish_action(self, action_id: int, ok: bool, result: str, retry_in: timedelta | None = None) -> None:
@@ -577,8 +588,14 @@ class Store:
                 row.state, row.not_before = "pending", utcnow() + retry_in
             else:
                 row.state = "failed"
+            if row.kind == "reply" and "draft_id" in row.params and row.state != "pending":
+                draft = session.get(DraftRow, int(row.params["draft_id"]))
+                if draft is not None:
+                    draft.status, draft.updated_at = ("sent" if ok else "failed"), utcnow()
+                    if not ok:
+                        draft.reasons = [*draft.reasons, f"sending failed: {result[:500]}"]
 
-        self._run(work)
+        self.transaction(work)
 
     def requeue_running(self) -> int:
         """Actions left running by a crash go back to pending (adapters act idempotently)."""
@@ -587,7 +604,7 @@ class Store:
             res = session.execute(update(ActionRow).where(ActionRow.state == "running").values(state="pending"))
             return int(res.rowcount)  # type: ignore[attr-defined]
 
-        result: int = self._run(work)
+        result: int = self.transaction(work)
         return result
 
 
@@ -638,7 +655,7 @@ def _post_row(post: Post) -> PostRow:
     )
 
 
-def _post_from_row(row: PostRow) -> Post:
+def post_from_row(row: PostRow) -> Post:
     return Post(
         platform=row.platform,
         community=row.community,
@@ -704,7 +721,7 @@ def _case_view(
         closed_at=c.closed_at,
         closed_by=c.closed_by,
         post_row=p.id,
-        post=_post_from_row(p),
+        post=post_from_row(p),
         decision=_stored_decision(d),
         actions=actions,
         audit=audit,

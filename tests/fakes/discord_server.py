@@ -353,6 +353,14 @@ class FakeDiscord:
         await self.dispatch("MESSAGE_CREATE", message)
         return message
 
+    async def user_dms_bot(self, uid: str, content: str) -> dict[str, Any]:
+        """A user writes to the bot in a direct message (a DM channel has no guild)."""
+        dm = next((c for c, u in self.dms.items() if u == uid), None) or snowflake()
+        self.dms[dm] = uid
+        message = self._message(dm, self.users[uid], content)
+        await self.dispatch("MESSAGE_CREATE", message)
+        return message
+
     async def user_edits(self, mid: str, content: str) -> dict[str, Any]:
         message = self.messages[mid]
         message["content"] = content

@@ -213,8 +213,9 @@ class BlueskyAdapter:
         return False
 
     def _mark_question(self, post: Post) -> Post:
-        """Flag posts that ask the bot something, for the mention reply."""
-        if self.did in post.mentions and "?" in post.text:
+        """Flag posts addressed to the bot (a mention, or a reply to one of its posts): questions
+        for the reply assistant."""
+        if self.did in post.mentions or (post.reply_to or "").startswith(f"at://{self.did}/"):
             return replace(post, platform_ref={**post.platform_ref, "asks_bot": True})
         return post
 

@@ -131,12 +131,11 @@ class DiscordAdapter:
     async def on_message(self, message: discord.Message) -> None:
         if self.client.user is not None and message.author.id == self.client.user.id:
             return
-        if message.guild is None:
-            # DMs are questions for the reply assistant, never moderated publicly; until it
-            # exists they are only logged (without their text).
-            log.info("DM from user %s not handled: the reply assistant is not enabled", message.author.id)
-            return
-        await self.pipeline.submit([to_post(message)])
+        me = self.client.user
+        mentioned = me is not None and any(u.id == me.id for u in message.mentions)
+        # A DM or a mention is a question for the reply assistant; DMs are decided and logged but
+        # never acted on (ActionPlanner skips them).
+        await self.pipeline.submit([to_post(message, asks_bot=mentioned)])
 
     async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
         if after.guild is None or before.content == after.content:
@@ -176,11 +175,28 @@ class DiscordAdapter:
                     return await self._warn(action)
                 case "alert":
                     return await self._alert(action)
+                case "reply":
+                    return await self._reply(action)
         except discord.Forbidden as exc:
             raise ActionFailed(f"Discord refused ({exc.status}): {exc.text}; check modbot's role", False) from exc
         except discord.NotFound as exc:
             raise ActionFailed(f"not found on Discord: {exc.text}", False) from exc
         raise ActionFailed(f"Discord has no action {action.kind!r}", retryable=False)
+
+    async def _reply(self, action: ActionRecord) -> str:
+        """A reply to the post (in its channel, or in the DM it came from), pinging nobody: a draft
+        must not be able to mention @everyone whatever it says."""
+        ref = action.platform_ref
+        text = str(action.params.get("text") or "")
+        if not text:
+            raise ActionFailed("reply without text", retryable=False)
+        guild_id = int(ref["guild_id"]) if ref.get("guild_id") else None
+        channel = self.client.get_partial_messageable(int(ref["channel_id"]), guild_id=guild_id)
+        reference = discord.MessageReference(
+            message_id=int(ref["message_id"]), channel_id=int(ref["channel_id"]), fail_if_not_exists=False
+        )
+        sent = await channel.send(text[:2000], reference=reference, allowed_mentions=discord.AllowedMentions.none())
+        return f"replied: message {sent.id}"
 
     def _guild(self, ref: dict[str, Any]) -> discord.Guild:
         guild = self.client.get_guild(int(ref["guild_id"]))

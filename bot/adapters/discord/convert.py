@@ -11,17 +11,20 @@ from moderation.normalise import normalise
 from moderation.types import Author, Decision, Outcome, Post, Reason, Span
 
 PLATFORM = "discord"
+DM_COMMUNITY = "dm"
+"""Community of direct messages to the bot: questions for the reply assistant, never acted on."""
 TIMEOUT_CAP_SECONDS = 28 * 24 * 3600
 """Discord refuses timeouts longer than 28 days."""
 _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 
 
-def to_post(message: discord.Message, edited: bool = False) -> Post:
-    """A guild message (or an edit of one: a new revision with its own id) as a Post.
+def to_post(message: discord.Message, edited: bool = False, asks_bot: bool = False) -> Post:
+    """A guild message (or an edit of one: a new revision with its own id), or a direct message to
+    the bot (community `dm`), as a Post.
 
     Attachment names are appended to the text so that they are scored too; roles are given by id
     and by name, so exempt_roles may use either."""
-    assert message.guild is not None, "DMs are not moderated"
+    guild_id = str(message.guild.id) if message.guild is not None else None
     author = message.author
     roles: tuple[str, ...] = ()
     joined_at = None
@@ -38,7 +41,7 @@ def to_post(message: discord.Message, edited: bool = False) -> Post:
         post_id = f"{message.id}@edit-{stamp:.3f}"
     return Post(
         platform=PLATFORM,
-        community=str(message.guild.id),
+        community=guild_id or DM_COMMUNITY,
         channel=str(channel.id),
         id=post_id,
         author=Author(
@@ -55,11 +58,13 @@ def to_post(message: discord.Message, edited: bool = False) -> Post:
         links=tuple(_URL.findall(message.content)) + tuple(a.url for a in message.attachments),
         mentions=tuple(str(u.id) for u in message.mentions),
         platform_ref={
-            "guild_id": str(message.guild.id),
+            "guild_id": guild_id,
             "channel_id": str(channel.id),
             "message_id": str(message.id),
             "author_id": str(author.id),
             "parent_id": str(channel.parent_id) if isinstance(channel, discord.Thread) else None,
+            **({"dm": True} if guild_id is None else {}),
+            **({"asks_bot": True} if asks_bot or guild_id is None else {}),
         },
     )
 
