@@ -144,8 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure the configured scorers on public labelled data")
     p.add_argument(
         "suite",
-        choices=("bias", "toxicity", "claims", "live"),
+        choices=("bias", "toxicity", "claims", "injection", "live"),
         help="bias: madlibs identity AUCs; toxicity: OLID, Davidson; claims: CheckThat! retrieval; "
+        "injection: the reply assistant's prompt-injection rules on BIPIA, NotInject, WildGuard; "
         "live: the bias audit of the store",
     )
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
@@ -570,7 +571,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     command = "modbot " + " ".join(sys.argv[1:]) if "eval" in sys.argv[1:4] else f"modbot eval {args.suite}"
     try:
-        if args.suite == "claims":
+        if args.suite == "injection":
+            report, plots = runner.injection(args.data, command)
+        elif args.suite == "claims":
             from model.embedding import Embedder
 
             embedder_model = Embedder()

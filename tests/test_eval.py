@@ -30,3 +30,14 @@ def test_eval_bias_writes_a_report_with_per_identity_aucs(tmp_path: Path) -> Non
 def test_eval_needs_a_datasets_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "toxicity", "--data", str(tmp_path / "nope")]) == 2
     assert "no datasets folder" in capsys.readouterr().err
+
+
+def test_eval_injection_reports_recall_and_false_positive_rates(tmp_path: Path) -> None:
+    assert main(["eval", "injection", "--data", str(DATA), "--out", str(tmp_path)]) == 0
+    figures = json.loads((tmp_path / "injection.json").read_text())["figures"]
+    assert figures["BIPIA injected instructions"] == 125
+    assert (figures["NotInject prompts"], figures["WildGuard prompts"]) == (339, 971)
+    # Floors well under today's figures (0.784 / 0.003 / 0.036): a rule change that breaks
+    # detection or starts flagging ordinary prompts fails here.
+    assert figures["BIPIA recall"] >= 0.7
+    assert figures["NotInject false-positive rate"] <= 0.02 and figures["WildGuard false-positive rate"] <= 0.06

@@ -7,6 +7,7 @@ file raises FileNotFoundError naming what was expected where.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,3 +107,26 @@ def checkthat(root: Path, split: str = "dev") -> ClaimRetrieval:
             if len(parts) == 4 and parts[3] == "1":
                 relevant.setdefault(parts[0], set()).add(int(parts[2]))
     return ClaimRetrieval(claims, queries, relevant)
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionSets:
+    """Injected instructions (BIPIA, by attack category) and benign prompts (NotInject, WildGuard)."""
+
+    attacks: list[tuple[str, str]]
+    benign: dict[str, list[str]]
+
+
+def injection(root: Path) -> InjectionSets:
+    folder = root / "injecguard-notinject-bipia"
+    attacks: list[tuple[str, str]] = []
+    for name in ("BIPIA_text.json", "BIPIA_code.json"):
+        for category, texts in json.loads(_need(folder / name).read_text(encoding="utf-8")).items():
+            attacks.extend((f"{name.split('_')[1].split('.')[0]}: {category}", t) for t in texts)
+    notinject = [
+        row["prompt"]
+        for part in ("one", "two", "three")
+        for row in json.loads(_need(folder / f"NotInject_{part}.json").read_text(encoding="utf-8"))
+    ]
+    wildguard = [row["prompt"] for row in json.loads(_need(folder / "wildguard.json").read_text(encoding="utf-8"))]
+    return InjectionSets(attacks, {"NotInject": notinject, "WildGuard": wildguard})

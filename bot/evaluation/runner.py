@@ -281,3 +281,32 @@ def claims(
     report.tables["retrieval methods"] = rows
     report.seconds = time.perf_counter() - started
     return report, {}
+
+
+def injection(data: Path, command: str) -> tuple[Report, dict[str, Callable[[Path], None]]]:
+    """The reply assistant's injection rules: recall on BIPIA's injected instructions (per attack
+    category), false-positive rate on NotInject (benign prompts full of trigger words) and WildGuard."""
+    from moderation.injection import detect
+
+    started = time.perf_counter()
+    sets = datasets.injection(data)
+    caught: dict[str, list[bool]] = {}
+    for category, text_ in sets.attacks:
+        caught.setdefault(category, []).append(bool(detect(text_)))
+    flagged = {name: [t for t in texts if detect(t)] for name, texts in sets.benign.items()}
+    report = Report("injection", command, {"injection": "moderation.injection rules"})
+    hits = [c for cs in caught.values() for c in cs]
+    report.figures = {"BIPIA recall": sum(hits) / len(hits), "BIPIA injected instructions": len(hits)}
+    for name, texts in sets.benign.items():
+        report.figures[f"{name} false-positive rate"] = len(flagged[name]) / len(texts)
+        report.figures[f"{name} prompts"] = len(texts)
+    report.tables["BIPIA recall per attack category"] = [
+        {"category": c, "caught": sum(v), "of": len(v), "recall": sum(v) / len(v)} for c, v in caught.items()
+    ]
+    report.tables["benign prompts flagged"] = [
+        {"set": name, "prompt": t[:160].replace("|", "/").replace("\n", " ")}
+        for name, ts in flagged.items()
+        for t in ts
+    ]
+    report.seconds = time.perf_counter() - started
+    return report, {}
