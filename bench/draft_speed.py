@@ -1,5 +1,6 @@
 """Reply model speed: load time (cold: GGUF conversion; cached), time to a 60-token draft, decode
-tokens/s. Usage: .venv/bin/python bench/draft_speed.py [--cache DIR]"""
+tokens/s, and a batch of four drafts as the drafting worker runs them.
+Usage: .venv/bin/python bench/draft_speed.py [--cache DIR]"""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ def main() -> None:
             f"  {draft.new_tokens}-token draft: {total:.2f} s; first token {short.seconds:.2f} s; "
             f"decode {decode:.1f} tokens/s"
         )
+        batch = generate(warm, [PROMPT] * 4, max_new_tokens=60)
+        tokens = sum(g.new_tokens for g in batch)
+        print(f"  batch of 4: {tokens} tokens in {batch[0].seconds:.2f} s = {tokens / batch[0].seconds:.1f} tokens/s")
     finally:
         if args.cache is None:
             shutil.rmtree(cache, ignore_errors=True)

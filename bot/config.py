@@ -345,6 +345,7 @@ class ReplyConfig(_Strict):
     """A local model folder or a hub id already in the local Hugging Face cache; empty: the bundled
     SmolLM2-135M-Instruct."""
     dtype: Literal["float32", "bfloat16"] = "float32"
+    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$")
     threads: int = Field(0, ge=0, le=512)
     """torch threads for generation; 0: torch's default."""
     max_new_tokens: int = Field(80, ge=8, le=2048)

@@ -386,7 +386,7 @@ def build_writer(cfg: ReplyConfig, data_dir: Path, store: Store, embedder: Embed
 
     return DraftWriter(
         cfg,
-        lambda: LocalGenerator(cfg.model or None, data_dir / "models", cfg.dtype, cfg.threads or None),
+        lambda: LocalGenerator(cfg.model or None, data_dir / "models", cfg.dtype, cfg.threads or None, cfg.device),
         lambda folder: KnowledgeBase.from_folder(folder, embedding()),
         store.fact_check,
     )

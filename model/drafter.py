@@ -46,9 +46,16 @@ def _bundled_gguf() -> Path:
 
 
 def load_causal_lm(
-    source: str | None, cache_dir: Path, dtype: str = "float32", threads: int | None = None
+    source: str | None, cache_dir: Path, dtype: str = "float32", threads: int | None = None, device: str = "cpu"
 ) -> LoadedModel:
     """`source`: None for the bundled default, a local folder, or a hub id already in the local cache."""
+    loaded = _load(source, cache_dir, dtype, threads)
+    if device != "cpu":
+        loaded.model.to(device)
+    return loaded
+
+
+def _load(source: str | None, cache_dir: Path, dtype: str, threads: int | None) -> LoadedModel:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -109,7 +116,7 @@ def generate(
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     prompts = [tok.apply_chat_template(list(c), add_generation_prompt=True, tokenize=False) for c in conversations]
-    inputs = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    inputs = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(loaded.model.device)
     started = time.perf_counter()
     with torch.inference_mode():
         output = loaded.model.generate(
@@ -133,8 +140,15 @@ def generate(
 class LocalGenerator:
     """The reply model behind the drafting worker's interface, loaded on first use."""
 
-    def __init__(self, source: str | None, cache_dir: Path, dtype: str = "float32", threads: int | None = None) -> None:
-        self.loaded = load_causal_lm(source, cache_dir, dtype, threads)
+    def __init__(
+        self,
+        source: str | None,
+        cache_dir: Path,
+        dtype: str = "float32",
+        threads: int | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.loaded = load_causal_lm(source, cache_dir, dtype, threads, device)
         self.version = self.loaded.version
         log.info("reply model %s loaded in %.1f s", self.version, self.loaded.load_seconds)
 

@@ -21,7 +21,14 @@ class StandInModel:
     prompts: ClassVar[list[Prompt]] = []
     reply: ClassVar[Callable[[Prompt], str]] = staticmethod(_default)
 
-    def __init__(self, source: str | None, cache_dir: Path, dtype: str = "float32", threads: int | None = None) -> None:
+    def __init__(
+        self,
+        source: str | None,
+        cache_dir: Path,
+        dtype: str = "float32",
+        threads: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         pass
 
     @classmethod
