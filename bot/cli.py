@@ -135,6 +135,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="actor", default=None, help="moderator name for the audit log (default: $USER)")
     p.set_defaults(func=cmd_draft_reply)
 
+    p = sub.add_parser("web", help="serve the review dashboard alone (`modbot run` serves it when [web] enabled)")
+    p.add_argument("--port", type=int, help="override [web] port")
+    p.set_defaults(func=cmd_web)
+
+    p = sub.add_parser("moderator", help="dashboard accounts")
+    msub = p.add_subparsers(required=True, metavar="ACTION")
+    m = msub.add_parser("add", help="add an account (asks for the password)")
+    m.add_argument("name")
+    m.add_argument("--role", choices=("viewer", "moderator", "admin"), required=True)
+    m.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    m.set_defaults(func=cmd_moderator_add)
+    m = msub.add_parser("set", help="change an account's role, or disable / enable it")
+    m.add_argument("name")
+    m.add_argument("--role", choices=("viewer", "moderator", "admin"))
+    m.add_argument("--disable", action="store_true", default=None)
+    m.add_argument("--enable", dest="disable", action="store_false")
+    m.set_defaults(func=cmd_moderator_set)
+    msub.add_parser("list", help="list accounts").set_defaults(func=cmd_moderator_list)
+
     p = sub.add_parser("discord", help="Discord tools")
     dcsub = p.add_subparsers(required=True, metavar="ACTION")
     dcsub.add_parser("invite-url", help="print the bot's invite link with the least permissions it needs").set_defaults(
@@ -329,6 +348,55 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from bot.service import open_store
+    from bot.web.app import serve_until_stopped
+
+    config = _config(args)
+    cfg = config.web if args.port is None else config.web.model_copy(update={"port": args.port})
+    asyncio.run(serve_until_stopped(open_store(config), config.build_policy(), cfg))
+    return 0
+
+
+def cmd_moderator_add(args: argparse.Namespace) -> int:
+    from bot.web.accounts import Accounts
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            err.print("error: the passwords differ")
+            return 1
+    try:
+        mod = Accounts(_review_store(args)).add(args.name, password, args.role, _actor(args), "cli")
+    except ValueError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    out.print(f"added {escape(mod.name)} ({mod.role})")
+    return 0
+
+
+def cmd_moderator_set(args: argparse.Namespace) -> int:
+    from bot.web.accounts import Accounts
+
+    try:
+        mod = Accounts(_review_store(args)).update(args.name, _actor(args), "cli", args.role, args.disable)
+    except LookupError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    out.print(f"{escape(mod.name)}: {mod.role}{', disabled' if mod.disabled else ''}")
+    return 0
+
+
+def cmd_moderator_list(args: argparse.Namespace) -> int:
+    from bot.web.accounts import Accounts
+
+    for mod in Accounts(_review_store(args)).list():
+        out.print(f"{escape(mod.name)}: {mod.role}{' (disabled)' if mod.disabled else ''}")
+    return 0
+
+
 # --- review ---------------------------------------------------------------------------------------
 
 
@@ -444,7 +512,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 
 def _actor(args: argparse.Namespace) -> str:
-    return str(args.actor or os.environ.get("USER") or getpass.getuser())
+    return str(getattr(args, "actor", None) or os.environ.get("USER") or getpass.getuser())
 
 
 def cmd_escalate(args: argparse.Namespace) -> int:

@@ -369,6 +369,22 @@ class ReplyConfig(_Strict):
     communities: dict[str, ReplyCommunityConfig] = {}
 
 
+class WebConfig(_Strict):
+    enabled: bool = False
+    """Serve the review dashboard from `modbot run` (`modbot web` serves it alone)."""
+    host: str = Field("127.0.0.1", min_length=1, max_length=200)
+    """Loopback by default: put a TLS reverse proxy in front to reach it from elsewhere."""
+    port: int = Field(8765, ge=0, le=65535)
+    secure_cookies: bool = True
+    """Send the session cookie only over HTTPS (browsers treat http://127.0.0.1 and localhost as secure)."""
+    session_hours: int = Field(12, ge=1, le=720)
+    max_failed_logins: int = Field(5, ge=1, le=100)
+    """Failed passwords in a row before the account is locked for `lockout_minutes`."""
+    lockout_minutes: int = Field(15, ge=1, le=1440)
+    login_attempts_per_minute: int = Field(10, ge=1, le=1000)
+    """Per client address, whatever the account: slows password guessing across accounts."""
+
+
 class ExecutorConfig(_Strict):
     max_attempts: int = Field(5, ge=1, le=50)
     backoff_seconds: float = Field(1.0, ge=0.0, le=600)
@@ -389,6 +405,7 @@ class Config(_Strict):
     adapters: AdaptersConfig = AdaptersConfig()
     executor: ExecutorConfig = ExecutorConfig()
     reply: ReplyConfig = ReplyConfig()
+    web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def database_url(self) -> str:

@@ -130,6 +130,16 @@ async def run_service(
             DiscordAdapter(config.adapters.discord, discord_token, pipeline, policy, on_actions_queued=executor.wake)
         )
     executor.adapters.update({a.platform: a for a in adapters})
+    dashboard = None
+    if config.web.enabled and not console_only:
+        from bot.web.app import make_app, serve
+
+        try:
+            dashboard = await serve(make_app(store, policy, config.web), config.web.host, config.web.port)
+        except OSError as exc:
+            pipeline.close()
+            store.engine.dispose()
+            raise ConfigError([f"[web] cannot listen on {config.web.host}:{config.web.port}: {exc.strerror}"]) from exc
 
     loop = asyncio.get_running_loop()
 
@@ -169,6 +179,8 @@ async def run_service(
         executor_stop.set()
         executor.wake()
         await asyncio.gather(executor_task, return_exceptions=True)
+        if dashboard is not None:
+            await dashboard.cleanup()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         pipeline.close()

@@ -128,6 +128,14 @@ class DraftStore:
         result: list[DraftView] = self.store.transaction(work)
         return result
 
+    def drafts_for_post(self, post_row: int) -> list[DraftView]:
+        def work(session: Session) -> list[DraftView]:
+            q = select(DraftRow, PostRow).join(PostRow, DraftRow.post_id == PostRow.id).where(PostRow.id == post_row)
+            return [_view(d, p) for d, p in session.execute(q.order_by(DraftRow.id)).all()]
+
+        result: list[DraftView] = self.store.transaction(work)
+        return result
+
     def draft(self, draft_id: int) -> DraftView | None:
         def work(session: Session) -> DraftView | None:
             row = session.execute(

@@ -228,8 +228,8 @@ class Store:
             session.add_all(rows)
             session.flush()
             cases = {
-                row.post_id: CaseRow(post_id=row.post_id, decision_id=row.id, state="open")
-                for row, (_, _, decision, _) in zip(rows, todo, strict=True)
+                row.post_id: _case_row(row, post, decision)
+                for row, (_, post, decision, _) in zip(rows, todo, strict=True)
                 if decision.outcome.needs_review
             }
             session.add_all(cases.values())
@@ -690,6 +690,19 @@ def _decision_row(post_row: int, decision: Decision, decided_by: str) -> Decisio
         shadow=decision.shadow,
         normalised_text=text_for_storage(decision.normalised_text),
         decided_by=decided_by,
+    )
+
+
+def _case_row(decision_row: DecisionRow, post: Post, decision: Decision) -> CaseRow:
+    top = decision.reasons[0] if decision.reasons else None
+    return CaseRow(
+        post_id=decision_row.post_id,
+        decision_id=decision_row.id,
+        state="open",
+        platform=post.platform,
+        community=post.community,
+        category=top.category if top else "",
+        score=top.score if top else 0.0,
     )
 
 
