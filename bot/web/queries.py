@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from bot.storage.schema import AuditRow, CaseRow, DecisionRow, PostRow, utcnow
 from bot.storage.store import Store
-from moderation.types import Outcome
+from moderation.types import CATEGORIES, Outcome
 
 Sort = Literal["oldest", "newest", "score"]
+PLATFORMS = ("discord", "bluesky", "console")
 STATES = ("open", "escalated", "closed")
 
 
@@ -79,19 +80,16 @@ def queue(store: Store, f: QueueFilter) -> Queue:
             conditions.append(CaseRow.assignee == f.assignee)
         if f.max_age_hours is not None:
             conditions.append(CaseRow.opened_at >= utcnow() - timedelta(hours=f.max_age_hours))
-        order = {
-            "oldest": (CaseRow.opened_at, CaseRow.id),
-            "newest": (CaseRow.opened_at.desc(), CaseRow.id.desc()),
-            "score": (CaseRow.score.desc(), CaseRow.id),
-        }[f.sort]
-        page = session.execute(
-            select(CaseRow, PostRow.author_handle, PostRow.author_id, func.substr(PostRow.text, 1, 200))
-            .join(PostRow, CaseRow.post_id == PostRow.id)
-            .where(*conditions)
-            .order_by(*order)
-            .limit(f.limit)
-            .offset(f.offset)
-        ).all()
+        ids = _page_ids(session, f, conditions[1:])
+        position = {case_id: i for i, case_id in enumerate(ids)}
+        page = sorted(
+            session.execute(
+                select(CaseRow, PostRow.author_handle, PostRow.author_id, func.substr(PostRow.text, 1, 200))
+                .join(PostRow, CaseRow.post_id == PostRow.id)
+                .where(CaseRow.id.in_(ids))
+            ).all(),
+            key=lambda row: position[row[0].id],
+        )
         rows = [
             QueueRow(
                 c.id,
@@ -109,9 +107,7 @@ def queue(store: Store, f: QueueFilter) -> Queue:
         ]
         matching = session.scalar(select(func.count()).select_from(CaseRow).where(*conditions)) or 0
         counts = dict(session.execute(select(CaseRow.state, func.count()).group_by(CaseRow.state)).all())
-        platforms = list(session.scalars(select(CaseRow.platform).distinct().order_by(CaseRow.platform)))
-        categories = list(session.scalars(select(CaseRow.category).distinct().order_by(CaseRow.category)))
-        return Queue(rows, matching, {s: counts.get(s, 0) for s in STATES}, platforms, categories)
+        return Queue(rows, matching, {s: counts.get(s, 0) for s in STATES}, list(PLATFORMS), list(CATEGORIES))
 
     result: Queue = store.transaction(work)
     return result
@@ -127,6 +123,25 @@ def next_open(store: Store, after: int) -> int | None:
 
     result: int | None = store.transaction(work)
     return result
+
+
+def _page_ids(session: Session, f: QueueFilter, conditions: list[Any]) -> list[int]:
+    """The ids of one page. One query per state, each walking its (state, sort key) index in order
+    and stopping early, merged here: a single query with `state IN (...)` made SQLite sort every
+    open case (0.3 s for 100,000)."""
+    key, descending = {
+        "oldest": (CaseRow.opened_at, False),
+        "newest": (CaseRow.opened_at, True),
+        "score": (CaseRow.score, True),
+    }[f.sort]
+    wanted = f.offset + f.limit
+    found: list[tuple[Any, int]] = []
+    for state in f.states:
+        order = (key.desc(), CaseRow.id.desc()) if descending else (key, CaseRow.id)
+        query = select(key, CaseRow.id).where(CaseRow.state == state, *conditions).order_by(*order).limit(wanted)
+        found += [(value, case_id) for value, case_id in session.execute(query)]
+    found.sort(key=lambda kv: (kv[0], kv[1]), reverse=descending)
+    return [case_id for _, case_id in found[f.offset : wanted]]
 
 
 def assign(store: Store, case_id: int, assignee: str | None, actor: str, origin: str) -> None:
