@@ -227,3 +227,46 @@ def test_secure_cookie_by_default(store: Store, accounts: Accounts) -> None:
             assert "Secure" in resp.headers["Set-Cookie"]
 
     asyncio.run(go())
+
+
+def test_modbot_run_serves_the_dashboard(db_url: str, tmp_path: Path) -> None:
+    """`modbot run` with [web] enabled serves the dashboard while it runs, and stops it on exit."""
+    import socket
+
+    import aiohttp
+
+    from bot.service import run_service
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text('{"id": "1", "text": "hello"}\n')
+    config = Config.model_validate(
+        {
+            "data": {"dir": str(tmp_path)},
+            "database": {"url": db_url},
+            "adapters": {"console": {"source": str(feed), "follow": True}},
+            "web": {"enabled": True, "port": port},
+        }
+    )
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        service = asyncio.create_task(run_service(config, stop_request=stop))
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/login") as resp:
+                        assert resp.status == 200 and "Log in" in await resp.text()
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the dashboard never answered")
+        stop.set()
+        await asyncio.wait_for(service, 60)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+    asyncio.run(go())

@@ -91,9 +91,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
-            except OSError:
+            except OSError as exc:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"modbot web did not start: {server.stdout.read() if server.stdout else ''}")
+                    output = server.stdout.read() if server.stdout else ""
+                    raise AssertionError(f"modbot web did not start: {output}") from exc
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}", data / "modbot.db"
     finally:

@@ -68,6 +68,15 @@ class Dashboard:
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
+    async def act(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """A state change: an unknown target is 404, one in the wrong state (closed, decided) 409."""
+        try:
+            return await self.db(fn, *args)
+        except LookupError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from exc
+        except ValueError as exc:
+            raise web.HTTPConflict(text=str(exc)) from exc
+
     def allow_attempt(self, address: str) -> bool:
         """Sliding one-minute window of login attempts per client address."""
         now = time.monotonic()
@@ -360,14 +369,9 @@ async def _verdict(request: web.Request, case_id: int, verdict: str, note: str |
     session = _session(request, "moderator")
     if verdict not in VERDICTS:
         raise web.HTTPBadRequest(text=f"verdict must be one of {', '.join(VERDICTS)}")
-    try:
-        view: CaseView = await state.db(
-            resolve_case, state.store, state.policy, case_id, verdict, session.moderator.name, _origin(request), note
-        )
-    except LookupError as exc:
-        raise web.HTTPNotFound(text=str(exc)) from exc
-    except ValueError as exc:
-        raise web.HTTPConflict(text=str(exc)) from exc
+    view: CaseView = await state.act(
+        resolve_case, state.store, state.policy, case_id, verdict, session.moderator.name, _origin(request), note
+    )
     return view
 
 
@@ -383,13 +387,8 @@ async def escalate(request: web.Request) -> web.Response:
     state = request.app[STATE]
     case_id = int(request.match_info["id"])
     form = await request.post()
-    try:
-        note = str(form.get("note", "")) or None
-        await state.db(escalate_case, state.store, case_id, session.moderator.name, _origin(request), note)
-    except LookupError as exc:
-        raise web.HTTPNotFound(text=str(exc)) from exc
-    except ValueError as exc:
-        raise web.HTTPConflict(text=str(exc)) from exc
+    note = str(form.get("note", "")) or None
+    await state.act(escalate_case, state.store, case_id, session.moderator.name, _origin(request), note)
     return _redirect(f"/cases/{case_id}")
 
 
@@ -406,12 +405,7 @@ async def assign(request: web.Request) -> web.Response:
 async def _assign(
     state: Dashboard, case_id: int, assignee: str | None, session: WebSession, request: web.Request
 ) -> None:
-    try:
-        await state.db(queries.assign, state.store, case_id, assignee, session.moderator.name, _origin(request))
-    except LookupError as exc:
-        raise web.HTTPNotFound(text=str(exc)) from exc
-    except ValueError as exc:
-        raise web.HTTPConflict(text=str(exc)) from exc
+    await state.act(queries.assign, state.store, case_id, assignee, session.moderator.name, _origin(request))
 
 
 async def note(request: web.Request) -> web.Response:
@@ -420,10 +414,7 @@ async def note(request: web.Request) -> web.Response:
     case_id = int(request.match_info["id"])
     form = await request.post()
     text = str(form.get("note", ""))[:4000]
-    try:
-        await state.db(queries.set_note, state.store, case_id, text, session.moderator.name, _origin(request))
-    except LookupError as exc:
-        raise web.HTTPNotFound(text=str(exc)) from exc
+    await state.act(queries.set_note, state.store, case_id, text, session.moderator.name, _origin(request))
     return _redirect(f"/cases/{case_id}")
 
 
@@ -493,12 +484,8 @@ async def _draft(request: web.Request, draft_id: int, verdict: str, text: str, n
         if text == current.text:
             verdict = "approve"
     dv: DraftVerdict = verdict  # type: ignore[assignment]
-    try:
-        new_text = text if verdict == "edit" else None
-        actor = session.moderator.name
-        return await state.db(state.drafts.decide, draft_id, dv, actor, _origin(request), new_text, note)
-    except ValueError as exc:
-        raise web.HTTPConflict(text=str(exc)) from exc
+    new_text = text if verdict == "edit" else None
+    return await state.act(state.drafts.decide, draft_id, dv, session.moderator.name, _origin(request), new_text, note)
 
 
 # --- log, stats, accounts ---------------------------------------------------------------------------
@@ -662,15 +649,9 @@ async def api_escalate(request: web.Request) -> web.Response:
     session = _session(request, "moderator")
     state = request.app[STATE]
     body = await _json_body(request)
-    try:
-        case_id = int(request.match_info["id"])
-        view = await state.db(
-            escalate_case, state.store, case_id, session.moderator.name, _origin(request), body.get("note")
-        )
-    except LookupError as exc:
-        raise web.HTTPNotFound(text=str(exc)) from exc
-    except ValueError as exc:
-        raise web.HTTPConflict(text=str(exc)) from exc
+    case_id = int(request.match_info["id"])
+    actor, note = session.moderator.name, body.get("note")
+    view = await state.act(escalate_case, state.store, case_id, actor, _origin(request), note)
     return web.json_response(_case_json(view))
 
 
