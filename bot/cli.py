@@ -8,6 +8,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -138,6 +139,14 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("web", help="serve the review dashboard alone (`modbot run` serves it when [web] enabled)")
     p.add_argument("--port", type=int, help="override [web] port")
     p.set_defaults(func=cmd_web)
+
+    p = sub.add_parser("service", help="install as a systemd service")
+    ssub = p.add_subparsers(required=True, metavar="ACTION")
+    s = ssub.add_parser("install", help="write the systemd unit, a config skeleton and a secrets file")
+    s.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+    s.add_argument("--instance", help="use the template unit modbot@.service for this instance name")
+    s.add_argument("--root", type=Path, default=Path("/"), help="write under this folder (default /)")
+    s.set_defaults(func=cmd_service_install)
 
     p = sub.add_parser("moderator", help="dashboard accounts")
     msub = p.add_subparsers(required=True, metavar="ACTION")
@@ -355,6 +364,40 @@ def cmd_web(args: argparse.Namespace) -> int:
     config = _config(args)
     cfg = config.web if args.port is None else config.web.model_copy(update={"port": args.port})
     asyncio.run(serve_until_stopped(open_store(config), config.build_policy(), cfg))
+    return 0
+
+
+def cmd_service_install(args: argparse.Namespace) -> int:
+    import shutil
+
+    from bot.install import apply, next_steps, plan
+
+    if args.instance is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", args.instance):
+        err.print("error: an instance name is 1-64 letters, digits, '.', '_' or '-'")
+        return 2
+    found = shutil.which("modbot")
+    executable = Path(found) if found else Path(sys.executable).with_name("modbot")
+    try:
+        planned = plan(args.root, executable.absolute(), args.instance)
+    except FileNotFoundError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    if args.dry_run:
+        for item in planned:
+            out.print(escape(item.describe(item.path.exists())))
+            out.print(escape(item.content), markup=False)
+        out.print("(dry run: nothing written)")
+        return 0
+    try:
+        lines = apply(planned)
+    except OSError as exc:
+        err.print(f"error: {escape(str(exc))} (run as root, or pass --root)")
+        return 1
+    for line in lines:
+        out.print(escape(line))
+    out.print("then:")
+    for step in next_steps(args.instance):
+        out.print("  " + escape(step))
     return 0
 
 

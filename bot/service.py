@@ -13,6 +13,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot import systemd
 from bot.actions import ActionPlanner
 from bot.adapters.base import Adapter
 from bot.adapters.console import ConsoleAdapter, IngestStats
@@ -147,6 +148,7 @@ async def run_service(
         if not report.stopped_by_signal:
             log.info("%s received: finishing accepted posts, then exiting", signame)
         report.stopped_by_signal = True
+        systemd.notify("STOPPING=1", "STATUS=draining: deciding accepted posts")
         for adapter in adapters:
             adapter.stop()
 
@@ -160,9 +162,14 @@ async def run_service(
     executor_task = asyncio.create_task(executor.run_until(executor_stop), name="modbot-executor")
     drafter_stop = asyncio.Event()
     drafter_task = asyncio.create_task(drafter.run_until(drafter_stop), name="modbot-drafts") if drafter else None
+    watchdog_task: asyncio.Task[None] | None = None
     try:
         pipeline.start()
         report.resumed = await pipeline.resume_pending()
+        # Ready: schema migrated, models loaded, the backlog queued, adapters about to connect.
+        systemd.notify("READY=1", f"STATUS=running: {', '.join(a.platform for a in adapters) or 'no adapters'}")
+        if (interval := systemd.watchdog_interval()) is not None:
+            watchdog_task = asyncio.create_task(systemd.watchdog(interval), name="modbot-watchdog")
         results = await asyncio.gather(*(a.run() for a in adapters), return_exceptions=True)
         for adapter, result in zip(adapters, results, strict=True):
             if isinstance(result, BaseException):
@@ -170,6 +177,8 @@ async def run_service(
                 report.errors.append(f"{adapter.platform} adapter: {result}")
         await pipeline.drain()
     finally:
+        if watchdog_task is not None:
+            watchdog_task.cancel()
         if watcher is not None:
             watcher.cancel()
         if drafter is not None and drafter_task is not None:  # a batch being written finishes; queued drafts wait
