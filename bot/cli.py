@@ -70,6 +70,26 @@ def _parser() -> argparse.ArgumentParser:
     dsub = p.add_subparsers(required=True, metavar="ACTION")
     dsub.add_parser("upgrade", help="apply migrations up to the newest schema").set_defaults(func=cmd_db_upgrade)
     dsub.add_parser("status", help="show the schema version").set_defaults(func=cmd_db_status)
+    b = dsub.add_parser("backup", help="copy the SQLite database while it runs (online backup API)")
+    b.add_argument("file", type=Path)
+    b.set_defaults(func=cmd_db_backup)
+    b = dsub.add_parser("restore", help="replace the SQLite database with a backup (stop the service first)")
+    b.add_argument("file", type=Path)
+    b.set_defaults(func=cmd_db_restore)
+
+    p = sub.add_parser("retention", help="post text retention")
+    rsub = p.add_subparsers(required=True, metavar="ACTION")
+    r = rsub.add_parser("purge", help="purge old post text now (closed cases only; decisions and hashes stay)")
+    r.add_argument("--days", type=int, help="older than this (default: [retention] post_text_days)")
+    r.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    r.set_defaults(func=cmd_retention_purge)
+
+    p = sub.add_parser("forget", help="delete a user's content on request (audit-logged)")
+    p.add_argument("user", help="the platform's user id (Discord user id, Bluesky DID, console author id)")
+    p.add_argument("--platform", required=True, choices=("discord", "bluesky", "console"))
+    p.add_argument("--community", help="only in this community")
+    p.add_argument("--as", dest="actor", default=None, help="who asked, for the audit log (default: $USER)")
+    p.set_defaults(func=cmd_forget)
 
     p = sub.add_parser("scan", help="decide every post in a JSON Lines file (or - for stdin) and summarise")
     p.add_argument("source", help="JSON Lines file, or - for standard input")
@@ -364,6 +384,58 @@ def cmd_web(args: argparse.Namespace) -> int:
     config = _config(args)
     cfg = config.web if args.port is None else config.web.model_copy(update={"port": args.port})
     asyncio.run(serve_until_stopped(open_store(config), config.build_policy(), cfg))
+    return 0
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from bot.storage.maintenance import MaintenanceError, backup
+
+    config = _config(args)
+    try:
+        pages = backup(make_engine(config.database_url()), args.file)
+    except MaintenanceError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    out.print(f"backed up {pages} pages to {escape(str(args.file))}")
+    return 0
+
+
+def cmd_db_restore(args: argparse.Namespace) -> int:
+    from bot.storage.maintenance import MaintenanceError, restore
+
+    config = _config(args)
+    engine = make_engine(config.database_url())
+    try:
+        restore(engine, args.file)
+    except MaintenanceError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return 1
+    revision = upgrade(engine)  # a backup from an older version is migrated forward
+    out.print(f"restored {escape(str(args.file))}; schema {revision}")
+    return 0
+
+
+def cmd_retention_purge(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.storage.maintenance import purge_text
+
+    config = _config(args)
+    days = args.days if args.days is not None else config.retention.post_text_days
+    if days <= 0:
+        err.print("error: no retention window: pass --days N or set [retention] post_text_days")
+        return 2
+    purged = purge_text(_review_store(args), datetime.now(UTC) - timedelta(days=days), args.dry_run)
+    verb = "would purge" if args.dry_run else "purged"
+    out.print(f"{verb} the text of {purged.posts} post(s) older than {days} days ({purged.drafts} draft(s))")
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from bot.storage.maintenance import forget
+
+    purged = forget(_review_store(args), args.platform, args.user, _actor(args), "cli", args.community)
+    out.print(f"forgot {escape(args.user)}: {purged.posts} post(s) and {purged.drafts} draft(s) erased")
     return 0
 
 

@@ -385,6 +385,12 @@ class WebConfig(_Strict):
     """Per client address, whatever the account: slows password guessing across accounts."""
 
 
+class RetentionConfig(_Strict):
+    post_text_days: int = Field(0, ge=0, le=36_500)
+    """Purge post text (and drafts about it) this many days after it arrived, once its case is
+    closed; decisions and text hashes stay. 0 keeps text forever. The service purges hourly."""
+
+
 class ExecutorConfig(_Strict):
     max_attempts: int = Field(5, ge=1, le=50)
     backoff_seconds: float = Field(1.0, ge=0.0, le=600)
@@ -406,6 +412,7 @@ class Config(_Strict):
     executor: ExecutorConfig = ExecutorConfig()
     reply: ReplyConfig = ReplyConfig()
     web: WebConfig = WebConfig()
+    retention: RetentionConfig = RetentionConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def database_url(self) -> str:

@@ -12,6 +12,7 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot import systemd
 from bot.actions import ActionPlanner
@@ -24,6 +25,8 @@ from bot.pipeline import Decided, Decider, Pipeline
 from bot.scorers import build_scorers, build_spam_rules
 from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.drafts import DraftStore
+from bot.storage.maintenance import purge_text
+from bot.storage.schema import utcnow
 from bot.storage.store import Store
 from moderation.types import Outcome
 
@@ -163,6 +166,11 @@ async def run_service(
     drafter_stop = asyncio.Event()
     drafter_task = asyncio.create_task(drafter.run_until(drafter_stop), name="modbot-drafts") if drafter else None
     watchdog_task: asyncio.Task[None] | None = None
+    retention_task = (
+        asyncio.create_task(_retention(pipeline, config.retention.post_text_days), name="modbot-retention")
+        if config.retention.post_text_days > 0 and not console_only
+        else None
+    )
     try:
         pipeline.start()
         report.resumed = await pipeline.resume_pending()
@@ -177,8 +185,9 @@ async def run_service(
                 report.errors.append(f"{adapter.platform} adapter: {result}")
         await pipeline.drain()
     finally:
-        if watchdog_task is not None:
-            watchdog_task.cancel()
+        for task in (watchdog_task, retention_task):
+            if task is not None:
+                task.cancel()
         if watcher is not None:
             watcher.cancel()
         if drafter is not None and drafter_task is not None:  # a batch being written finishes; queued drafts wait
@@ -198,6 +207,18 @@ async def run_service(
     report.failed = pipeline.failed_count
     report.actions_done, report.actions_failed = executor.done, executor.failed
     return report
+
+
+async def _retention(pipeline: Pipeline, days: int) -> None:
+    """Purge post text past the retention window, at start and hourly."""
+    while True:
+        try:
+            purged = await pipeline.db(purge_text, pipeline.store, utcnow() - timedelta(days=days))
+            if purged.posts:
+                log.info("retention: purged the text of %d posts older than %d days", purged.posts, days)
+        except Exception as exc:  # the database is down: try again next hour
+            log.warning("retention purge failed: %s", exc)
+        await asyncio.sleep(3600)
 
 
 def _planner(config: Config) -> ActionPlanner:
