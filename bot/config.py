@@ -385,6 +385,13 @@ class WebConfig(_Strict):
     """Per client address, whatever the account: slows password guessing across accounts."""
 
 
+class HealthConfig(_Strict):
+    enabled: bool = False
+    """Serve /healthz, /readyz and Prometheus /metrics (no login: keep it on loopback or a private network)."""
+    host: str = Field("127.0.0.1", min_length=1, max_length=200)
+    port: int = Field(9101, ge=0, le=65535)
+
+
 class RetentionConfig(_Strict):
     post_text_days: int = Field(0, ge=0, le=36_500)
     """Purge post text (and drafts about it) this many days after it arrived, once its case is
@@ -413,6 +420,7 @@ class Config(_Strict):
     reply: ReplyConfig = ReplyConfig()
     web: WebConfig = WebConfig()
     retention: RetentionConfig = RetentionConfig()
+    health: HealthConfig = HealthConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def database_url(self) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from bot.config import Config, ReplyConfig, ReplyTemplates
+from bot.metrics import Metrics
 from bot.storage.drafts import AUTO_SEND, DraftOutcome, DraftStore, DraftView
 from bot.storage.schema import ClaimRow, utcnow
 from bot.storage.store import DRAFT, ActionSpec, Store
@@ -295,6 +296,7 @@ class DraftWorker:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self.written = 0
+        self.metrics: Metrics | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -336,6 +338,8 @@ class DraftWorker:
             return len(claimed)
         for draft, outcome in zip(claimed, outcomes, strict=True):
             await self.db(self.drafts.finish, draft.id, outcome)
+            if self.metrics is not None:
+                self.metrics.drafts.labels(outcome.status).inc()
             if outcome.status == "proposed":
                 await self._maybe_auto_send(draft)
         self.written += len(claimed)

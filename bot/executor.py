@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.adapters.base import ActionFailed
+from bot.metrics import Metrics
 from bot.storage.db import DatabaseError
 from bot.storage.store import ActionRecord, Store
 
@@ -44,6 +45,7 @@ class Executor:
         self._wake = asyncio.Event()
         self.done = 0
         self.failed = 0
+        self.metrics: Metrics | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -90,8 +92,12 @@ class Executor:
                 await self.db(self.store.finish_action, action.id, False, message, delay)
             else:
                 self.failed += 1
+                if self.metrics is not None:
+                    self.metrics.actions.labels(action.kind, "failed").inc()
                 log.error("action %d (%s) failed for good: %s", action.id, action.kind, exc)
                 await self.db(self.store.finish_action, action.id, False, message, None)
             return
         self.done += 1
+        if self.metrics is not None:
+            self.metrics.actions.labels(action.kind, "done").inc()
         await self.db(self.store.finish_action, action.id, True, result)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from bot.actions import ActionPlanner
+from bot.metrics import Metrics
 from bot.storage.store import ActionSpec, CursorUpdate, Store
 from moderation.normalise import normalise
 from moderation.policy import Policy, PolicyRules, decide
@@ -60,6 +62,7 @@ class Decider:
         self.embedder = embedder
         self.planner = planner or ActionPlanner()
         self.spam = spam
+        self.metrics: Metrics | None = None
         self.shadow_overrides: dict[tuple[str, str], bool] = {}
         """(platform, community) -> shadow, as switched by moderators at run time."""
         self.versions = {s.name: s.version for s in scorers}
@@ -86,7 +89,10 @@ class Decider:
         inputs = [ScoringInput(t, e) for t, e in zip(texts, embeddings, strict=True)]
         per_post: list[dict[str, ScoreResult]] = [{} for _ in posts]
         for scorer in self.scorers:
+            started = time.perf_counter()
             results = scorer.score(inputs)
+            if self.metrics is not None:
+                self.metrics.scorer_seconds.labels(scorer.name).observe(time.perf_counter() - started)
             check_results(scorer, len(inputs), results)
             for i in range(len(posts)):
                 mine = [j for j, owner in enumerate(owners) if owner == i]
@@ -132,6 +138,17 @@ class Pipeline:
         self.decided_count = 0
         self.failed_count = 0
 
+    @property
+    def metrics(self) -> Metrics | None:
+        return self.decider.metrics
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
     def on_decided(self, listener: Callable[[Sequence[Decided]], None]) -> None:
         self._listeners.append(listener)
 
@@ -171,6 +188,9 @@ class Pipeline:
         """Store posts (and the adapter's cursor) durably, then queue the new ones for deciding.
         Once this returns the posts are accepted: a crash after it loses none of them."""
         accepted = await self.db(self.store.accept, posts, cursor)
+        if self.metrics is not None:
+            for _, post in accepted:
+                self.metrics.posts.labels(post.platform).inc()
         for item in accepted:
             await self._queue.put(item)  # waits when full: back-pressure on the adapter
         return len(accepted)
@@ -247,6 +267,8 @@ class Pipeline:
             return await asyncio.get_running_loop().run_in_executor(self._score, self.decider.decide, posts)
         except Exception as exc:  # a scorer broke: keep the posts, say why, carry on
             self.failed_count += len(batch)
+            if self.metrics is not None:
+                self.metrics.scoring_failures.inc(len(batch))
             log.error("scoring failed for %d posts (kept as failed, retried at next start): %s", len(batch), exc)
             await self.db(self.store.mark_failed, [row for row, _ in batch], f"{type(exc).__name__}: {exc}")
             return None
@@ -262,6 +284,12 @@ class Pipeline:
             ids = await self.db(self.store.record, items)
             done = [Decided(row, post, d, i) for (row, post, d, _), i in zip(items, ids, strict=True) if i is not None]
             self.decided_count += len(done)
+            if self.metrics is not None:
+                self.metrics.batch_posts.observe(len(batch))
+                for d in done:
+                    self.metrics.decisions.labels(d.decision.outcome.value).inc()
+                    if d.decision.outcome.needs_review and d.decision.reasons:
+                        self.metrics.flags.labels(d.decision.reasons[0].category).inc()
             for listener in self._listeners:
                 listener(done)
         except Exception as exc:  # the database failed: the posts stay pending and are decided at next start

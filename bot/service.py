@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from aiohttp import web
+
 from bot import systemd
 from bot.actions import ActionPlanner
 from bot.adapters.base import Adapter
@@ -21,6 +23,7 @@ from bot.adapters.console import ConsoleAdapter, IngestStats
 from bot.config import Config, ConfigError
 from bot.drafts import DraftTriggers, DraftWorker, build_writer
 from bot.executor import Executor
+from bot.metrics import Health, Metrics, make_health_app
 from bot.pipeline import Decided, Decider, Pipeline
 from bot.scorers import build_scorers, build_spam_rules
 from bot.storage.db import display_url, make_engine, upgrade
@@ -134,16 +137,35 @@ async def run_service(
             DiscordAdapter(config.adapters.discord, discord_token, pipeline, policy, on_actions_queued=executor.wake)
         )
     executor.adapters.update({a.platform: a for a in adapters})
-    dashboard = None
-    if config.web.enabled and not console_only:
-        from bot.web.app import make_app, serve
+    metrics = Metrics()
+    decider.metrics = executor.metrics = metrics
+    if drafter is not None:
+        drafter.metrics = metrics
+    for component, version in decider.versions.items():
+        metrics.models.labels(component, version).set(1)
+    servers: list[web.AppRunner] = []
+    try:
+        if config.health.enabled and not console_only:
+            health = Health(
+                metrics,
+                db_ping=lambda: pipeline.db(store.ping),
+                outbox=lambda: pipeline.db(store.outbox_backlog),
+                queue_depth=pipeline.queue_depth,
+                pipeline_running=lambda: pipeline.running,
+                adapters=adapters,
+            )
+            servers.append(await _listen(make_health_app(health), "health", config.health.host, config.health.port))
+        if config.web.enabled and not console_only:
+            from bot.web.app import make_app
 
-        try:
-            dashboard = await serve(make_app(store, policy, config.web), config.web.host, config.web.port)
-        except OSError as exc:
-            pipeline.close()
-            store.engine.dispose()
-            raise ConfigError([f"[web] cannot listen on {config.web.host}:{config.web.port}: {exc.strerror}"]) from exc
+            dashboard = make_app(store, policy, config.web)
+            servers.append(await _listen(dashboard, "web", config.web.host, config.web.port))
+    except ConfigError:
+        for server in servers:
+            await server.cleanup()
+        pipeline.close()
+        store.engine.dispose()
+        raise
 
     loop = asyncio.get_running_loop()
 
@@ -197,8 +219,8 @@ async def run_service(
         executor_stop.set()
         executor.wake()
         await asyncio.gather(executor_task, return_exceptions=True)
-        if dashboard is not None:
-            await dashboard.cleanup()
+        for server in servers:
+            await server.cleanup()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         pipeline.close()
@@ -207,6 +229,20 @@ async def run_service(
     report.failed = pipeline.failed_count
     report.actions_done, report.actions_failed = executor.done, executor.failed
     return report
+
+
+async def _listen(app: web.Application, section: str, host: str, port: int) -> web.AppRunner:
+    """Serve `app`; a port in use is a configuration error naming the section."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError([f"[{section}] cannot listen on {host}:{port}: {exc.strerror}"]) from exc
+    for address in runner.addresses:
+        log.info("%s on http://%s:%s", section, *address[:2])
+    return runner
 
 
 async def _retention(pipeline: Pipeline, days: int) -> None:

@@ -26,6 +26,12 @@ class ActionFailed(Exception):
 
 class Adapter(Protocol):
     platform: str
+    reconnects: int
+    """Times the platform connection dropped and was made again since start (for /metrics)."""
+
+    def connected(self) -> bool:
+        """Whether the adapter is reading from its platform now (for /readyz)."""
+        ...
 
     async def run(self) -> None:
         """Read posts and submit them until the source ends or `stop()` is called."""

@@ -74,6 +74,12 @@ class ConsoleAdapter:
         self._stopping = asyncio.Event()
         self._actions_lock = threading.Lock()
 
+    reconnects = 0
+    """A file or stdin never disconnects."""
+
+    def connected(self) -> bool:
+        return True
+
     def stop(self) -> None:
         self._stopping.set()
 

@@ -597,6 +597,21 @@ class Store:
 
         self.transaction(work)
 
+    def outbox_backlog(self) -> dict[str, int]:
+        """Actions not done, by state (for /metrics)."""
+
+        def work(session: Session) -> dict[str, int]:
+            rows = session.execute(
+                select(ActionRow.state, func.count()).where(ActionRow.state != "done").group_by(ActionRow.state)
+            )
+            return {state: n for state, n in rows}
+
+        result: dict[str, int] = self.transaction(work)
+        return result
+
+    def ping(self) -> None:
+        self.transaction(lambda session: session.execute(select(1)))
+
     def requeue_running(self) -> int:
         """Actions left running by a crash go back to pending (adapters act idempotently)."""
 

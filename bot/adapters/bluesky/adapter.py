@@ -76,6 +76,8 @@ class BlueskyAdapter:
         self._last_action = 0.0
         self._action_lock = asyncio.Lock()
         self.frames = 0
+        self.reconnects = 0
+        self._connected = False
         self.skipped: list[str] = []
         """Why records or frames were skipped (seq and reason), for operators and tests."""
 
@@ -110,6 +112,9 @@ class BlueskyAdapter:
         else:
             await self._run_firehose()
 
+    def connected(self) -> bool:
+        return self._connected
+
     def stop(self) -> None:
         self._stopping.set()
         if self._firehose is not None:
@@ -135,8 +140,10 @@ class BlueskyAdapter:
                 await client.start(self._on_frame, self._on_callback_error)
             except Exception as exc:  # the SDK raises on connection failures it does not retry itself
                 log.warning("bluesky firehose %s: %s", key, exc)
+            self._connected = False
             if self._stopping.is_set():
                 break
+            self.reconnects += 1
             backoff = 1.0 if self.frames > frames_before else min(backoff * 2, 60.0)
             log.warning("bluesky firehose %s closed; reconnecting from seq %s in %.0fs", key, self._seq, backoff)
             await self._sleep(backoff)
@@ -146,6 +153,7 @@ class BlueskyAdapter:
         message = parse_subscribe_repos_message(frame)
         seq = getattr(message, "seq", None)
         self.frames += 1
+        self._connected = True
         posts: list[Post] = []
         if isinstance(message, models.ComAtprotoSyncSubscribeRepos.Commit):
             posts = await self._posts_of(message)
@@ -284,8 +292,11 @@ class BlueskyAdapter:
                     posts.append(self._mark_question(post))
                 if posts:
                     await self.sink.submit(posts)
+                self._connected = True
             except RequestErrorBase as exc:
                 log.warning("bluesky notifications: %s", exc)
+                self.reconnects += self._connected
+                self._connected = False
             await self._sleep(self.config.poll_seconds)
 
     # --- actions --------------------------------------------------------------------------------

@@ -61,13 +61,14 @@ class DiscordAdapter:
         self.client: discord.Client = client_class(intents=intents, chunk_guilds_at_startup=False)
         self.client.modbot_case_button = self._on_case_button  # type: ignore[attr-defined]
         self.client.add_dynamic_items(CaseButton)
-        for name in ("on_ready", "on_message", "on_message_edit", "on_automod_action"):
+        for name in ("on_ready", "on_message", "on_message_edit", "on_automod_action", "on_disconnect"):
             setattr(self.client, name, getattr(self, name))
         self.tree = app_commands.CommandTree(self.client)
         self._add_commands()
         self._stopping = asyncio.Event()
         self._checked_guilds: set[int] = set()
         self.ready = asyncio.Event()
+        self.reconnects = 0
         self.action_kinds = sorted({k for kinds in config.actions.values() for k in kinds} | {"alert"})
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -95,6 +96,13 @@ class DiscordAdapter:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def connected(self) -> bool:
+        return self.client.is_ready() and not self.client.is_closed()
+
+    async def on_disconnect(self) -> None:
+        if not self._stopping.is_set():
+            self.reconnects += 1
 
     def guild_config(self, guild_id: int | str) -> DiscordGuildConfig:
         return self.config.guilds.get(str(guild_id), _NO_GUILD)
