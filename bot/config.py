@@ -89,6 +89,8 @@ class PipelineConfig(_Strict):
     max_post_chars: int = Field(200_000, ge=1_000, le=10_000_000)
     retry_failed_seconds: float = Field(300.0, ge=0, le=86_400)
     """How often posts whose scoring failed are tried again while running (0: only at start)."""
+    decision_spool: int = Field(10_000, ge=100, le=1_000_000)
+    """Decisions kept in memory while the database is down; when full, scoring and ingest wait."""
 
 
 class ProfanityConfig(_Strict):

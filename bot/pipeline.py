@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from bot.actions import ActionPlanner
 from bot.metrics import Metrics
+from bot.storage.db import DatabaseError
 from bot.storage.store import ActionSpec, CursorUpdate, Store
 from moderation.normalise import normalise
 from moderation.policy import Policy, PolicyRules, decide
@@ -122,6 +123,7 @@ class Pipeline:
         batch_wait_ms: int = 50,
         queue_size: int = 1000,
         retry_failed_seconds: float = 300.0,
+        spool_limit: int = 10_000,
     ) -> None:
         self.store = store
         self.retry_failed_seconds = retry_failed_seconds
@@ -135,6 +137,11 @@ class Pipeline:
         self._task: asyncio.Task[None] | None = None
         self._retry_task: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[None]] = set()
+        self.spool_limit = spool_limit
+        self._spool: list[list[tuple[int, Post, Decision, list[ActionSpec]]]] = []
+        """Decided batches the database refused, oldest first; written when it answers again."""
+        self._spool_task: asyncio.Task[None] | None = None
+        self._ingest_stopped = False
         self.decided_count = 0
         self.failed_count = 0
 
@@ -186,14 +193,34 @@ class Pipeline:
 
     async def submit(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> int:
         """Store posts (and the adapter's cursor) durably, then queue the new ones for deciding.
-        Once this returns the posts are accepted: a crash after it loses none of them."""
-        accepted = await self.db(self.store.accept, posts, cursor)
+        Once this returns the posts are accepted: a crash after it loses none of them. While the
+        database is down this waits, retrying with backoff, so the adapter acknowledges nothing
+        (its cursor does not move); `stop_ingest` makes it give up instead."""
+        delay = 0.5
+        while True:
+            try:
+                accepted = await self.db(self.store.accept, posts, cursor)
+                break
+            except DatabaseError as exc:
+                if self._ingest_stopped:
+                    raise
+                log.error("cannot store %d posts; retrying in %.0f s, nothing acknowledged: %s", len(posts), delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
         if self.metrics is not None:
             for _, post in accepted:
                 self.metrics.posts.labels(post.platform).inc()
         for item in accepted:
             await self._queue.put(item)  # waits when full: back-pressure on the adapter
         return len(accepted)
+
+    def stop_ingest(self) -> None:
+        """Stopping: a submit waiting for the database gives up (its posts are re-read at start)."""
+        self._ingest_stopped = True
+
+    @property
+    def spooled(self) -> int:
+        return sum(len(batch) for batch in self._spool)
 
     async def check(self, posts: Sequence[Post]) -> list[Decision]:
         """Decide without storing or acting (a moderator's "check this" request)."""
@@ -221,6 +248,11 @@ class Pipeline:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._spool_task is not None:  # one writer at a time: the final flush takes over
+            self._spool_task.cancel()
+            await asyncio.gather(self._spool_task, return_exceptions=True)
+        if self._spool:
+            await self._flush_spool(final=True)
 
     def close(self) -> None:
         self._db.shutdown(wait=True)
@@ -242,6 +274,13 @@ class Pipeline:
                     )
                 except (asyncio.QueueEmpty, TimeoutError):
                     break
+            if self.spooled >= self.spool_limit:
+                log.error(
+                    "decision spool full (%d posts) while the database is down: scoring pauses and ingest waits",
+                    self.spooled,
+                )
+                while self.spooled >= self.spool_limit:
+                    await asyncio.sleep(0.5)
             await in_flight.acquire()
             try:
                 decided = await self._score_batch(batch)
@@ -279,20 +318,60 @@ class Pipeline:
         decided: list[tuple[Decision, list[ActionSpec]]],
         in_flight: asyncio.Semaphore,
     ) -> None:
+        items = [(row, post, d, list(acts)) for (row, post), (d, acts) in zip(batch, decided, strict=True)]
         try:
-            items = [(row, post, d, acts) for (row, post), (d, acts) in zip(batch, decided, strict=True)]
-            ids = await self.db(self.store.record, items)
-            done = [Decided(row, post, d, i) for (row, post, d, _), i in zip(items, ids, strict=True) if i is not None]
-            self.decided_count += len(done)
-            if self.metrics is not None:
-                self.metrics.batch_posts.observe(len(batch))
-                for d in done:
-                    self.metrics.decisions.labels(d.decision.outcome.value).inc()
-                    if d.decision.outcome.needs_review and d.decision.reasons:
-                        self.metrics.flags.labels(d.decision.reasons[0].category).inc()
-            for listener in self._listeners:
-                listener(done)
-        except Exception as exc:  # the database failed: the posts stay pending and are decided at next start
+            if self._spool:  # keep the order: older decisions first
+                raise DatabaseError("older decisions are still waiting in the spool")
+            await self._write(items)
+        except DatabaseError as exc:
+            self._spool.append(items)
+            log.error(
+                "database unavailable: %d decisions spooled (%d in all) until it returns: %s",
+                len(items),
+                self.spooled,
+                exc,
+            )
+            if self._spool_task is None or self._spool_task.done():
+                self._spool_task = asyncio.create_task(self._flush_spool(), name="modbot-spool")
+        except Exception as exc:  # not the database's availability: the posts stay pending for the next start
             log.error("could not record %d decisions (posts stay pending): %s", len(batch), exc)
         finally:
             self._done(batch, in_flight)
+
+    async def _flush_spool(self, final: bool = False, deadline_seconds: float = 30.0) -> None:
+        """Write spooled decisions as soon as the database answers. At shutdown (`final`) it tries
+        for a while, then leaves the rest: those posts are stored as pending and decided at the
+        next start, so nothing is lost either way."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + deadline_seconds
+        delay = 0.5
+        while self._spool:
+            try:
+                await self._write(self._spool[0])
+            except DatabaseError as exc:
+                if final and loop.time() > give_up:
+                    log.error(
+                        "database still down at exit: %d posts stay pending for the next start (%s)", self.spooled, exc
+                    )
+                    self._spool.clear()
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            self._spool.pop(0)
+            delay = 0.5
+            if not self._spool:
+                log.info("database back: the spooled decisions are written")
+
+    async def _write(self, items: list[tuple[int, Post, Decision, list[ActionSpec]]]) -> None:
+        ids = await self.db(self.store.record, items)
+        done = [Decided(row, post, d, i) for (row, post, d, _), i in zip(items, ids, strict=True) if i is not None]
+        self.decided_count += len(done)
+        if self.metrics is not None:
+            self.metrics.batch_posts.observe(len(items))
+            for d in done:
+                self.metrics.decisions.labels(d.decision.outcome.value).inc()
+                if d.decision.outcome.needs_review and d.decision.reasons:
+                    self.metrics.flags.labels(d.decision.reasons[0].category).inc()
+        for listener in self._listeners:
+            listener(done)

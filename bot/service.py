@@ -89,7 +89,9 @@ async def run_service(
     decider = Decider(scorers, policy, embedder, _planner(config), build_spam_rules(config.scorers))
     decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))
     p = config.pipeline
-    pipeline = Pipeline(store, decider, p.batch_size, p.batch_wait_ms, p.queue_size, p.retry_failed_seconds)
+    pipeline = Pipeline(
+        store, decider, p.batch_size, p.batch_wait_ms, p.queue_size, p.retry_failed_seconds, p.decision_spool
+    )
     if keep_decisions:
         pipeline.on_decided(report.decided.extend)
 
@@ -174,6 +176,7 @@ async def run_service(
             log.info("%s received: finishing accepted posts, then exiting", signame)
         report.stopped_by_signal = True
         systemd.notify("STOPPING=1", "STATUS=draining: deciding accepted posts")
+        pipeline.stop_ingest()
         for adapter in adapters:
             adapter.stop()
 

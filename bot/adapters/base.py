@@ -3,17 +3,40 @@ hand over `Post`s and carry out outbox actions described in plain data."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
+from bot.storage.db import DatabaseError
 from bot.storage.store import ActionRecord, CursorUpdate
 from moderation.types import Post
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class PostSink(Protocol):
     """Where adapters hand posts over (the pipeline). Returns how many were new."""
 
     async def submit(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> int: ...
+
+
+async def patiently(stopping: asyncio.Event, fn: Callable[..., T], *args: Any) -> T:
+    """A store call in a thread that waits out a database outage (retrying with backoff) instead
+    of ending the adapter; raises the last error once the adapter is stopping."""
+    delay = 0.5
+    while True:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except DatabaseError as exc:
+            if stopping.is_set():
+                raise
+            log.error("database unavailable, retrying in %.0f s: %s", delay, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+            delay = min(delay * 2, 30.0)
 
 
 class ActionFailed(Exception):

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.adapters.base import PostSink
+from bot.adapters.base import PostSink, patiently
 from bot.adapters.jsonl import PLATFORM, LineError, parse_line
 from bot.storage.store import ActionRecord, CursorUpdate, Store
 from moderation.types import Post
@@ -110,7 +110,7 @@ class ConsoleAdapter:
     async def _run_file(self, path: Path, follow: bool | None = None) -> None:
         follow = self.follow if follow is None else follow
         key = str(path.resolve())
-        stored = await asyncio.to_thread(self.store.get_cursor, PLATFORM, key)
+        stored = await patiently(self._stopping, self.store.get_cursor, PLATFORM, key)
         offset, line_no = _parse_cursor(stored)
         while not self._stopping.is_set():
             if not path.exists():

@@ -34,9 +34,10 @@ from atproto_client.exceptions import (
     UnauthorizedError,
 )
 
-from bot.adapters.base import ActionFailed, PostSink
+from bot.adapters.base import ActionFailed, PostSink, patiently
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
 from bot.config import BlueskyConfig
+from bot.storage.db import DatabaseError
 from bot.storage.store import ActionRecord, CursorUpdate, Store
 from moderation.types import Author, Post
 
@@ -128,7 +129,7 @@ class BlueskyAdapter:
 
     async def _run_firehose(self) -> None:
         key = self.config.firehose_url
-        stored = await asyncio.to_thread(self.store.get_cursor, PLATFORM, key)
+        stored = await patiently(self._stopping, self.store.get_cursor, PLATFORM, key)
         self._seq = int(stored) if stored else self.config.firehose_start_cursor
         backoff = 1.0
         while not self._stopping.is_set():
@@ -205,7 +206,11 @@ class BlueskyAdapter:
         if self._seq is None or (not force and time.monotonic() - self._cursor_saved_at < _CURSOR_EVERY_SECONDS):
             return
         self._cursor_saved_at = time.monotonic()
-        await asyncio.to_thread(self.store.set_cursor, CursorUpdate(PLATFORM, self.config.firehose_url, str(self._seq)))
+        try:
+            cursor = CursorUpdate(PLATFORM, self.config.firehose_url, str(self._seq))
+            await asyncio.to_thread(self.store.set_cursor, cursor)
+        except DatabaseError as exc:  # the next save catches up; a replay after a crash is idempotent
+            log.warning("bluesky: could not save the firehose cursor: %s", exc)
 
     def _wanted(self, post: Post) -> bool:
         match self.config.watch:

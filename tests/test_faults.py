@@ -1,0 +1,148 @@
+"""Faults the service must ride out, against the real PostgreSQL server: the database going away
+(a TCP proxy in front of it cuts every connection and refuses new ones, as a restart would) while
+posts keep arriving. Nothing accepted is lost, nothing is decided twice, the service never stops."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
+
+from bot.config import Config
+from bot.pipeline import Pipeline
+from bot.service import run_service
+from bot.storage.db import DatabaseError
+from tests.fakes.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.postgres
+
+
+def _write(folder: Path, name: str, ids: range) -> None:
+    lines = "".join(
+        json.dumps({"id": f"p{i}", "text": f"post {i}" + (" fuck" if i % 7 == 0 else "")}) + "\n" for i in ids
+    )
+    (folder / f"{name}.tmp").write_text(lines)
+    (folder / f"{name}.tmp").rename(folder / f"{name}.jsonl")
+
+
+def _counts(url: str) -> tuple[int, int, int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        posts = conn.execute(text("SELECT count(*) FROM posts")).scalar_one()
+        decisions = conn.execute(text("SELECT count(*) FROM decisions")).scalar_one()
+        twice = conn.execute(
+            text("SELECT count(*) FROM (SELECT post_id FROM decisions GROUP BY post_id HAVING count(*) > 1) t")
+        ).scalar_one()
+    engine.dispose()
+    return posts, decisions, twice
+
+
+def test_database_outage_loses_nothing(pg_database: str, tmp_path: Path) -> None:
+    engine = create_engine(pg_database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    feed = tmp_path / "feed"
+    feed.mkdir()
+
+    async def go() -> None:
+        real = make_url(pg_database)
+        proxy = TcpProxy(real.port or 5432, real.host or "127.0.0.1")
+        await proxy.start()
+        via_proxy = real.set(port=proxy.port).render_as_string(hide_password=False)
+        config = Config.model_validate(
+            {
+                "data": {"dir": str(tmp_path)},
+                "database": {"url": via_proxy},
+                "pipeline": {"batch_wait_ms": 20, "batch_size": 16},
+                "adapters": {"console": {"source": str(feed), "follow": True, "poll_seconds": 0.1}},
+                "executor": {"backoff_seconds": 0.1},
+            }
+        )
+        stop = asyncio.Event()
+        service = asyncio.create_task(run_service(config, stop_request=stop))
+
+        async def until(predicate, seconds: float) -> None:  # type: ignore[no-untyped-def]
+            for _ in range(int(seconds * 10)):
+                try:
+                    if predicate():
+                        return
+                except ProgrammingError:  # the service has not created its tables yet
+                    pass
+                assert not service.done(), service.exception() if service.done() else ""
+                await asyncio.sleep(0.1)
+            raise AssertionError(f"timed out; posts, decisions, decided twice = {_counts(pg_database)}")
+
+        _write(feed, "a", range(0, 300))
+        await until(lambda: _counts(pg_database)[1] >= 100, 60)
+        proxy.down()  # mid-stream: some batches are being scored, some stored, some not yet read
+        _write(feed, "b", range(300, 600))
+        await asyncio.sleep(6)
+        during = _counts(pg_database)
+        proxy.up()
+        await until(lambda: _counts(pg_database)[1] == 600, 120)
+        stop.set()
+        report = await asyncio.wait_for(service, 60)
+        await proxy.stop()
+        assert not report.errors
+        assert during[1] < 600  # the outage really held decisions back
+        assert _counts(pg_database) == (600, 600, 0)
+
+    asyncio.run(go())
+
+
+def test_spool_keeps_decisions_in_order_until_the_database_answers(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The spool on its own: record() fails for a while; decisions wait in memory, in order, and
+    are written once it works again, each exactly once."""
+    from datetime import UTC, datetime
+
+    from bot.pipeline import Decider
+    from moderation.policy import Policy, PolicyRules
+    from moderation.types import Author, Post
+
+    class Flaky:
+        name, version, categories, needs_embedding = "flaky", "1", ("toxicity",), False
+
+        def score(self, batch):  # type: ignore[no-untyped-def]
+            from moderation.scoring import ScoreResult
+
+            return [ScoreResult({"toxicity": 0.0}) for _ in batch]
+
+    failing = {"on": True}
+    real_record = store.record
+
+    def record(items, decided_by="modbot"):  # type: ignore[no-untyped-def]
+        if failing["on"]:
+            raise DatabaseError("connection refused")
+        return real_record(items, decided_by)
+
+    store.record = record
+    decider = Decider([Flaky()], Policy(PolicyRules(thresholds={})))
+    pipeline = Pipeline(store, decider, batch_size=5, batch_wait_ms=1, spool_limit=100)
+
+    async def go() -> None:
+        pipeline.start()
+        posts = [Post("console", "c", "ch", f"s{i}", Author("a"), f"t{i}", datetime.now(UTC)) for i in range(40)]
+        await pipeline.submit(posts)
+        for _ in range(100):
+            if pipeline.spooled == 40:
+                break
+            await asyncio.sleep(0.05)
+        assert pipeline.spooled == 40 and pipeline.decided_count == 0
+        failing["on"] = False
+        for _ in range(200):
+            if pipeline.decided_count == 40:
+                break
+            await asyncio.sleep(0.05)
+        await pipeline.drain()
+        pipeline.close()
+
+    asyncio.run(go())
+    assert pipeline.decided_count == 40 and pipeline.spooled == 0
+    assert store.counts()["posts_decided"] == 40
