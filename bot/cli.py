@@ -99,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the service with the configured adapters until stopped")
     p.add_argument("--source", help="override [adapters.console] source (file, folder or -)")
     p.add_argument("--follow", action="store_true", default=None, help="keep reading new input until stopped")
+    p.add_argument(
+        "--role",
+        choices=("all", "ingest", "worker", "web"),
+        default="all",
+        help="all (default): one process does everything; with [scale] redis_url: ingest (adapters, actions, "
+        "drafts), worker (scores posts from the stream; run several), web (the dashboard)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("queue", help="list open cases")
@@ -366,7 +373,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.service import run_service
 
     config = _config(args)
-    report = asyncio.run(run_service(config, console_source=args.source, console_follow=args.follow))
+    if args.role == "web":
+        return cmd_web(argparse.Namespace(**{**vars(args), "port": None}))
+    if args.role == "worker":
+        return _run_worker(config)
+    report = asyncio.run(run_service(config, console_source=args.source, console_follow=args.follow, role=args.role))
     decided = sum(s.accepted for s in report.ingest.values()) + report.resumed
     err.print(
         f"modbot stopped: {decided} accepted post(s) handled, {report.actions_done} action(s) done, "
@@ -375,6 +386,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     for e in report.errors:
         err.print(f"error: {escape(e)}")
     return 1 if report.errors else 0
+
+
+def _run_worker(config: Config) -> int:
+    import signal
+
+    from bot.scale import run_worker
+
+    if not config.scale.redis_url:
+        raise ConfigError(["--role worker needs [scale] redis_url (the stream it reads)"])
+
+    async def go() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await run_worker(config, stop)
+
+    decided = asyncio.run(go())
+    err.print(f"worker stopped: {decided} post(s) decided")
+    return 0
 
 
 def cmd_web(args: argparse.Namespace) -> int:

@@ -387,6 +387,16 @@ class WebConfig(_Strict):
     """Per client address, whatever the account: slows password guessing across accounts."""
 
 
+class ScaleConfig(_Strict):
+    redis_url: str = ""
+    """Empty: one process does everything. Set: `modbot run --role ingest|worker|web` processes
+    share the work through a Redis Stream (docs/operations.md#scaling-out)."""
+    stream: str = Field("modbot:posts", min_length=1, max_length=200)
+    group: str = Field("modbot-workers", min_length=1, max_length=200)
+    claim_idle_seconds: float = Field(30.0, ge=1.0, le=3600)
+    """A worker that read posts and did not acknowledge them this long is taken to be dead: another takes them."""
+
+
 class HealthConfig(_Strict):
     enabled: bool = False
     """Serve /healthz, /readyz and Prometheus /metrics (no login: keep it on loopback or a private network)."""
@@ -423,6 +433,7 @@ class Config(_Strict):
     web: WebConfig = WebConfig()
     retention: RetentionConfig = RetentionConfig()
     health: HealthConfig = HealthConfig()
+    scale: ScaleConfig = ScaleConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def database_url(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from bot.actions import ActionPlanner
 from bot.metrics import Metrics
+from bot.scale import PostStream, StreamError
 from bot.storage.db import DatabaseError
 from bot.storage.store import ActionSpec, CursorUpdate, Store
 from moderation.normalise import normalise
@@ -124,8 +125,11 @@ class Pipeline:
         queue_size: int = 1000,
         retry_failed_seconds: float = 300.0,
         spool_limit: int = 10_000,
+        stream: PostStream | None = None,
     ) -> None:
         self.store = store
+        self.stream = stream
+        """Set for `--role ingest`: accepted posts go to the Redis Stream for workers, not to the local queue."""
         self.retry_failed_seconds = retry_failed_seconds
         self.decider = decider
         self.batch_size = batch_size
@@ -179,14 +183,12 @@ class Pipeline:
                 continue
             if failed:
                 log.info("retrying %d posts whose scoring failed", len(failed))
-            for item in failed:
-                await self._queue.put(item)
+            await self._enqueue(failed)
 
     async def resume_pending(self) -> int:
         """Queue posts a previous run accepted but never decided."""
         pending = await self.db(self.store.pending, 100_000)
-        for item in pending:
-            await self._queue.put(item)
+        await self._enqueue(pending)
         if pending:
             log.info("resuming %d accepted but undecided posts", len(pending))
         return len(pending)
@@ -210,9 +212,29 @@ class Pipeline:
         if self.metrics is not None:
             for _, post in accepted:
                 self.metrics.posts.labels(post.platform).inc()
-        for item in accepted:
-            await self._queue.put(item)  # waits when full: back-pressure on the adapter
+        await self._enqueue(accepted)
         return len(accepted)
+
+    async def _enqueue(self, items: Sequence[tuple[int, Post]]) -> None:
+        """To the local scorer (waits when full: back-pressure on the adapter), or to the stream for
+        workers, waiting out a Redis outage. Stopping while Redis is down leaves the posts pending
+        in the store: ingest appends them again at its next start."""
+        if self.stream is None:
+            for item in items:
+                await self._queue.put(item)
+            return
+        delay = 0.5
+        while True:
+            try:
+                await self.stream.add([row for row, _ in items])
+                return
+            except StreamError as exc:
+                if self._ingest_stopped:
+                    log.error("%d stored posts wait for the next start to reach workers: %s", len(items), exc)
+                    return
+                log.error("cannot hand %d posts to workers, retrying in %.0f s: %s", len(items), delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     def stop_ingest(self) -> None:
         """Stopping: a submit waiting for the database gives up (its posts are re-read at start)."""

@@ -53,15 +53,17 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
     return scorers, embedder
 
 
-def build_spam_rules(cfg: ScorersConfig) -> SpamRules | None:
+def build_spam_rules(cfg: ScorersConfig, shared_redis: str = "") -> SpamRules | None:
+    """`shared_redis`: the scale-out Redis, used for counters when [scorers.spam] names none, so
+    every worker counts every post."""
     s = cfg.spam
     if not s.enabled:
         return None
     counters: Counters
-    if s.redis_url:
+    if s.redis_url or shared_redis:
         from bot.counters import RedisCounters
 
-        counters = RedisCounters(s.redis_url)
+        counters = RedisCounters(s.redis_url or shared_redis)
     else:
         counters = InMemoryCounters()
     settings = SpamSettings(

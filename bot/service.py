@@ -65,11 +65,13 @@ async def run_service(
     keep_decisions: bool = False,
     console_only: bool = False,
     stop_request: asyncio.Event | None = None,
+    role: str = "all",
 ) -> RunReport:
     """Run until every source ends or a signal arrives. `console_only` (for `modbot scan`) leaves
     the platform adapters and the draft worker off whatever the config says: drafts a scan asks for
-    stay queued for the service or `modbot drafts --write`. Setting `stop_request` stops the service
-    as SIGTERM does (for embedding it, and for tests)."""
+    stay queued for the service or `modbot drafts --write`. `role="ingest"` hands accepted posts to
+    scoring workers through [scale]'s Redis Stream instead of scoring them here (bot/scale.py).
+    Setting `stop_request` stops the service as SIGTERM does (for embedding it, and for tests)."""
     report = RunReport()
     discord_token = None
     if config.adapters.discord.enabled and not console_only:
@@ -86,11 +88,19 @@ async def run_service(
     store = await asyncio.to_thread(open_store, config)
     scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers, store)
     policy = config.build_policy()
-    decider = Decider(scorers, policy, embedder, _planner(config), build_spam_rules(config.scorers))
+    spam = build_spam_rules(config.scorers, config.scale.redis_url if role == "ingest" else "")
+    decider = Decider(scorers, policy, embedder, _planner(config), spam)
     decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))
     p = config.pipeline
+    stream = None
+    if role == "ingest":
+        if not config.scale.redis_url:
+            raise ConfigError(["--role ingest needs [scale] redis_url (the stream workers read)"])
+        from bot.scale import PostStream
+
+        stream = PostStream(config.scale)
     pipeline = Pipeline(
-        store, decider, p.batch_size, p.batch_wait_ms, p.queue_size, p.retry_failed_seconds, p.decision_spool
+        store, decider, p.batch_size, p.batch_wait_ms, p.queue_size, p.retry_failed_seconds, p.decision_spool, stream
     )
     if keep_decisions:
         pipeline.on_decided(report.decided.extend)

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 import migrations
@@ -55,11 +55,18 @@ def _alembic_config() -> AlembicConfig:
     return cfg
 
 
+_MIGRATION_LOCK = 0x6D6F64626F74  # "modbot"
+
+
 def upgrade(engine: Engine) -> str:
     """Bring the schema to the newest version; returns that version."""
     cfg = _alembic_config()
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several processes (scale-out workers) may start at once against a new database:
+                # one migrates, the others wait here and then find the schema current.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             return MigrationContext.configure(conn).get_current_revision() or "none"

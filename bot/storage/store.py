@@ -184,6 +184,16 @@ class Store:
         result: list[tuple[int, Post]] = self.transaction(work)
         return result
 
+    def posts_to_decide(self, rows: Sequence[int]) -> list[tuple[int, Post]]:
+        """These posts, if still undecided (a worker's batch; decided ones are skipped)."""
+
+        def work(session: Session) -> list[tuple[int, Post]]:
+            found = session.scalars(select(PostRow).where(PostRow.id.in_(list(rows)), PostRow.status != "decided"))
+            return [(r.id, post_from_row(r)) for r in found]
+
+        result: list[tuple[int, Post]] = self.transaction(work)
+        return result
+
     def mark_failed(self, post_rows: Iterable[int], error: str) -> None:
         def work(session: Session) -> None:
             session.execute(

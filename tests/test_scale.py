@@ -1,0 +1,128 @@
+"""Scale-out against the running PostgreSQL and Redis: `modbot run --role ingest` and three
+`--role worker` processes on 10,000 posts; one worker is SIGKILLed midway. Every post is decided
+exactly once (its unacknowledged entries are reclaimed by the others) and the stream ends with
+nothing pending. Slow (a minute or two here): CI runs it with `pytest -m slow`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+POSTS = 10_000
+
+
+def _redis_or_skip() -> str:
+    import redis
+
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.ConnectionError:
+        if os.environ.get("MODBOT_REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    return url
+
+
+def _counts(url: str) -> tuple[int, int, int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        posts = conn.execute(text("SELECT count(*) FROM posts")).scalar_one()
+        decisions = conn.execute(text("SELECT count(*) FROM decisions")).scalar_one()
+        twice = conn.execute(
+            text("SELECT count(*) FROM (SELECT post_id FROM decisions GROUP BY post_id HAVING count(*) > 1) t")
+        ).scalar_one()
+    engine.dispose()
+    return posts, decisions, twice
+
+
+def test_three_workers_one_killed_decide_every_post_once(pg_database: str, tmp_path: Path) -> None:
+    import redis
+
+    redis_url = _redis_or_skip()
+    engine = create_engine(pg_database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    stream = f"modbot-test:{uuid.uuid4().hex}"
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    config = tmp_path / "modbot.toml"
+    config.write_text(
+        f'[database]\nurl = "{pg_database}"\n'
+        f'[scale]\nredis_url = "{redis_url}"\nstream = "{stream}"\ngroup = "workers"\nclaim_idle_seconds = 3\n'
+        f'[adapters.console]\nsource = "{feed}"\nfollow = true\npoll_seconds = 0.2\n'
+        '[logging]\nlevel = "warning"\n'
+    )
+    env = {**os.environ, "MODBOT_DATA_DIR": str(tmp_path)}
+    for var in ("MODBOT_CONFIG", "MODBOT_DATABASE_URL"):
+        env.pop(var, None)
+
+    def start(role: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--role", role],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / f"{role}-{time.monotonic_ns()}.log", "w"),
+            text=True,
+        )
+
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        ingest = start("ingest")
+        processes.append(ingest)
+        workers = [start("worker") for _ in range(3)]
+        processes += workers
+        lines = "".join(
+            json.dumps({"id": f"p{i}", "author": f"u{i % 500}", "text": f"message {i} about gardening"}) + "\n"
+            for i in range(POSTS)
+        )
+        (feed / "posts.tmp").write_text(lines)
+        (feed / "posts.tmp").rename(feed / "posts.jsonl")
+        deadline = time.monotonic() + 600
+        killed = False
+        while True:
+            try:
+                posts, decided, _ = _counts(pg_database)
+            except Exception:  # the schema is not there yet
+                posts = decided = 0
+            if not killed and decided >= POSTS // 4:
+                workers[0].send_signal(signal.SIGKILL)  # mid-batch: its read entries stay unacknowledged
+                workers[0].wait(30)
+                killed = True
+            if decided >= POSTS:
+                break
+            assert time.monotonic() < deadline, f"timed out: {posts} posts, {decided} decided"
+            assert ingest.poll() is None and all(w.poll() is None for w in workers[1:]), "a process died"
+            time.sleep(0.5)
+        assert killed
+        time.sleep(2)
+        assert _counts(pg_database) == (POSTS, POSTS, 0)
+        client = redis.Redis.from_url(redis_url)
+        for _ in range(40):
+            if client.xpending(stream, "workers")["pending"] == 0:
+                break
+            time.sleep(0.5)
+        assert client.xpending(stream, "workers")["pending"] == 0
+        for p in processes[1:]:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        ingest.send_signal(signal.SIGTERM)
+        assert ingest.wait(60) == 0
+        assert all(w.wait(60) == 0 for w in workers[1:])
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+        redis.Redis.from_url(redis_url).delete(stream)
