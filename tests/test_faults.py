@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,52 @@ def test_spool_keeps_decisions_in_order_until_the_database_answers(store, tmp_pa
     asyncio.run(go())
     assert pipeline.decided_count == 40 and pipeline.spooled == 0
     assert store.counts()["posts_decided"] == 40
+
+
+def test_redis_outage_makes_ingest_wait_with_posts_already_stored(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Scaled out, ingest stores each post before handing it to Redis: while Redis is away the
+    adapter waits (nothing more is acknowledged), the posts are safe in the store, and they reach
+    the stream when Redis returns."""
+    import uuid
+    from datetime import UTC, datetime
+
+    import redis
+
+    from bot.config import ScaleConfig
+    from bot.pipeline import Decider
+    from bot.scale import PostStream
+    from moderation.policy import Policy, PolicyRules
+    from moderation.types import Author, Post
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=2).ping()
+    except redis.ConnectionError:
+        if os.environ.get("MODBOT_REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    stream_name = f"modbot-test:{uuid.uuid4().hex}"
+
+    async def go() -> None:
+        proxy = TcpProxy(6379)
+        await proxy.start()
+        stream = PostStream(ScaleConfig(redis_url=f"redis://127.0.0.1:{proxy.port}/0", stream=stream_name))
+        pipeline = Pipeline(store, Decider([], Policy(PolicyRules(thresholds={}))), stream=stream)
+        posts = [Post("console", "c", "ch", f"r{i}", Author("a"), f"t{i}", datetime.now(UTC)) for i in range(5)]
+        await pipeline.submit(posts[:2])
+        proxy.down()
+        waiting = asyncio.create_task(pipeline.submit(posts[2:]))
+        await asyncio.sleep(3)
+        assert not waiting.done()  # the adapter is held: nothing acknowledged
+        assert store.counts()["posts_pending"] == 5  # but every post is stored
+        proxy.up()
+        assert await asyncio.wait_for(waiting, 60) == 3
+        await stream.close()
+        await proxy.stop()
+
+    try:
+        asyncio.run(go())
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        rows = [int(fields[b"row"]) for _, fields in client.xrange(stream_name)]
+        assert sorted(rows) == [row for row, _ in store.pending(10)]
+    finally:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0").delete(stream_name)
