@@ -270,3 +270,25 @@ def test_modbot_run_serves_the_dashboard(db_url: str, tmp_path: Path) -> None:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
 
     asyncio.run(go())
+
+
+def test_failed_platform_actions_are_surfaced_in_the_queue(
+    store: Store, accounts: Accounts, profanity_scorer: object
+) -> None:
+    from bot.storage.store import ActionSpec
+
+    seed(store, profanity_scorer, [("f1", "ann", "fuck this"), ("f2", "bo", "shit happens")])
+    view = store.resolve(1, "removed", "kate", "test", None, [ActionSpec("remove", {"reason": "r"})])
+    [action] = [a for a in view.actions if a.kind == "remove"]
+    store.finish_action(action.id, False, "Discord refused (403): Missing Permissions", None)
+
+    async def test(client: TestClient) -> None:
+        await login(client, "vic")
+        page = await (await client.get("/queue", params={"state": ["open", "closed"]})).text()
+        assert "failed platform actions: <b>1</b>" in page and "⚠ 1 failed" in page
+        cases = await (await client.get("/api/cases", params={"state": "closed"})).json()
+        assert cases["cases"][0]["failed_actions"] == 1
+        case = await (await client.get("/cases/1")).text()
+        assert "remove: failed" in case and "Missing Permissions" in case
+
+    run(store, test)

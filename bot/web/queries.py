@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.storage.schema import AuditRow, CaseRow, DecisionRow, PostRow, utcnow
+from bot.storage.schema import ActionRow, AuditRow, CaseRow, DecisionRow, PostRow, utcnow
 from bot.storage.store import Store
 from moderation.types import CATEGORIES, Outcome
 
@@ -47,6 +47,8 @@ class QueueRow:
     opened_at: datetime
     author: str
     excerpt: str
+    failed_actions: int = 0
+    """Platform actions for this case that failed for good: a moderator must act by hand."""
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Queue:
     counts: dict[str, int] = field(default_factory=dict)
     platforms: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
+    failed_actions: int = 0
 
 
 def queue(store: Store, f: QueueFilter) -> Queue:
@@ -90,6 +93,13 @@ def queue(store: Store, f: QueueFilter) -> Queue:
             ).all(),
             key=lambda row: position[row[0].id],
         )
+        failed = dict(
+            session.execute(
+                select(ActionRow.case_id, func.count())
+                .where(ActionRow.case_id.in_(ids), ActionRow.state == "failed")
+                .group_by(ActionRow.case_id)
+            ).all()
+        )
         rows = [
             QueueRow(
                 c.id,
@@ -102,12 +112,21 @@ def queue(store: Store, f: QueueFilter) -> Queue:
                 c.opened_at,
                 handle or author_id,
                 text or "",
+                failed.get(c.id, 0),
             )
             for c, handle, author_id, text in page
         ]
         matching = session.scalar(select(func.count()).select_from(CaseRow).where(*conditions)) or 0
         counts = dict(session.execute(select(CaseRow.state, func.count()).group_by(CaseRow.state)).all())
-        return Queue(rows, matching, {s: counts.get(s, 0) for s in STATES}, list(PLATFORMS), list(CATEGORIES))
+        failed_total = session.scalar(select(func.count()).select_from(ActionRow).where(ActionRow.state == "failed"))
+        return Queue(
+            rows,
+            matching,
+            {s: counts.get(s, 0) for s in STATES},
+            list(PLATFORMS),
+            list(CATEGORIES),
+            failed_total or 0,
+        )
 
     result: Queue = store.transaction(work)
     return result
