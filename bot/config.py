@@ -91,6 +91,9 @@ class PipelineConfig(_Strict):
     """How often posts whose scoring failed are tried again while running (0: only at start)."""
     decision_spool: int = Field(10_000, ge=100, le=1_000_000)
     """Decisions kept in memory while the database is down; when full, scoring and ingest wait."""
+    ingest_spool: int = Field(100_000, ge=0, le=10_000_000)
+    """Posts kept on local disk (<data dir>/ingest-spool.db) while the database is down, stored when
+    it returns; when full, ingest pauses. 0: no spool, adapters wait instead."""
 
 
 class ProfanityConfig(_Strict):

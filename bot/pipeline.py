@@ -19,6 +19,7 @@ from bot.actions import ActionPlanner
 from bot.metrics import Metrics
 from bot.scale import PostStream, StreamError
 from bot.storage.db import DatabaseError
+from bot.storage.spool import IngestSpool
 from bot.storage.store import ActionSpec, CursorUpdate, Store
 from moderation.normalise import normalise
 from moderation.policy import Policy, PolicyRules, decide
@@ -126,6 +127,7 @@ class Pipeline:
         retry_failed_seconds: float = 300.0,
         spool_limit: int = 10_000,
         stream: PostStream | None = None,
+        ingest_spool: IngestSpool | None = None,
     ) -> None:
         self.store = store
         self.stream = stream
@@ -145,6 +147,8 @@ class Pipeline:
         self._spool: list[list[tuple[int, Post, Decision, list[ActionSpec]]]] = []
         """Decided batches the database refused, oldest first; written when it answers again."""
         self._spool_task: asyncio.Task[None] | None = None
+        self.ingest_spool = ingest_spool
+        self._unspool_task: asyncio.Task[None] | None = None
         self._ingest_stopped = False
         self.decided_count = 0
         self.failed_count = 0
@@ -186,7 +190,10 @@ class Pipeline:
             await self._enqueue(failed)
 
     async def resume_pending(self) -> int:
-        """Queue posts a previous run accepted but never decided."""
+        """Queue posts a previous run accepted but never decided (and store what its ingest spool
+        still held)."""
+        if self.ingest_spool is not None and (await asyncio.to_thread(self.ingest_spool.count)) > 0:
+            self._start_unspooling()
         pending = await self.db(self.store.pending, 100_000)
         await self._enqueue(pending)
         if pending:
@@ -196,24 +203,64 @@ class Pipeline:
     async def submit(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> int:
         """Store posts (and the adapter's cursor) durably, then queue the new ones for deciding.
         Once this returns the posts are accepted: a crash after it loses none of them. While the
-        database is down this waits, retrying with backoff, so the adapter acknowledges nothing
-        (its cursor does not move); `stop_ingest` makes it give up instead."""
+        database is down they go to the local ingest spool (durable too) and are stored when it
+        returns; with no spool, or a full one, this waits, retrying with backoff, so the adapter
+        acknowledges nothing (its cursor does not move). `stop_ingest` makes it give up instead."""
         delay = 0.5
         while True:
             try:
+                if self.ingest_spool is not None and self.ingest_spool.count():  # keep arrival order
+                    raise DatabaseError("posts from the outage are still being stored")
                 accepted = await self.db(self.store.accept, posts, cursor)
                 break
             except DatabaseError as exc:
                 if self._ingest_stopped:
                     raise
-                log.error("cannot store %d posts; retrying in %.0f s, nothing acknowledged: %s", len(posts), delay, exc)
+                spool = self.ingest_spool
+                if spool is not None and not await asyncio.to_thread(spool.full):
+                    await asyncio.to_thread(spool.put, posts, cursor)
+                    self._start_unspooling()
+                    return len(posts)
+                if spool is not None:
+                    log.error(
+                        "ingest spool full (%d posts at %s) and the database is down: ingest pauses",
+                        spool.max_posts,
+                        spool.path,
+                    )
+                else:
+                    log.error("cannot store %d posts; retry in %.0f s (not acknowledged): %s", len(posts), delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+        await self._accepted(accepted)
+        return len(accepted)
+
+    async def _accepted(self, accepted: list[tuple[int, Post]]) -> None:
         if self.metrics is not None:
             for _, post in accepted:
                 self.metrics.posts.labels(post.platform).inc()
         await self._enqueue(accepted)
-        return len(accepted)
+
+    def _start_unspooling(self) -> None:
+        if self._unspool_task is None or self._unspool_task.done():
+            self._unspool_task = asyncio.create_task(self._unspool(), name="modbot-ingest-spool")
+
+    async def _unspool(self) -> None:
+        """Store what the outage spooled, oldest first, as soon as the database answers."""
+        spool = self.ingest_spool
+        assert spool is not None
+        delay = 0.5
+        while (entry := await asyncio.to_thread(spool.oldest)) is not None:
+            spool_id, posts, cursor = entry
+            try:
+                accepted = await self.db(self.store.accept, posts, cursor)
+            except DatabaseError:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            await asyncio.to_thread(spool.remove, spool_id)
+            delay = 0.5
+            await self._accepted(accepted)
+        log.info("database back: the posts spooled during the outage are stored")
 
     async def _enqueue(self, items: Sequence[tuple[int, Post]]) -> None:
         """To the local scorer (waits when full: back-pressure on the adapter), or to the stream for
@@ -260,7 +307,11 @@ class Pipeline:
         return decision_id
 
     async def drain(self) -> None:
-        """Decide everything accepted so far, then stop the batch loop."""
+        """Decide everything accepted so far, then stop the batch loop. Posts still in the ingest
+        spool (the database is still down) stay there for the next start."""
+        if self._unspool_task is not None:
+            self._unspool_task.cancel()
+            await asyncio.gather(self._unspool_task, return_exceptions=True)
         if self._retry_task is not None:
             self._retry_task.cancel()
             await asyncio.gather(self._retry_task, return_exceptions=True)

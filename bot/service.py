@@ -30,6 +30,7 @@ from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.drafts import DraftStore
 from bot.storage.maintenance import purge_text
 from bot.storage.schema import utcnow
+from bot.storage.spool import IngestSpool
 from bot.storage.store import Store
 from moderation.types import Outcome
 
@@ -99,8 +100,17 @@ async def run_service(
         from bot.scale import PostStream
 
         stream = PostStream(config.scale)
+    spool = IngestSpool(config.data.dir / "ingest-spool.db", p.ingest_spool) if p.ingest_spool else None
     pipeline = Pipeline(
-        store, decider, p.batch_size, p.batch_wait_ms, p.queue_size, p.retry_failed_seconds, p.decision_spool, stream
+        store,
+        decider,
+        p.batch_size,
+        p.batch_wait_ms,
+        p.queue_size,
+        p.retry_failed_seconds,
+        p.decision_spool,
+        stream,
+        spool,
     )
     if keep_decisions:
         pipeline.on_decided(report.decided.extend)
@@ -237,6 +247,8 @@ async def run_service(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         pipeline.close()
+        if spool is not None:
+            spool.close()
         store.engine.dispose()
     report.ingest = {c.source: c.stats for c in consoles}
     report.failed = pipeline.failed_count

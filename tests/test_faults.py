@@ -18,9 +18,10 @@ from bot.config import Config
 from bot.pipeline import Pipeline
 from bot.service import run_service
 from bot.storage.db import DatabaseError
+from bot.storage.spool import IngestSpool
 from tests.fakes.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.postgres
+OUTAGE_SECONDS = 30
 
 
 def _write(folder: Path, name: str, ids: range) -> None:
@@ -43,7 +44,10 @@ def _counts(url: str) -> tuple[int, int, int]:
     return posts, decisions, twice
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 def test_database_outage_loses_nothing(pg_database: str, tmp_path: Path) -> None:
+    """Slow (the outage lasts 30 s): CI runs it with `pytest -m slow`."""
     engine = create_engine(pg_database, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -83,9 +87,11 @@ def test_database_outage_loses_nothing(pg_database: str, tmp_path: Path) -> None
         _write(feed, "a", range(0, 300))
         await until(lambda: _counts(pg_database)[1] >= 100, 60)
         proxy.down()  # mid-stream: some batches are being scored, some stored, some not yet read
-        _write(feed, "b", range(300, 600))
-        await asyncio.sleep(6)
+        with (feed / "a.jsonl").open("a") as f:  # more arrives on the source being read
+            f.write("".join(json.dumps({"id": f"p{i}", "text": f"post {i}"}) + "\n" for i in range(300, 600)))
+        await asyncio.sleep(OUTAGE_SECONDS)
         during = _counts(pg_database)
+        spooled = IngestSpool(tmp_path / "ingest-spool.db", 1).count()
         proxy.up()
         await until(lambda: _counts(pg_database)[1] == 600, 120)
         stop.set()
@@ -93,6 +99,7 @@ def test_database_outage_loses_nothing(pg_database: str, tmp_path: Path) -> None
         await proxy.stop()
         assert not report.errors
         assert during[1] < 600  # the outage really held decisions back
+        assert spooled > 0  # posts that arrived meanwhile waited on local disk, acknowledged
         assert _counts(pg_database) == (600, 600, 0)
 
     asyncio.run(go())
@@ -195,3 +202,69 @@ def test_redis_outage_makes_ingest_wait_with_posts_already_stored(store, tmp_pat
         assert sorted(rows) == [row for row, _ in store.pending(10)]
     finally:
         redis.Redis.from_url("redis://127.0.0.1:6379/0").delete(stream_name)
+
+
+def test_ingest_spool_takes_posts_while_the_database_is_down_and_pauses_when_full(
+    store,
+    tmp_path: Path,
+    caplog,  # type: ignore[no-untyped-def]
+) -> None:
+    """Posts handed over during an outage are acknowledged from the local spool (durable), stored
+    in order when the database returns, and survive a restart in between; a full spool pauses
+    ingest with a log line."""
+    from datetime import UTC, datetime
+
+    from bot.pipeline import Decider
+    from moderation.policy import Policy, PolicyRules
+    from moderation.types import Author, Post
+
+    down = {"on": True}
+    real_accept = store.accept
+
+    def accept(posts, cursor=None):  # type: ignore[no-untyped-def]
+        if down["on"]:
+            raise DatabaseError("connection refused")
+        return real_accept(posts, cursor)
+
+    store.accept = accept
+    posts = [Post("console", "c", "ch", f"k{i}", Author("a"), f"text {i}", datetime.now(UTC)) for i in range(12)]
+    decider = Decider([], Policy(PolicyRules(thresholds={})))
+
+    async def outage() -> None:
+        pipeline = Pipeline(store, decider, ingest_spool=IngestSpool(tmp_path / "spool.db", 8))
+        pipeline.start()
+        assert await pipeline.submit(posts[:4]) == 4  # acknowledged from the spool
+        assert await pipeline.submit(posts[4:8]) == 4
+        held = asyncio.create_task(pipeline.submit(posts[8:]))  # the spool is full: ingest waits
+        await asyncio.sleep(1.5)
+        assert not held.done() and "ingest spool full" in caplog.text
+        pipeline.stop_ingest()
+        with pytest.raises(DatabaseError):
+            await held
+        await pipeline.drain()  # the process stops with the database still down
+        pipeline.close()
+        assert pipeline.ingest_spool is not None and pipeline.ingest_spool.count() == 8
+        pipeline.ingest_spool.close()
+
+    async def restart() -> None:
+        down["on"] = False
+        pipeline = Pipeline(store, decider, ingest_spool=IngestSpool(tmp_path / "spool.db", 8))
+        pipeline.start()
+        await pipeline.resume_pending()
+        for _ in range(100):
+            if (
+                pipeline.ingest_spool is not None
+                and pipeline.ingest_spool.count() == 0
+                and store.counts().get("posts_decided") == 8
+            ):
+                break
+            await asyncio.sleep(0.05)
+        await pipeline.drain()
+        pipeline.close()
+
+    asyncio.run(outage())
+    asyncio.run(restart())
+    with store.engine.connect() as conn:
+        stored = [r[0] for r in conn.execute(text("SELECT platform_post_id FROM posts ORDER BY id"))]
+    assert stored == [f"k{i}" for i in range(8)]  # in arrival order
+    assert store.counts()["posts_decided"] == 8

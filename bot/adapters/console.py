@@ -73,6 +73,8 @@ class ConsoleAdapter:
         self.stats = IngestStats()
         self._stopping = asyncio.Event()
         self._actions_lock = threading.Lock()
+        self._cursors: dict[str, tuple[int, int]] = {}
+        """Where each file was handed over up to, by this process (the store has the same)."""
 
     reconnects = 0
     """A file or stdin never disconnects."""
@@ -110,8 +112,10 @@ class ConsoleAdapter:
     async def _run_file(self, path: Path, follow: bool | None = None) -> None:
         follow = self.follow if follow is None else follow
         key = str(path.resolve())
-        stored = await patiently(self._stopping, self.store.get_cursor, PLATFORM, key)
-        offset, line_no = _parse_cursor(stored)
+        if key in self._cursors:  # this process wrote it last: no need to ask the database
+            offset, line_no = self._cursors[key]
+        else:
+            offset, line_no = _parse_cursor(await patiently(self._stopping, self.store.get_cursor, PLATFORM, key))
         while not self._stopping.is_set():
             if not path.exists():
                 if not follow:
@@ -133,6 +137,7 @@ class ConsoleAdapter:
             cursor = CursorUpdate(PLATFORM, key, f"{offset_after}:{line_after}")
             await self._hand_over(chunk, path.name, cursor)
             offset, line_no = offset_after, line_after
+            self._cursors[key] = (offset, line_no)
 
     async def _run_stdin(self) -> None:
         """stdin cannot be re-read, so there is no cursor: what was submitted is accepted, and on

@@ -1,0 +1,112 @@
+"""The ingest spool: posts an adapter handed over while the database was down, kept in a local
+SQLite file (synchronous writes) until the database returns, in arrival order.
+
+Without it an adapter would have to hold its platform's events in memory while it waits, and a
+Discord gateway does not replay what a crashed process had received. With it, an event is safe on
+local disk the moment the adapter's hand-over returns; bounded, so a long outage pauses ingest
+with a log line instead of filling the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.storage.store import CursorUpdate
+from moderation.types import Author, Post
+
+
+class IngestSpool:
+    def __init__(self, path: Path, max_posts: int) -> None:
+        self.path = path
+        self.max_posts = max_posts
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY, n INTEGER, posts TEXT, cursor TEXT)"
+        )
+        self._lock = threading.Lock()
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT coalesce(sum(n), 0) FROM spooled").fetchone()[0])
+
+    def full(self) -> bool:
+        return self.count() >= self.max_posts
+
+    def put(self, posts: Sequence[Post], cursor: CursorUpdate | None) -> None:
+        body = json.dumps([_post_json(p) for p in posts], ensure_ascii=False)
+        mark = json.dumps([cursor.adapter, cursor.key, cursor.value]) if cursor else None
+        with self._lock:
+            self._db.execute("INSERT INTO spooled (n, posts, cursor) VALUES (?, ?, ?)", (len(posts), body, mark))
+
+    def oldest(self) -> tuple[int, list[Post], CursorUpdate | None] | None:
+        with self._lock:
+            row = self._db.execute("SELECT id, posts, cursor FROM spooled ORDER BY id LIMIT 1").fetchone()
+        if row is None:
+            return None
+        cursor = CursorUpdate(*json.loads(row[2])) if row[2] else None
+        return int(row[0]), [_post_from_json(p) for p in json.loads(row[1])], cursor
+
+    def remove(self, spool_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM spooled WHERE id = ?", (spool_id,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _post_json(p: Post) -> dict[str, Any]:
+    a = p.author
+    return {
+        "platform": p.platform,
+        "community": p.community,
+        "channel": p.channel,
+        "id": p.id,
+        "author": {
+            "id": a.id,
+            "handle": a.handle,
+            "created": a.account_created_at.isoformat() if a.account_created_at else None,
+            "joined": a.joined_at.isoformat() if a.joined_at else None,
+            "roles": list(a.roles),
+        },
+        "text": p.text,
+        "created_at": p.created_at.isoformat(),
+        "reply_to": p.reply_to,
+        "thread_root": p.thread_root,
+        "links": list(p.links),
+        "mentions": list(p.mentions),
+        "platform_ref": p.platform_ref,
+    }
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _post_from_json(d: dict[str, Any]) -> Post:
+    a = d["author"]
+    created = _when(d["created_at"])
+    assert created is not None
+    return Post(
+        platform=d["platform"],
+        community=d["community"],
+        channel=d["channel"],
+        id=d["id"],
+        author=Author(a["id"], a["handle"], _when(a["created"]), _when(a["joined"]), tuple(a["roles"])),
+        text=d["text"],
+        created_at=created,
+        reply_to=d["reply_to"],
+        thread_root=d["thread_root"],
+        links=tuple(d["links"]),
+        mentions=tuple(d["mentions"]),
+        platform_ref=d["platform_ref"],
+    )
