@@ -90,3 +90,16 @@ def embedder():  # type: ignore[no-untyped-def]
     from model.embedding import Embedder
 
     return Embedder()
+
+
+def decision_counts(url: str) -> tuple[int, int, int]:
+    """(posts, decisions, posts decided more than once) in the database at `url`."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        posts = conn.execute(text("SELECT count(*) FROM posts")).scalar_one()
+        decisions = conn.execute(text("SELECT count(*) FROM decisions")).scalar_one()
+        twice = conn.execute(
+            text("SELECT count(*) FROM (SELECT post_id FROM decisions GROUP BY post_id HAVING count(*) > 1) t")
+        ).scalar_one()
+    engine.dispose()
+    return posts, decisions, twice

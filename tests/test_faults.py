@@ -19,6 +19,7 @@ from bot.pipeline import Pipeline
 from bot.service import run_service
 from bot.storage.db import DatabaseError
 from bot.storage.spool import IngestSpool
+from tests.conftest import decision_counts
 from tests.fakes.tcp_proxy import TcpProxy
 
 OUTAGE_SECONDS = 30
@@ -30,18 +31,6 @@ def _write(folder: Path, name: str, ids: range) -> None:
     )
     (folder / f"{name}.tmp").write_text(lines)
     (folder / f"{name}.tmp").rename(folder / f"{name}.jsonl")
-
-
-def _counts(url: str) -> tuple[int, int, int]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        posts = conn.execute(text("SELECT count(*) FROM posts")).scalar_one()
-        decisions = conn.execute(text("SELECT count(*) FROM decisions")).scalar_one()
-        twice = conn.execute(
-            text("SELECT count(*) FROM (SELECT post_id FROM decisions GROUP BY post_id HAVING count(*) > 1) t")
-        ).scalar_one()
-    engine.dispose()
-    return posts, decisions, twice
 
 
 @pytest.mark.slow
@@ -82,25 +71,25 @@ def test_database_outage_loses_nothing(pg_database: str, tmp_path: Path) -> None
                     pass
                 assert not service.done(), service.exception() if service.done() else ""
                 await asyncio.sleep(0.1)
-            raise AssertionError(f"timed out; posts, decisions, decided twice = {_counts(pg_database)}")
+            raise AssertionError(f"timed out; posts, decisions, decided twice = {decision_counts(pg_database)}")
 
         _write(feed, "a", range(0, 300))
-        await until(lambda: _counts(pg_database)[1] >= 100, 60)
+        await until(lambda: decision_counts(pg_database)[1] >= 100, 60)
         proxy.down()  # mid-stream: some batches are being scored, some stored, some not yet read
         with (feed / "a.jsonl").open("a") as f:  # more arrives on the source being read
             f.write("".join(json.dumps({"id": f"p{i}", "text": f"post {i}"}) + "\n" for i in range(300, 600)))
         await asyncio.sleep(OUTAGE_SECONDS)
-        during = _counts(pg_database)
+        during = decision_counts(pg_database)
         spooled = IngestSpool(tmp_path / "ingest-spool.db", 1).count()
         proxy.up()
-        await until(lambda: _counts(pg_database)[1] == 600, 120)
+        await until(lambda: decision_counts(pg_database)[1] == 600, 120)
         stop.set()
         report = await asyncio.wait_for(service, 60)
         await proxy.stop()
         assert not report.errors
         assert during[1] < 600  # the outage really held decisions back
         assert spooled > 0  # posts that arrived meanwhile waited on local disk, acknowledged
-        assert _counts(pg_database) == (600, 600, 0)
+        assert decision_counts(pg_database) == (600, 600, 0)
 
     asyncio.run(go())
 

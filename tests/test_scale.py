@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.conftest import decision_counts
+
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 POSTS = 10_000
 
@@ -32,18 +34,6 @@ def _redis_or_skip() -> str:
             raise
         pytest.skip("no Redis at 127.0.0.1:6379")
     return url
-
-
-def _counts(url: str) -> tuple[int, int, int]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        posts = conn.execute(text("SELECT count(*) FROM posts")).scalar_one()
-        decisions = conn.execute(text("SELECT count(*) FROM decisions")).scalar_one()
-        twice = conn.execute(
-            text("SELECT count(*) FROM (SELECT post_id FROM decisions GROUP BY post_id HAVING count(*) > 1) t")
-        ).scalar_one()
-    engine.dispose()
-    return posts, decisions, twice
 
 
 def test_three_workers_one_killed_decide_every_post_once(pg_database: str, tmp_path: Path) -> None:
@@ -94,7 +84,7 @@ def test_three_workers_one_killed_decide_every_post_once(pg_database: str, tmp_p
         killed = False
         while True:
             try:
-                posts, decided, _ = _counts(pg_database)
+                posts, decided, _ = decision_counts(pg_database)
             except Exception:  # the schema is not there yet
                 posts = decided = 0
             if not killed and decided >= POSTS // 4:
@@ -108,7 +98,7 @@ def test_three_workers_one_killed_decide_every_post_once(pg_database: str, tmp_p
             time.sleep(0.5)
         assert killed
         time.sleep(2)
-        assert _counts(pg_database) == (POSTS, POSTS, 0)
+        assert decision_counts(pg_database) == (POSTS, POSTS, 0)
         client = redis.Redis.from_url(redis_url)
         for _ in range(40):
             if client.xpending(stream, "workers")["pending"] == 0:
