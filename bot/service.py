@@ -23,6 +23,7 @@ from bot.adapters.console import ConsoleAdapter, IngestStats
 from bot.config import Config, ConfigError
 from bot.drafts import DraftTriggers, DraftWorker, build_writer
 from bot.executor import Executor
+from bot.listen import listen
 from bot.metrics import Health, Metrics, make_health_app
 from bot.pipeline import Decided, Decider, Pipeline
 from bot.scorers import build_scorers, build_spam_rules
@@ -176,12 +177,12 @@ async def run_service(
                 pipeline_running=lambda: pipeline.running,
                 adapters=adapters,
             )
-            servers.append(await _listen(make_health_app(health), "health", config.health.host, config.health.port))
+            servers.append(await listen(make_health_app(health), "health", config.health.host, config.health.port))
         if config.web.enabled and not console_only:
             from bot.web.app import make_app
 
             dashboard = make_app(store, policy, config.web)
-            servers.append(await _listen(dashboard, "web", config.web.host, config.web.port))
+            servers.append(await listen(dashboard, "web", config.web.host, config.web.port))
     except ConfigError:
         for server in servers:
             await server.cleanup()
@@ -254,20 +255,6 @@ async def run_service(
     report.failed = pipeline.failed_count
     report.actions_done, report.actions_failed = executor.done, executor.failed
     return report
-
-
-async def _listen(app: web.Application, section: str, host: str, port: int) -> web.AppRunner:
-    """Serve `app`; a port in use is a configuration error naming the section."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise ConfigError([f"[{section}] cannot listen on {host}:{port}: {exc.strerror}"]) from exc
-    for address in runner.addresses:
-        log.info("%s on http://%s:%s", section, *address[:2])
-    return runner
 
 
 async def _retention(pipeline: Pipeline, days: int) -> None:

@@ -26,6 +26,7 @@ from aiohttp import web
 
 from bot.actions import Verdict
 from bot.config import WebConfig
+from bot.listen import listen
 from bot.review import escalate_case, resolve_case
 from bot.storage.drafts import DraftStore, DraftVerdict
 from bot.storage.store import CaseView, Store
@@ -724,16 +725,6 @@ async def api_stats(request: web.Request) -> web.Response:
     return web.json_response(figures)
 
 
-async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Start serving; returns the runner (await runner.cleanup() to stop)."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    for address in runner.addresses:
-        log.info("dashboard on http://%s:%s", *address[:2])
-    return runner
-
-
 async def serve_until_stopped(store: Store, policy: Policy, cfg: WebConfig) -> None:
     """`modbot web`: the dashboard alone, until SIGINT or SIGTERM."""
     import signal
@@ -742,7 +733,7 @@ async def serve_until_stopped(store: Store, policy: Policy, cfg: WebConfig) -> N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = await serve(make_app(store, policy, cfg), cfg.host, cfg.port)
+    runner = await listen(make_app(store, policy, cfg), "web", cfg.host, cfg.port)
     try:
         await stop.wait()
     finally:
