@@ -147,6 +147,13 @@ class ClaimsConfig(_Strict):
     """Match posts against the fact-checks imported with `modbot claims import` (category misinformation)."""
 
 
+class DomainsConfig(_Strict):
+    enabled: bool = False
+    """Mark links to domains listed in `file` (categories misinformation or spam)."""
+    file: UserPath | None = None
+    """Lines of `domain  category  reason` (docs/configuration.md#domain-reputation); needed when enabled."""
+
+
 class ScorersConfig(_Strict):
     profanity: ProfanityConfig = ProfanityConfig()
     claims: ClaimsConfig = ClaimsConfig()
@@ -154,6 +161,7 @@ class ScorersConfig(_Strict):
     detoxify: DetoxifyConfig = DetoxifyConfig()
     embedding: EmbeddingConfig = EmbeddingConfig()
     spam: SpamConfig = SpamConfig()
+    domains: DomainsConfig = DomainsConfig()
 
 
 class PolicyConfig(_Strict):

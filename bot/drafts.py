@@ -400,10 +400,16 @@ async def write_queued(config: Config, store: Store) -> int:
     """Write every queued draft now, in this process (`modbot drafts --write`, and tests): the same
     worker the service runs, with the configured scorers as the filter gate."""
     from bot.pipeline import Decider
-    from bot.scorers import build_scorers, build_spam_rules
+    from bot.scorers import build_domain_list, build_scorers, build_spam_rules
 
     scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers, store)
-    decider = Decider(scorers, config.build_policy(), embedder, spam=build_spam_rules(config.scorers))
+    decider = Decider(
+        scorers,
+        config.build_policy(),
+        embedder,
+        spam=build_spam_rules(config.scorers),
+        domains=build_domain_list(config.scorers),
+    )
 
     async def check(posts: Sequence[Post]) -> list[Decision]:
         return [d for d, _ in await asyncio.to_thread(decider.decide, posts, False)]

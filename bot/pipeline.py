@@ -21,6 +21,7 @@ from bot.scale import PostStream, StreamError
 from bot.storage.db import DatabaseError
 from bot.storage.spool import IngestSpool
 from bot.storage.store import ActionSpec, CursorUpdate, Store
+from moderation.domains import DomainReputation
 from moderation.normalise import normalise
 from moderation.policy import Policy, PolicyRules, decide
 from moderation.scoring import Scorer, ScoreResult, ScoringInput, check_results
@@ -57,6 +58,7 @@ class Decider:
         embedder: EmbeddingModel | None = None,
         planner: ActionPlanner | None = None,
         spam: SpamRules | None = None,
+        domains: DomainReputation | None = None,
     ) -> None:
         if any(s.needs_embedding for s in scorers) and embedder is None:
             raise ValueError("a scorer needs the sentence embedding but no embedding model is configured")
@@ -65,6 +67,7 @@ class Decider:
         self.embedder = embedder
         self.planner = planner or ActionPlanner()
         self.spam = spam
+        self.domains = domains
         self.metrics: Metrics | None = None
         self.shadow_overrides: dict[tuple[str, str], bool] = {}
         """(platform, community) -> shadow, as switched by moderators at run time."""
@@ -73,6 +76,8 @@ class Decider:
             self.versions["embedding"] = embedder.version
         if spam is not None:
             self.versions[spam.name] = spam.version
+        if domains is not None:
+            self.versions[domains.name] = domains.version
 
     def decide(self, posts: Sequence[Post], count: bool = True) -> list[tuple[Decision, list[ActionSpec]]]:
         """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting)."""
@@ -103,6 +108,9 @@ class Decider:
         if self.spam is not None:  # in post order, so a burst inside one batch is seen
             for post, norm, results_for_post in zip(posts, normalised, per_post, strict=True):
                 results_for_post[self.spam.name] = self.spam.check(post, norm, count)
+        if self.domains is not None:
+            for post, results_for_post in zip(posts, per_post, strict=True):
+                results_for_post[self.domains.name] = self.domains.check(post)
         out = []
         for post, norm, results_for_post in zip(posts, normalised, per_post, strict=True):
             rules = self.rules_for(post)

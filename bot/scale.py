@@ -113,13 +113,14 @@ def consumer_name() -> str:
 async def run_worker(config: Config, stop: asyncio.Event) -> int:
     """Decide posts from the stream until `stop`; returns how many this worker decided."""
     from bot.pipeline import Decider
-    from bot.scorers import build_scorers, build_spam_rules
+    from bot.scorers import build_domain_list, build_scorers, build_spam_rules
     from bot.service import _planner, open_store
 
     store: Store = await asyncio.to_thread(open_store, config)
     scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers, store)
     spam = build_spam_rules(config.scorers, config.scale.redis_url)
-    decider = Decider(scorers, config.build_policy(), embedder, _planner(config), spam)
+    domains = build_domain_list(config.scorers)
+    decider = Decider(scorers, config.build_policy(), embedder, _planner(config), spam, domains)
     decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))
     stream = PostStream(config.scale)
     consumer = consumer_name()

@@ -8,6 +8,7 @@ from bot.config import ScorersConfig
 from bot.storage.store import Store
 from model.embedding import Embedder
 from moderation.counters import Counters, InMemoryCounters
+from moderation.domains import DomainListError, DomainReputation
 from moderation.scoring import Scorer, ScorerError
 from moderation.spam import SpamRules, SpamSettings
 
@@ -51,6 +52,25 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
     for s in scorers:
         log.info("scorer %s ready (%s; categories %s)", s.name, s.version, ", ".join(s.categories))
     return scorers, embedder
+
+
+def build_domain_list(cfg: ScorersConfig) -> DomainReputation | None:
+    """The moderators' domain list, read once at start; a bad line names the file and line."""
+    d = cfg.domains
+    if not d.enabled:
+        return None
+    if d.file is None:
+        raise ScorerError("[scorers.domains] is enabled but file is not set")
+    try:
+        text = d.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScorerError(f"cannot read the domain list {d.file}: {exc}") from exc
+    try:
+        domains = DomainReputation.parse(text, str(d.file))
+    except DomainListError as exc:
+        raise ScorerError(str(exc)) from exc
+    log.info("domain list %s: %d domains", d.file, len(domains.listings))
+    return domains
 
 
 def build_spam_rules(cfg: ScorersConfig, shared_redis: str = "") -> SpamRules | None:

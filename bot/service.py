@@ -26,7 +26,7 @@ from bot.executor import Executor
 from bot.listen import listen
 from bot.metrics import Health, Metrics, make_health_app
 from bot.pipeline import Decided, Decider, Pipeline
-from bot.scorers import build_scorers, build_spam_rules
+from bot.scorers import build_domain_list, build_scorers, build_spam_rules
 from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.drafts import DraftStore
 from bot.storage.maintenance import purge_text
@@ -91,7 +91,7 @@ async def run_service(
     scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers, store)
     policy = config.build_policy()
     spam = build_spam_rules(config.scorers, config.scale.redis_url if role == "ingest" else "")
-    decider = Decider(scorers, policy, embedder, _planner(config), spam)
+    decider = Decider(scorers, policy, embedder, _planner(config), spam, build_domain_list(config.scorers))
     decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))
     p = config.pipeline
     stream = None
