@@ -835,14 +835,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _eval_live(args: argparse.Namespace, config: Config) -> int:
-    from datetime import UTC, datetime, timedelta
+    from datetime import datetime
 
-    from bot.evaluation.live import audit
+    from bot.evaluation.live import audit_store
     from bot.service import open_store
 
-    since = datetime.now(UTC) - timedelta(days=args.days)
-    store = open_store(config)
-    result = audit(store.decision_outcomes(since), since)
+    result = audit_store(open_store(config), args.days)
+    since = datetime.fromisoformat(result["since"])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "live.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     base = result["all posts"]

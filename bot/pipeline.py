@@ -217,7 +217,7 @@ class Pipeline:
         delay = 0.5
         while True:
             try:
-                if self.ingest_spool is not None and self.ingest_spool.count():  # keep arrival order
+                if self._unspooling:  # keep arrival order behind the posts of the outage
                     raise DatabaseError("posts from the outage are still being stored")
                 accepted = await self.db(self.store.accept, posts, cursor)
                 break
@@ -247,6 +247,12 @@ class Pipeline:
             for _, post in accepted:
                 self.metrics.posts.labels(post.platform).inc()
         await self._enqueue(accepted)
+
+    @property
+    def _unspooling(self) -> bool:
+        """The spool holds posts exactly while its drain task runs (it ends when the spool is empty,
+        and every put starts it), so this costs no disk read on the ingest path."""
+        return self._unspool_task is not None and not self._unspool_task.done()
 
     def _start_unspooling(self) -> None:
         if self._unspool_task is None or self._unspool_task.done():

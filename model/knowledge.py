@@ -16,7 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
-from moderation.drafting import Passage, urls_in
+from moderation.drafting import Passage
+from moderation.links import urls_in
 from moderation.retrieval import BM25, fuse
 from moderation.scoring import ScorerError
 

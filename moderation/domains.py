@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from moderation.links import urls_in
 from moderation.scoring import ScoreResult
 from moderation.types import Post
 
 CATEGORIES = ("misinformation", "spam")
-_URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 
 
@@ -67,7 +67,7 @@ class DomainReputation:
         return None
 
     def check(self, post: Post) -> ScoreResult:
-        urls = dict.fromkeys([*post.links, *(u.rstrip(".,;:!?") for u in _URL.findall(post.text))])
+        urls = dict.fromkeys([*post.links, *urls_in(post.text)])
         scores = dict.fromkeys(CATEGORIES, 0.0)
         notes: dict[str, str] = {}
         for url in urls:

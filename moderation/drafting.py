@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import regex
 
+from moderation.links import urls_in
+
 FENCE = '"""'
 PROMPT_VERSION = "reply-prompt-1"
 
@@ -25,7 +27,6 @@ LIMITS: Mapping[str, tuple[int, str]] = {
 """What a platform accepts in one post; others get Discord's limit."""
 
 _TEMPLATE_TOKENS = re.compile(r"<\|[^|>]{1,40}\|>|\[/?INST\]|<</?SYS>>|\"{3,}", re.IGNORECASE)
-_URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
 _WORDS = re.compile(r"[^\W_]+")
 
 
@@ -57,10 +58,6 @@ def fence(text: str, max_chars: int = 2000) -> str:
     length bounded, so the text cannot close the quote and speak as the prompt."""
     cleaned = _TEMPLATE_TOKENS.sub(" ", text)[:max_chars].strip()
     return f"{FENCE}\n{cleaned}\n{FENCE}"
-
-
-def urls_in(text: str) -> list[str]:
-    return [u.rstrip(".,;:!?") for u in _URL.findall(text)]
 
 
 def build_prompt(persona: str, task: str, post_text: str, passages: Sequence[Passage]) -> Prompt:
@@ -96,20 +93,22 @@ def length_of(text: str, platform: str) -> tuple[int, int, str]:
 
 def fit(body: str, suffix: str, platform: str) -> str:
     """`body` + `suffix`, with the body cut at a sentence (else a word) boundary so the whole fits."""
-    text = body + suffix
-    if length_of(text, platform)[0] <= length_of(text, platform)[1]:
-        return text
+
+    def fits(text: str) -> bool:
+        size, limit, _ = length_of(text, platform)
+        return size <= limit
+
+    if fits(body + suffix):
+        return body + suffix
     sentences = re.split(r"(?<=[.!?])\s+", body)
     while len(sentences) > 1:
         sentences.pop()
-        text = " ".join(sentences) + suffix
-        if length_of(text, platform)[0] <= length_of(text, platform)[1]:
+        if fits(text := " ".join(sentences) + suffix):
             return text
     words = body.split()
     while words:
         words.pop()
-        text = " ".join(words) + "…" + suffix
-        if length_of(text, platform)[0] <= length_of(text, platform)[1]:
+        if fits(text := " ".join(words) + "…" + suffix):
             return text
     return suffix.strip()
 

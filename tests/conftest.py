@@ -8,6 +8,7 @@ Each PostgreSQL test gets a fresh schema inside its own throwaway database.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,3 +104,10 @@ def decision_counts(url: str) -> tuple[int, int, int]:
         ).scalar_one()
     engine.dispose()
     return posts, decisions, twice
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -20,6 +20,7 @@ from bot.storage.store import Store
 from bot.web.accounts import Accounts
 from bot.web.app import make_app
 from moderation.types import Author, Post
+from tests.conftest import free_port
 
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> {{ 7*7 }} fuck you'
 PASSWORD = "correct horse battery"
@@ -237,9 +238,7 @@ def test_modbot_run_serves_the_dashboard(db_url: str, tmp_path: Path) -> None:
 
     from bot.service import run_service
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     feed = tmp_path / "feed.jsonl"
     feed.write_text('{"id": "1", "text": "hello"}\n')
     config = Config.model_validate(

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("MODBOT_TEST_ARTIFACTS", REPO / "test-artifacts"))
@@ -42,12 +42,6 @@ if not CHROMIUM.exists():
     pytest.skip(f"no {CHROMIUM}: run tests/browser/install.sh (as root) for the browser tests", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A filled database, three accounts and `modbot web` serving it."""
@@ -55,7 +49,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     kb = data / "knowledge"
     kb.mkdir()
     (kb / "rules.md").write_text("# Rules\n## Be kind\nNo insults or swearing at other members.\n")
-    port = _free_port()
+    port = free_port()
     cfg = data / "modbot.toml"
     cfg.write_text(f'[web]\nport = {port}\n[reply]\nenabled = true\nknowledge_dir = "{kb}"\n')
     posts = [{"id": "xss", "author": {"id": "m1", "handle": "<b>mallory</b>"}, "text": XSS}]

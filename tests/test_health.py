@@ -13,16 +13,11 @@ import pytest
 from bot.config import Config
 from bot.metrics import Health, Metrics, make_health_app
 from bot.service import run_service
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import free_port
 
 
 def test_service_exposes_health_and_metrics(db_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
         '{"id": "1", "text": "good morning"}\n{"id": "2", "text": "fuck this"}\n{"id": "3", "text": "hello"}\n'

@@ -5,9 +5,10 @@ often, is where the filter is unfair to a group."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.storage.store import Store
 from bot.training import identity_terms
 from moderation.types import Outcome
 
@@ -37,3 +38,10 @@ def audit(rows: list[tuple[str, str, str | None]], since: datetime) -> dict[str,
         "all posts": stats(rows),
         "per identity": sorted(per_term, key=lambda r: -r["flag_rate"]),
     }
+
+
+def audit_store(store: Store, days: int) -> dict[str, Any]:
+    """The audit over the store's decisions of the last `days` days (`modbot eval live`, the
+    dashboard's stats page)."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    return audit(store.decision_outcomes(since), since)

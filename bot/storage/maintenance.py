@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bot.storage.schema import AuditRow, CaseRow, DecisionRow, DraftRow, PostRow, utcnow
-from bot.storage.store import Store
+from bot.storage.store import Store, chunks
 
 
 class MaintenanceError(Exception):
@@ -127,20 +127,16 @@ def forget(store: Store, platform: str, user: str, actor: str, origin: str, comm
 
 
 def _erase(session: Session, post_ids: list[int]) -> None:
-    for chunk in _chunks(post_ids):
+    for chunk in chunks(post_ids):
         session.execute(update(PostRow).where(PostRow.id.in_(chunk)).values(text=None, author_handle=None))
         session.execute(update(DecisionRow).where(DecisionRow.post_id.in_(chunk)).values(normalised_text=None))
 
 
 def _erase_drafts(session: Session, post_ids: list[int]) -> int:
     erased = 0
-    for chunk in _chunks(post_ids):
+    for chunk in chunks(post_ids):
         result = session.execute(
             update(DraftRow).where(DraftRow.post_id.in_(chunk)).values(text=None, model_text=None, updated_at=utcnow())
         )
         erased += int(result.rowcount)  # type: ignore[attr-defined]
     return erased
-
-
-def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -32,6 +32,8 @@ from bot.storage.schema import (
     utcnow,
 )
 from moderation.types import Author, Decision, Outcome, Post, Reason
+
+T = TypeVar("T")
 
 DRAFT = "draft"
 """ActionSpec kind that asks for a reply draft (written to `drafts`, not to the outbox)."""
@@ -160,7 +162,7 @@ class Store:
         for platform, community, post_id in keys:
             by_scope.setdefault((platform, community), []).append(post_id)
         for (platform, community), ids in by_scope.items():
-            for chunk in _chunks(ids, 500):
+            for chunk in chunks(ids):
                 rows = session.scalars(
                     select(PostRow.platform_post_id).where(
                         PostRow.platform == platform,
@@ -264,7 +266,7 @@ class Store:
 
         def work(session: Session) -> dict[str, StoredDecision]:
             out: dict[str, StoredDecision] = {}
-            for chunk in _chunks(list(post_ids), 500):
+            for chunk in chunks(list(post_ids)):
                 rows = session.execute(
                     select(PostRow.platform_post_id, DecisionRow)
                     .join(DecisionRow, DecisionRow.post_id == PostRow.id)
@@ -643,9 +645,10 @@ def _open_case(session: Session, case_id: int) -> CaseRow:
     return case
 
 
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+def chunks(items: Sequence[T], size: int = 500) -> Iterable[list[T]]:
+    """Slices of `items` for IN (...) lists that stay under the databases' parameter limits."""
     for i in range(0, len(items), size):
-        yield items[i : i + size]
+        yield list(items[i : i + size])
 
 
 def _set_cursor(session: Session, cursor: CursorUpdate) -> None:

@@ -26,6 +26,7 @@ from aiohttp import web
 
 from bot.actions import Verdict
 from bot.config import WebConfig
+from bot.evaluation.live import audit_store
 from bot.listen import listen
 from bot.review import escalate_case, resolve_case
 from bot.storage.drafts import DraftStore, DraftVerdict
@@ -36,6 +37,7 @@ from bot.web.openapi import OPENAPI
 from model.claims import claim_id_in
 from moderation.drafting import length_of
 from moderation.policy import Policy
+from moderation.types import CATEGORIES
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -303,7 +305,15 @@ async def queue_page(request: web.Request) -> web.Response:
     f = _queue_filter(request.query)
     result = await state.db(queries.queue, state.store, f)
     return _render(
-        request, "queue.html", q=result, f=f, query=request.query, page=f.offset // 50 + 1, query_string=_page_query
+        request,
+        "queue.html",
+        q=result,
+        f=f,
+        query=request.query,
+        page=f.offset // 50 + 1,
+        query_string=_page_query,
+        platforms=queries.PLATFORMS,
+        categories=CATEGORIES,
     )
 
 
@@ -505,16 +515,8 @@ async def stats_page(request: web.Request) -> web.Response:
     _session(request)
     state = request.app[STATE]
     figures = await state.db(queries.stats, state.store, 30)
-    audit = await state.db(_identity_audit, state.store)
+    audit = await state.db(audit_store, state.store, 30)
     return _render(request, "stats.html", s=figures, audit=audit, volume_chart=_volume_chart(figures["per_day"]))
-
-
-def _identity_audit(store: Store) -> dict[str, Any]:
-    from bot.evaluation.live import audit
-    from bot.storage.schema import utcnow
-
-    since = utcnow() - timedelta(days=30)
-    return audit(store.decision_outcomes(since), since)
 
 
 def _volume_chart(per_day: dict[str, dict[str, int]]) -> dict[str, Any]:
@@ -721,7 +723,7 @@ async def api_stats(request: web.Request) -> web.Response:
     _session(request)
     state = request.app[STATE]
     figures = await state.db(queries.stats, state.store, 30)
-    figures["identity_audit"] = await state.db(_identity_audit, state.store)
+    figures["identity_audit"] = await state.db(audit_store, state.store, 30)
     return web.json_response(figures)
 
 

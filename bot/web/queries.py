@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.schema import ActionRow, AuditRow, CaseRow, DecisionRow, PostRow, utcnow
 from bot.storage.store import Store
-from moderation.types import CATEGORIES, Outcome
+from moderation.types import Outcome
 
 Sort = Literal["oldest", "newest", "score"]
 PLATFORMS = ("discord", "bluesky", "console")
@@ -56,8 +56,6 @@ class Queue:
     rows: list[QueueRow]
     matching: int
     counts: dict[str, int] = field(default_factory=dict)
-    platforms: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
     failed_actions: int = 0
 
 
@@ -119,14 +117,7 @@ def queue(store: Store, f: QueueFilter) -> Queue:
         matching = session.scalar(select(func.count()).select_from(CaseRow).where(*conditions)) or 0
         counts = dict(session.execute(select(CaseRow.state, func.count()).group_by(CaseRow.state)).all())
         failed_total = session.scalar(select(func.count()).select_from(ActionRow).where(ActionRow.state == "failed"))
-        return Queue(
-            rows,
-            matching,
-            {s: counts.get(s, 0) for s in STATES},
-            list(PLATFORMS),
-            list(CATEGORIES),
-            failed_total or 0,
-        )
+        return Queue(rows, matching, {s: counts.get(s, 0) for s in STATES}, failed_total or 0)
 
     result: Queue = store.transaction(work)
     return result
