@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,10 +30,10 @@ from model.claims import claim_id_in
 from model.knowledge import Chunk, Embedding, KnowledgeBase
 from moderation.drafting import PROMPT_VERSION, Passage, Prompt, build_prompt, check_draft, fit
 from moderation.injection import detect
+from moderation.links import without_urls
 from moderation.types import Author, Decision, Outcome, Post
 
 log = logging.getLogger(__name__)
-_URL = re.compile(r"https?://\S+")
 
 TASKS = {
     "question": "Answer the member's question in one or two sentences, using only the facts above.",
@@ -169,19 +168,22 @@ class DraftWriter:
     def prepare(self, drafts: Sequence[DraftView]) -> list[_Job]:
         """Grounding and prompt for each draft, or its final text (templates), or why it cannot be written."""
         jobs = []
+        indexes: dict[Path | None, Knowledge | None] = {}  # each folder checked once per batch
         for draft in drafts:
             job = _Job(draft, CommunityReply.resolve(self.cfg, draft.post.community))
+            folder = job.settings.knowledge_dir
             try:
-                self._prepare(job)
+                if folder not in indexes:
+                    indexes[folder] = self.knowledge_for(folder)
+                self._prepare(job, indexes[folder])
             except Exception as exc:  # a broken knowledge folder fails this draft, not the worker
                 job.rejected.append(f"could not prepare the draft: {type(exc).__name__}: {exc}")
             jobs.append(job)
         return jobs
 
-    def _prepare(self, job: _Job) -> None:
+    def _prepare(self, job: _Job, kb: Knowledge | None) -> None:
         draft, settings = job.draft, job.settings
         post_text = draft.post.text
-        kb = self.knowledge_for(settings.knowledge_dir)
         uses_model = draft.trigger in ("question", "request") or draft.trigger in self.cfg.model_for
         if uses_model and (found := detect(post_text)):
             job.rejected.extend(f"the post looks like a prompt injection: {m.describe()}" for m in found)
@@ -216,7 +218,7 @@ class DraftWriter:
                 job.suffix = f" {url}" if url else ""
                 if "rule_reminder" not in self.cfg.model_for:
                     title = rule.source.split(" § ", 1)[-1].split(" › ")[-1]
-                    rule_text = _URL.sub("", rule.text)  # the template places {url} itself
+                    rule_text = without_urls(rule.text)  # the template places {url} itself
                     filled = settings.templates.rule_reminder.format(rule=title, rule_text=rule_text, url=url)
                     job.text, job.suffix = " ".join(filled.split()), ""
             case other:

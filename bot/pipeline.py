@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from bot.actions import ActionPlanner
+from bot.backoff import Backoff
 from bot.metrics import Metrics
 from bot.scale import PostStream, StreamError
 from bot.storage.db import DatabaseError
@@ -214,7 +215,7 @@ class Pipeline:
         database is down they go to the local ingest spool (durable too) and are stored when it
         returns; with no spool, or a full one, this waits, retrying with backoff, so the adapter
         acknowledges nothing (its cursor does not move). `stop_ingest` makes it give up instead."""
-        delay = 0.5
+        backoff = Backoff()
         while True:
             try:
                 if self._unspooling:  # keep arrival order behind the posts of the outage
@@ -236,9 +237,10 @@ class Pipeline:
                         spool.path,
                     )
                 else:
-                    log.error("cannot store %d posts; retry in %.0f s (not acknowledged): %s", len(posts), delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                    log.error(
+                        "cannot store %d posts; retry in %.0f s (not acknowledged): %s", len(posts), backoff.delay, exc
+                    )
+                await backoff.wait()
         await self._accepted(accepted)
         return len(accepted)
 
@@ -262,17 +264,16 @@ class Pipeline:
         """Store what the outage spooled, oldest first, as soon as the database answers."""
         spool = self.ingest_spool
         assert spool is not None
-        delay = 0.5
+        backoff = Backoff(cap=10.0)
         while (entry := await asyncio.to_thread(spool.oldest)) is not None:
             spool_id, posts, cursor = entry
             try:
                 accepted = await self.db(self.store.accept, posts, cursor)
             except DatabaseError:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                await backoff.wait()
                 continue
             await asyncio.to_thread(spool.remove, spool_id)
-            delay = 0.5
+            backoff.reset()
             await self._accepted(accepted)
         log.info("database back: the posts spooled during the outage are stored")
 
@@ -284,7 +285,7 @@ class Pipeline:
             for item in items:
                 await self._queue.put(item)
             return
-        delay = 0.5
+        backoff = Backoff()
         while True:
             try:
                 await self.stream.add([row for row, _ in items])
@@ -293,9 +294,8 @@ class Pipeline:
                 if self._ingest_stopped:
                     log.error("%d stored posts wait for the next start to reach workers: %s", len(items), exc)
                     return
-                log.error("cannot hand %d posts to workers, retrying in %.0f s: %s", len(items), delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                log.error("cannot hand %d posts to workers, retrying in %.0f s: %s", len(items), backoff.delay, exc)
+                await backoff.wait()
 
     def stop_ingest(self) -> None:
         """Stopping: a submit waiting for the database gives up (its posts are re-read at start)."""
@@ -431,7 +431,7 @@ class Pipeline:
         next start, so nothing is lost either way."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + deadline_seconds
-        delay = 0.5
+        backoff = Backoff(cap=10.0)
         while self._spool:
             try:
                 await self._write(self._spool[0])
@@ -442,11 +442,10 @@ class Pipeline:
                     )
                     self._spool.clear()
                     return
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                await backoff.wait()
                 continue
             self._spool.pop(0)
-            delay = 0.5
+            backoff.reset()
             if not self._spool:
                 log.info("database back: the spooled decisions are written")
 

@@ -9,3 +9,7 @@ _URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
 
 def urls_in(text: str) -> list[str]:
     return [u.rstrip(".,;:!?") for u in _URL.findall(text)]
+
+
+def without_urls(text: str) -> str:
+    return _URL.sub("", text)

@@ -4,11 +4,11 @@ hand over `Post`s and carry out outbox actions described in plain data."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from bot.backoff import Backoff
 from bot.storage.db import DatabaseError
 from bot.storage.store import ActionRecord, CursorUpdate
 from moderation.types import Post
@@ -26,17 +26,15 @@ class PostSink(Protocol):
 async def patiently(stopping: asyncio.Event, fn: Callable[..., T], *args: Any) -> T:
     """A store call in a thread that waits out a database outage (retrying with backoff) instead
     of ending the adapter; raises the last error once the adapter is stopping."""
-    delay = 0.5
+    backoff = Backoff()
     while True:
         try:
             return await asyncio.to_thread(fn, *args)
         except DatabaseError as exc:
             if stopping.is_set():
                 raise
-            log.error("database unavailable, retrying in %.0f s: %s", delay, exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), delay)
-            delay = min(delay * 2, 30.0)
+            log.error("database unavailable, retrying in %.0f s: %s", backoff.delay, exc)
+            await backoff.wait(stopping)
 
 
 class ActionFailed(Exception):
