@@ -199,8 +199,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure the configured scorers on public labelled data")
     p.add_argument(
         "suite",
-        choices=("bias", "toxicity", "claims", "injection", "live"),
+        choices=("bias", "toxicity", "claims", "spam", "injection", "live"),
         help="bias: madlibs identity AUCs; toxicity: OLID, Davidson; claims: CheckThat! retrieval; "
+        "spam: the spam-text recipe cross-validated on SMS spam; "
         "injection: the reply assistant's prompt-injection rules on BIPIA, NotInject, WildGuard; "
         "live: the bias audit of the store",
     )
@@ -211,7 +212,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30, help="how far back the live audit looks (default 30)")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("train", help="train the toxicity head on the shared embedding (deterministic per seed)")
+    p = sub.add_parser("train", help="train a shipped model from public data (deterministic per seed)")
+    p.add_argument(
+        "model",
+        nargs="?",
+        choices=("toxicity", "spam"),
+        default="toxicity",
+        help="toxicity: the head on the shared embedding (default); spam: the spam-text classifier",
+    )
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
     p.add_argument("--out", type=Path, default=None, help="artifact path (default: the one shipped in the package)")
     p.add_argument("--seed", type=int, default=13)
@@ -787,6 +795,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         if args.suite == "injection":
             report, plots = runner.injection(args.data, command)
+        elif args.suite == "spam":
+            report, plots = runner.spam(args.data, command)
         elif args.suite == "claims":
             from model.embedding import Embedder
 
@@ -816,17 +826,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     import model
-    from bot.training import train
-    from model.heads import SHIPPED
+    from bot import spam_training, training
+    from model import heads, spamtext
 
     config = _config(args)
     if not args.data.is_dir():
         err.print(f"error: no datasets folder at {escape(str(args.data))} (pass --data)")
         return 2
-    target = args.out or Path(model.__file__).parent / "artifacts" / SHIPPED
+    artifacts = Path(model.__file__).parent / "artifacts"
+    summary: dict[str, object]
     try:
-        _, summary = train(args.data, target, config.data.dir / "cache", seed=args.seed)
-    except FileNotFoundError as exc:
+        if args.model == "spam":
+            _, summary = spam_training.train(args.data, args.out or artifacts / spamtext.SHIPPED, seed=args.seed)
+        else:
+            target = args.out or artifacts / heads.SHIPPED
+            _, summary = training.train(args.data, target, config.data.dir / "cache", seed=args.seed)
+    except (FileNotFoundError, ValueError) as exc:
         err.print(f"error: {escape(str(exc))}")
         return 2
     for key, value in summary.items():

@@ -126,6 +126,13 @@ class HeadConfig(_Strict):
     """A head trained elsewhere; default: the one shipped in the package."""
 
 
+class SpamTextConfig(_Strict):
+    enabled: bool = False
+    """The spam-text classifier trained by `modbot train spam` (category `spam`, offline, shipped)."""
+    artifact: UserPath | None = None
+    """A model trained elsewhere; default: the one shipped in the package."""
+
+
 class SpamConfig(_Strict):
     """Spam and coordinated-abuse rules (category `spam`); each describes its match in the reason."""
 
@@ -161,6 +168,7 @@ class ScorersConfig(_Strict):
     detoxify: DetoxifyConfig = DetoxifyConfig()
     embedding: EmbeddingConfig = EmbeddingConfig()
     spam: SpamConfig = SpamConfig()
+    spam_text: SpamTextConfig = SpamTextConfig()
     domains: DomainsConfig = DomainsConfig()
 
 

@@ -41,10 +41,17 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
         from model.heads import Head, HeadScorer
 
         scorers.append(HeadScorer(Head.load(cfg.head.artifact)))
+    if cfg.spam_text.enabled:
+        from model.spamtext import SpamTextModel, SpamTextScorer
+
+        scorers.append(SpamTextScorer(SpamTextModel.load(cfg.spam_text.artifact)))
     if cfg.claims.enabled and store is not None:
         scorers.append(_claim_scorer(store, cfg))
     if not scorers:
-        raise ScorerError("no scorer is enabled: enable [scorers.profanity], [scorers.head] or [scorers.detoxify]")
+        raise ScorerError(
+            "no scorer is enabled: enable [scorers.profanity], [scorers.head], [scorers.spam_text] "
+            "or [scorers.detoxify]"
+        )
     embedder = None
     if cfg.embedding.enabled or any(s.needs_embedding for s in scorers):
         e = cfg.embedding

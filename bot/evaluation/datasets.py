@@ -130,3 +130,22 @@ def injection(root: Path) -> InjectionSets:
     ]
     wildguard = [row["prompt"] for row in json.loads(_need(folder / "wildguard.json").read_text(encoding="utf-8"))]
     return InjectionSets(attacks, {"NotInject": notinject, "WildGuard": wildguard})
+
+
+def sms_spam(root: Path) -> Labelled:
+    """The UCI SMS Spam Collection (1 = spam), duplicates removed: 403 texts repeat, and a copy on
+    both sides of a cross-validation split would measure memory, not detection."""
+    texts: list[str] = []
+    labels: list[int] = []
+    seen: set[str] = set()
+    with _need(root / "sms-spam-collection" / "SMSSpamCollection.tsv").open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            label, sep, text = line.rstrip("\n").partition("\t")
+            if not sep or label not in ("ham", "spam"):
+                raise ValueError(f"SMSSpamCollection.tsv line {number}: expected 'ham|spam<TAB>text'")
+            if text in seen:
+                continue
+            seen.add(text)
+            texts.append(text)
+            labels.append(int(label == "spam"))
+    return Labelled(texts, labels)
