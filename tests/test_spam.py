@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.counters import RedisCounters
 from moderation.counters import Counters, InMemoryCounters
@@ -119,3 +121,26 @@ def test_checking_a_post_does_not_count_it() -> None:
     p = post("p1", "u", "hello")
     rules.check(p, normalise(p.text), count=False)
     assert rules.check(post("p2", "u", "hello again", at=1), normalise("hello again")).scores["spam"] == 0.0
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcde"), st.floats(0, 20), st.floats(0, 30), st.booleans()),
+        max_size=60,
+    ),
+    st.floats(1, 120),
+)
+def test_in_memory_counts_match_a_plain_model(steps: list[tuple[str, float, float, bool]], window: float) -> None:
+    """Adds (member, time), times out of order too, re-adds refresh; each count equals a scan."""
+    counters, model = InMemoryCounters(horizon_seconds=100), {}
+    now = 0.0
+    for member, dt, late, is_add in steps:
+        now += dt
+        if is_add:
+            counters.add("k", member, now - late)
+            model[member] = now - late
+        else:
+            assert counters.count("k", window, now) == sum(now - window < t <= now for t in model.values())
+    counters._forget(now)  # what the store does every 10,000 adds
+    assert counters.count("k", 100, now) == sum(now - 100 < t <= now for t in model.values())
+    assert counters.count("k", 1000, now) == sum(now - 100 < t for t in model.values())
