@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from moderation.policy import Policy, PolicyRules
 from moderation.types import CATEGORIES, Outcome
@@ -109,6 +109,17 @@ class DetoxifyConfig(_Strict):
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$")
     download: bool = False
     batch_size: int = Field(16, ge=1, le=256)
+    cascade: bool = False
+    """Ask detoxify only about posts whose highest abuse score from the other scorers lies in
+    [cascade_low, cascade_high); for those, its scores replace theirs in its categories."""
+    cascade_low: Score = 0.15
+    cascade_high: Score = 0.85
+
+    @model_validator(mode="after")
+    def _band(self) -> DetoxifyConfig:
+        if self.cascade_low >= self.cascade_high:
+            raise ValueError(f"cascade_low ({self.cascade_low}) must be below cascade_high ({self.cascade_high})")
+        return self
 
 
 class EmbeddingConfig(_Strict):

@@ -25,7 +25,7 @@ from bot.storage.store import ActionSpec, CursorUpdate, Store
 from moderation.domains import DomainReputation
 from moderation.normalise import normalise
 from moderation.policy import Policy, PolicyRules, decide
-from moderation.scoring import Scorer, ScoreResult, ScoringInput, check_results
+from moderation.scoring import Cascade, Scorer, ScoreResult, ScoringInput, check_results
 from moderation.spam import SpamRules
 from moderation.types import Decision, Post
 from moderation.windows import merge_windows, split_windows
@@ -54,16 +54,21 @@ class Decider:
 
     def __init__(
         self,
-        scorers: Sequence[Scorer],
+        scorers: Sequence[Scorer | Cascade],
         policy: Policy,
         embedder: EmbeddingModel | None = None,
         planner: ActionPlanner | None = None,
         spam: SpamRules | None = None,
         domains: DomainReputation | None = None,
     ) -> None:
-        if any(s.needs_embedding for s in scorers) and embedder is None:
+        self.scorers = [s for s in scorers if not isinstance(s, Cascade)]
+        cascades = [s for s in scorers if isinstance(s, Cascade)]
+        if len(cascades) > 1:
+            raise ValueError("at most one cascade scorer")
+        self.cascade = cascades[0] if cascades else None
+        every = self.scorers + [c.scorer for c in cascades]
+        if any(s.needs_embedding for s in every) and embedder is None:
             raise ValueError("a scorer needs the sentence embedding but no embedding model is configured")
-        self.scorers = list(scorers)
         self.policy = policy
         self.embedder = embedder
         self.planner = planner or ActionPlanner()
@@ -72,7 +77,9 @@ class Decider:
         self.metrics: Metrics | None = None
         self.shadow_overrides: dict[tuple[str, str], bool] = {}
         """(platform, community) -> shadow, as switched by moderators at run time."""
-        self.versions = {s.name: s.version for s in scorers}
+        self.versions = {s.name: s.version for s in self.scorers}
+        if self.cascade is not None:
+            self.versions[self.cascade.scorer.name] = self.cascade.scorer.version
         if embedder is not None:
             self.versions["embedding"] = embedder.version
         if spam is not None:
@@ -96,16 +103,13 @@ class Decider:
         if self.embedder is not None:
             embeddings = self.embedder.embed(texts)
         inputs = [ScoringInput(t, e) for t, e in zip(texts, embeddings, strict=True)]
+        windows: list[list[int]] = [[] for _ in posts]
+        for j, owner in enumerate(owners):
+            windows[owner].append(j)
         per_post: list[dict[str, ScoreResult]] = [{} for _ in posts]
         for scorer in self.scorers:
-            started = time.perf_counter()
-            results = scorer.score(inputs)
-            if self.metrics is not None:
-                self.metrics.scorer_seconds.labels(scorer.name).observe(time.perf_counter() - started)
-            check_results(scorer, len(inputs), results)
-            for i in range(len(posts)):
-                mine = [j for j, owner in enumerate(owners) if owner == i]
-                per_post[i][scorer.name] = merge_windows([results[j] for j in mine], [starts[j] for j in mine])
+            self._score(scorer, inputs, starts, windows, range(len(posts)), per_post)
+        settled = self._run_cascade(inputs, starts, windows, per_post)
         if self.spam is not None:  # in post order, so a burst inside one batch is seen
             for post, norm, results_for_post in zip(posts, normalised, per_post, strict=True):
                 results_for_post[self.spam.name] = self.spam.check(post, norm, count)
@@ -113,11 +117,54 @@ class Decider:
             for post, results_for_post in zip(posts, per_post, strict=True):
                 results_for_post[self.domains.name] = self.domains.check(post)
         out = []
-        for post, norm, results_for_post in zip(posts, normalised, per_post, strict=True):
+        for i, (post, norm, results_for_post) in enumerate(zip(posts, normalised, per_post, strict=True)):
             rules = self.rules_for(post)
-            decision = decide(post, norm, results_for_post, self.versions, rules)
+            decision = decide(post, norm, results_for_post, self.versions, rules, settled.get(i))
             out.append((decision, self.planner.plan(post, decision, rules)))
         return out
+
+    def _score(
+        self,
+        scorer: Scorer,
+        inputs: Sequence[ScoringInput],
+        starts: Sequence[int],
+        windows: Sequence[Sequence[int]],
+        chosen: Sequence[int],
+        per_post: list[dict[str, ScoreResult]],
+    ) -> None:
+        """Score the windows of the `chosen` posts and keep one merged result per post."""
+        picked = [j for i in chosen for j in windows[i]]
+        started = time.perf_counter()
+        scored = scorer.score([inputs[j] for j in picked])
+        if self.metrics is not None:
+            self.metrics.scorer_seconds.labels(scorer.name).observe(time.perf_counter() - started)
+        check_results(scorer, len(picked), scored)
+        results = dict(zip(picked, scored, strict=True))
+        for i in chosen:
+            per_post[i][scorer.name] = merge_windows([results[j] for j in windows[i]], [starts[j] for j in windows[i]])
+
+    def _run_cascade(
+        self,
+        inputs: Sequence[ScoringInput],
+        starts: Sequence[int],
+        windows: Sequence[Sequence[int]],
+        per_post: list[dict[str, ScoreResult]],
+    ) -> dict[int, str]:
+        """Ask the cascade scorer about the uncertain posts only; note why on its result."""
+        if self.cascade is None:
+            return {}
+        c = self.cascade
+        doubts = {i: d for i, results in enumerate(per_post) if (d := c.uncertain(results)) is not None}
+        if not doubts:
+            return {}
+        self._score(c.scorer, inputs, starts, windows, list(doubts), per_post)
+        for i, (value, by) in doubts.items():
+            result = per_post[i][c.scorer.name]
+            why = f"settled by {c.scorer.name}: {by} was unsure ({value:.2f} in {c.low:.2f}-{c.high:.2f})"
+            per_post[i][c.scorer.name] = replace(
+                result, notes={k: f"{result.notes[k]}; {why}" if k in result.notes else why for k in result.scores}
+            )
+        return {i: c.scorer.name for i in doubts}
 
     def rules_for(self, post: Post) -> PolicyRules:
         rules = self.policy.rules_for(post.community, post.channel)

@@ -9,16 +9,17 @@ from bot.storage.store import Store
 from model.embedding import Embedder
 from moderation.counters import Counters, InMemoryCounters
 from moderation.domains import DomainListError, DomainReputation
-from moderation.scoring import Scorer, ScorerError
+from moderation.scoring import Cascade, Scorer, ScorerError
 from moderation.spam import SpamRules, SpamSettings
 
 log = logging.getLogger(__name__)
 
 
-def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[Scorer], Embedder | None]:
+def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[Scorer | Cascade], Embedder | None]:
     """The configured scorers and, if any needs it, the shared embedding model. The claim matcher
-    needs the store (its fact-checks live there)."""
-    scorers: list[Scorer] = []
+    needs the store (its fact-checks live there). detoxify comes wrapped in a Cascade when it is
+    to see only the posts the others are unsure of."""
+    scorers: list[Scorer | Cascade] = []
     if cfg.profanity.enabled:
         from model.profanity import ProfanityScorer
 
@@ -27,16 +28,15 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
         from model.detox import DetoxifyScorer
 
         d = cfg.detoxify
-        scorers.append(
-            DetoxifyScorer(
-                model_type=d.model_type,
-                checkpoint=d.checkpoint,
-                huggingface_config_path=d.huggingface_config_path,
-                device=d.device,
-                download=d.download,
-                batch_size=d.batch_size,
-            )
+        detoxify = DetoxifyScorer(
+            model_type=d.model_type,
+            checkpoint=d.checkpoint,
+            huggingface_config_path=d.huggingface_config_path,
+            device=d.device,
+            download=d.download,
+            batch_size=d.batch_size,
         )
+        scorers.append(Cascade(detoxify, d.cascade_low, d.cascade_high) if d.cascade else detoxify)
     if cfg.head.enabled:
         from model.heads import Head, HeadScorer
 
@@ -47,18 +47,30 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
         scorers.append(SpamTextScorer(SpamTextModel.load(cfg.spam_text.artifact)))
     if cfg.claims.enabled and store is not None:
         scorers.append(_claim_scorer(store, cfg))
+    if scorers and all(isinstance(s, Cascade) for s in scorers):
+        raise ScorerError(
+            "[scorers.detoxify] cascade = true needs a cheaper abuse scorer to ask first: enable "
+            "[scorers.profanity] or [scorers.head], or set cascade = false"
+        )
     if not scorers:
         raise ScorerError(
             "no scorer is enabled: enable [scorers.profanity], [scorers.head], [scorers.spam_text] "
             "or [scorers.detoxify]"
         )
     embedder = None
-    if cfg.embedding.enabled or any(s.needs_embedding for s in scorers):
+    if cfg.embedding.enabled or any(_needs_embedding(s) for s in scorers):
         e = cfg.embedding
         embedder = Embedder(model_dir=e.model_dir, device=e.device, batch_size=e.batch_size)
     for s in scorers:
-        log.info("scorer %s ready (%s; categories %s)", s.name, s.version, ", ".join(s.categories))
+        one = s.scorer if isinstance(s, Cascade) else s
+        log.info("scorer %s ready (%s; categories %s)", one.name, one.version, ", ".join(one.categories))
+        if isinstance(s, Cascade):
+            log.info("scorer %s sees only posts scored %.2f-%.2f by the others", one.name, s.low, s.high)
     return scorers, embedder
+
+
+def _needs_embedding(s: Scorer | Cascade) -> bool:
+    return (s.scorer if isinstance(s, Cascade) else s).needs_embedding
 
 
 def build_domain_list(cfg: ScorersConfig) -> DomainReputation | None:

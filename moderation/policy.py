@@ -63,13 +63,17 @@ def decide(
     results: Mapping[str, ScoreResult],
     scorer_versions: Mapping[str, str],
     rules: PolicyRules,
+    settled_by: str | None = None,
 ) -> Decision:
+    """`settled_by`: a cascade scorer whose scores replace the others' in the categories it gives."""
     by_scorer = {name: dict(r.scores) for name, r in results.items()}
     best: dict[str, tuple[float, str]] = {}
     for name, result in results.items():
         for category, value in result.scores.items():
             if category not in best or value > best[category][0]:
                 best[category] = (value, name)
+    if settled_by is not None:
+        best.update({c: (v, settled_by) for c, v in results[settled_by].scores.items()})
     scores = {c: v for c, (v, _) in best.items()}
 
     def finish(outcome: Outcome, reasons: list[Reason]) -> Decision:
@@ -105,7 +109,8 @@ def decide(
                 value,
                 threshold,
                 Outcome.ALLOW,
-                f"{category} {value:.2f} is below the lowest threshold {threshold:.2f} ({scorer})",
+                f"{category} {value:.2f} is below the lowest threshold {threshold:.2f} ({scorer})"
+                + (f"; {note}" if (note := results[scorer].notes.get(category)) else ""),
             )
             if nearest is None or gap < nearest[0]:
                 nearest = (gap, miss)

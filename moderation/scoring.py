@@ -51,3 +51,30 @@ def check_results(scorer: Scorer, batch_size: int, results: Sequence[ScoreResult
         for category, value in result.scores.items():
             if not 0.0 <= value <= 1.0 or value != value:
                 raise ScorerError(f"scorer {scorer.name!r} gave {category}={value!r}, outside [0, 1]")
+
+
+ABUSE_CATEGORIES = frozenset(
+    {"toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit", "profanity"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cascade:
+    """A slow, stronger scorer asked only about posts the cheap scorers are unsure of.
+
+    A post is uncertain when its highest abuse score from the cheap scorers lies in [low, high).
+    For those posts the slow scorer settles every category it produces: its score replaces the
+    cheap ones there (taking the maximum instead would let it add flags but never lift a cheap
+    false positive, which is most of the point). Posts outside the band never reach it."""
+
+    scorer: Scorer
+    low: float
+    high: float
+
+    def uncertain(self, results: Mapping[str, ScoreResult]) -> tuple[float, str] | None:
+        """The cheap abuse score and the scorer that gave it, when it falls in the band."""
+        best = max(
+            ((v, name) for name, r in results.items() for c, v in r.scores.items() if c in ABUSE_CATEGORIES),
+            default=(0.0, "none"),
+        )
+        return best if self.low <= best[0] < self.high else None

@@ -3,16 +3,21 @@ detoxify's own format (no weights can be downloaded on this machine)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import torch
+from pydantic import ValidationError
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
 from bot.config import Config
+from bot.pipeline import Decider
 from bot.scorers import build_scorers
 from model.detox import DetoxifyScorer
-from moderation.scoring import ScorerError, ScoringInput
+from moderation.scoring import Cascade, ScorerError, ScoreResult, ScoringInput
+from moderation.types import Author, Outcome, Post
 
 CLASSES = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "you", "are", "nice", "an", "idiot", "hello"]
@@ -110,3 +115,68 @@ def test_a_file_that_is_not_a_detoxify_checkpoint_is_refused(
     torch.save({"state_dict": {}}, bogus)
     with pytest.raises(ScorerError, match="not a detoxify checkpoint"):
         DetoxifyScorer(checkpoint=bogus, huggingface_config_path=tiny_checkpoint[1])
+
+
+class Fixed:
+    """The cheap first stage, with scores chosen by the test (a stand-in for the head, so that a
+    post can sit exactly inside or outside the uncertainty band)."""
+
+    name = "cheap"
+    version = "test"
+    categories = ("toxicity",)
+    needs_embedding = False
+
+    def __init__(self, scores: dict[str, float]) -> None:
+        self.scores = scores
+
+    def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
+        return [ScoreResult({"toxicity": self.scores[item.text]}) for item in batch]
+
+
+def test_the_cascade_asks_detoxify_only_about_uncertain_posts(tiny_checkpoint: tuple[Path, Path]) -> None:
+    checkpoint, config_dir = tiny_checkpoint
+    config = Config.model_validate(
+        {
+            "scorers": {
+                "spam": {"enabled": False},
+                "detoxify": {
+                    "enabled": True,
+                    "checkpoint": str(checkpoint),
+                    "huggingface_config_path": str(config_dir),
+                    "cascade": True,
+                    "cascade_low": 0.2,
+                    "cascade_high": 0.8,
+                },
+            }
+        }
+    )
+    [_profanity, cascade], _ = build_scorers(config.scorers)
+    assert isinstance(cascade, Cascade) and (cascade.low, cascade.high) == (0.2, 0.8)
+    cheap = Fixed({"you are nice": 0.05, "you are an idiot": 0.95, "hello idiot": 0.6})
+    decider = Decider([cheap, cascade], config.build_policy())
+    calls: list[int] = []
+    real_score = cascade.scorer.score
+    cascade.scorer.score = lambda batch: calls.append(len(batch)) or real_score(batch)  # type: ignore[method-assign]
+    now = datetime.now(UTC)
+    posts = [Post("console", "c", "g", str(i), Author("a"), t, now) for i, t in enumerate(cheap.scores)]
+    (nice, _), (idiot, _), (unsure, _) = decider.decide(posts)
+    assert calls == [1]  # one post, the uncertain one, reached detoxify
+    assert "detoxify" not in nice.scores_by_scorer and "detoxify" not in idiot.scores_by_scorer
+    assert idiot.outcome is not Outcome.ALLOW  # a confident cheap score stands
+    # detoxify (constant 0.018 here) settles the unsure post: its score replaces the cheap 0.6
+    assert unsure.scores_by_scorer["cheap"]["toxicity"] == 0.6
+    assert unsure.scores["toxicity"] == pytest.approx(0.018, abs=1e-3) and unsure.outcome is Outcome.ALLOW
+    assert "settled by detoxify: cheap was unsure (0.60 in 0.20-0.80)" in unsure.reasons[0].message
+    assert decider.versions["detoxify"] == cascade.scorer.version
+
+
+def test_cascade_settings_are_checked(tiny_checkpoint: tuple[Path, Path]) -> None:
+    checkpoint, config_dir = tiny_checkpoint
+    detoxify = {"enabled": True, "checkpoint": str(checkpoint), "huggingface_config_path": str(config_dir)}
+    with pytest.raises(ValidationError, match=r"cascade_low \(0.9\) must be below cascade_high"):
+        Config.model_validate({"scorers": {"detoxify": {**detoxify, "cascade_low": 0.9, "cascade_high": 0.5}}})
+    alone = Config.model_validate(
+        {"scorers": {"profanity": {"enabled": False}, "detoxify": {**detoxify, "cascade": True}}}
+    )
+    with pytest.raises(ScorerError, match="needs a cheaper abuse scorer"):
+        build_scorers(alone.scorers)
