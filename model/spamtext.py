@@ -6,68 +6,45 @@ codes, "txt WIN to 87121", "claim your prize") that a semantic embedding smooths
 deduplicated SMS Spam Collection, 5-fold cross-validated, the n-grams reach spam F1 0.96 at a
 ham false-positive rate of 0.2 %; a head on the embedding stopped at 0.95 / 0.75 %.
 
-Hashing keeps the artifact a few arrays (no vocabulary, no pickle): the buckets seen in training
-with their IDF and weight. A bucket never seen in training counts for nothing, in training and
-at inference alike, so the shipped model and the cross-validated recipe are the same code.
+The features are model/ngrams.py's hashed TF-IDF, shared with the toxicity head.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from model.ngrams import HashedTfidf, load_arrays, read_meta, save_arrays
 from moderation.scoring import ScorerError, ScoreResult, ScoringInput
 
 SHIPPED = "spam-text.npz"
-BUCKETS = 2**20
 _EXPLAIN_AT = 0.5
 _WORD = re.compile(r"\S+")
 
 
-def _vectoriser() -> Any:
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), n_features=BUCKETS, alternate_sign=False, norm=None, lowercase=True
-    )
-
-
 @dataclass
 class SpamTextModel:
-    idf: NDArray[np.float32]  # (BUCKETS,), 0 where no training text had the bucket
+    features: HashedTfidf
     coef: NDArray[np.float32]  # (BUCKETS,)
     intercept: float
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self._hasher = _vectoriser()
-
     @property
     def version(self) -> str:
-        digest = hashlib.sha256(self.coef.tobytes() + self.idf.tobytes()).hexdigest()[:10]
+        digest = hashlib.sha256(self.coef.tobytes() + self.features.idf.tobytes()).hexdigest()[:10]
         return f"{self.meta.get('name', 'spam-text')}-{digest}"
-
-    def _features(self, texts: Sequence[str]) -> Any:
-        """TF-IDF rows, L2-normalised over the buckets the model knows."""
-        from sklearn.preprocessing import normalize
-
-        counts = self._hasher.transform(list(texts)).astype(np.float32)
-        return normalize(counts.multiply(self.idf).tocsr(), norm="l2", copy=False)
 
     def predict(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        logits = np.asarray(self._features(texts) @ self.coef, dtype=np.float32) + self.intercept
+        logits = np.asarray(self.features.transform(texts) @ self.coef, dtype=np.float32) + self.intercept
         probs: NDArray[np.float32] = (1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))).astype(np.float32)
         return probs
 
@@ -79,10 +56,10 @@ class SpamTextModel:
         words = list(_WORD.finditer(text))
         if not words:
             return []
-        weighted = self._hasher.transform([text, *(w.group() for w in words)]).astype(np.float32).multiply(self.idf)
-        post = weighted.tocsr()[0]
+        weighted = self.features.weighted([text, *(w.group() for w in words)])
+        post = weighted[0]
         norm = float(np.sqrt(post.multiply(post).sum())) or 1.0
-        per_word = weighted.tocsr()[1:] @ self.coef
+        per_word = weighted[1:] @ self.coef
         ranked = sorted(
             ((w.start(), w.end(), float(c) / norm) for w, c in zip(words, per_word, strict=True)),
             key=lambda item: -item[2],
@@ -90,37 +67,19 @@ class SpamTextModel:
         return [r for r in ranked[:top] if r[2] > 0]
 
     def save(self, path: Path) -> None:
-        """Only the buckets seen in training are written; compressed, it stays around a megabyte."""
-        seen = np.flatnonzero(self.idf).astype(np.int32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as f:
-            np.savez_compressed(
-                f,
-                buckets=seen,
-                idf=self.idf[seen],
-                coef=self.coef[seen],
-                intercept=np.float32(self.intercept),
-                meta=np.frombuffer(json.dumps(self.meta).encode(), dtype=np.uint8),
-            )
+        """Compressed; only the buckets seen in training are written (about 0.4 MB)."""
+        save_arrays(
+            path,
+            {**self.features.pack(self.coef, ""), "intercept": np.float32(self.intercept)},
+            self.meta,
+        )
 
     @classmethod
     def load(cls, path: Path | None = None) -> SpamTextModel:
         try:
-            raw = (
-                path.read_bytes()
-                if path is not None
-                else resources.files("model").joinpath("artifacts", SHIPPED).read_bytes()
-            )
-            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-                buckets = data["buckets"]
-                if buckets.size and (buckets.min() < 0 or buckets.max() >= BUCKETS):
-                    raise ValueError(f"bucket outside 0..{BUCKETS - 1}")
-                idf = np.zeros(BUCKETS, dtype=np.float32)
-                coef = np.zeros(BUCKETS, dtype=np.float32)
-                idf[buckets] = data["idf"]
-                coef[buckets] = data["coef"]
-                meta = json.loads(data["meta"].tobytes().decode())
-                return cls(idf, coef, float(data["intercept"]), dict(meta))
+            with load_arrays(path, SHIPPED) as data:
+                features, coef = HashedTfidf.unpack("char", data, "")
+                return cls(features, coef, float(data["intercept"]), read_meta(data))
         except (OSError, ValueError, KeyError, EOFError) as exc:
             raise ScorerError(f"cannot load the spam-text model {path or SHIPPED}: {exc}") from exc
 
@@ -129,15 +88,10 @@ def fit(texts: Sequence[str], labels: Sequence[int], c: float = 20.0) -> SpamTex
     """Logistic regression (lbfgs, balanced classes) on the hashed TF-IDF rows; deterministic."""
     from sklearn.linear_model import LogisticRegression
 
-    counts = _vectoriser().transform(list(texts))
-    df = np.bincount(counts.indices, minlength=BUCKETS)
-    idf = np.where(df > 0, np.log((1 + len(texts)) / (1 + df)) + 1, 0).astype(np.float32)
-    model = SpamTextModel(idf, np.zeros(BUCKETS, dtype=np.float32), 0.0)
+    features = HashedTfidf.fit("char", texts)
     lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-    lr.fit(model._features(texts), np.asarray(labels))
-    model.coef = lr.coef_[0].astype(np.float32)
-    model.intercept = float(lr.intercept_[0])
-    return model
+    lr.fit(features.transform(texts), np.asarray(labels))
+    return SpamTextModel(features, lr.coef_[0].astype(np.float32), float(lr.intercept_[0]))
 
 
 class SpamTextScorer:
