@@ -1,11 +1,16 @@
 """`modbot train`: the recipe behind the shipped toxicity head, end to end and deterministic.
 
-Data: Davidson et al. (hate / offensive / neither) and OLID (offensive, targeted, group-targeted),
-read from the shared datasets. Bias mitigation, because identity words alone must not look like
-abuse: (1) counterfactual identity swaps, each training text that mentions an identity term is
-copied with other terms in its place, same label; (2) balanced templates written for modbot, the
-same sentence frames once benign and once abusive across every identity term. The madlibs set is
-never trained on: it is the test of whether this worked.
+Data: the OLID training set (offensive, targeted, group-targeted), read from the shared datasets.
+Not Davidson et al.: its "offensive" class is mostly slurs and swearing in African-American
+English, and the same head trained with it learnt identity words and dialect as abuse (on an
+8,000-sentence madlibs sample, worst BPSN AUC 0.79 with it, 0.93 without; OLID macro-F1 0.71 and
+0.74); it stays a held-out test set instead. Bias
+mitigation, because identity words alone must not look like abuse: (1) counterfactual identity
+swaps, each training text that mentions an identity term is copied with other terms in its
+place, same label; (2) balanced templates written for modbot, the same sentence frames once
+benign and once abusive across every identity term. The madlibs set is never trained on: it is
+the test of whether this worked. The regularisation strength is chosen on a held-out tenth of
+the training data, never on a test set.
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ import numpy as np
 
 from bot.evaluation import datasets
 from model.embedding import Embedder
-from model.heads import Head, train_head
+from model.heads import Head, fit_head
 from moderation.metrics import roc_auc
 from moderation.normalise import normalise
 
 CATEGORIES = ["toxicity", "insult", "identity_attack"]
-RECIPE = "toxicity-head-recipe-1"
+RECIPE = "toxicity-head-recipe-2"
+C_CANDIDATES = (0.1, 0.25, 0.5)
 _BENIGN = [
     "I am {a} {t} person and proud of it",
     "my neighbour is {t} and she bakes amazing bread",
@@ -77,9 +83,6 @@ def build_training_set(data: Path, seed: int) -> TrainingSet:
         labels.append(label)
         origin.append(source)
 
-    tweets, classes = datasets.davidson(data)
-    for tweet, c in zip(tweets, classes, strict=True):
-        add(tweet, [int(c in (0, 1)), int(c == 1), int(c == 0)], "davidson")
     for row in datasets.olid_train(data):
         off = int(row["subtask_a"] == "OFF")
         add(row["tweet"], [off, int(row["subtask_b"] == "TIN"), int(row["subtask_c"] == "GRP")], "olid")
@@ -136,11 +139,20 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head,
     order = rng.permutation(len(x))
     held = order[: len(x) // 10]
     fit = order[len(x) // 10 :]
-    head = train_head(x[fit], training.labels[fit], CATEGORIES, seed)
-    probs = head.predict(x[held])
-    metrics = {
-        f"held-out ROC-AUC {c}": roc_auc(training.labels[held, i], probs[:, i]) for i, c in enumerate(CATEGORIES)
-    }
+    fit_texts = [training.texts[i] for i in fit]
+    held_texts = [training.texts[i] for i in held]
+
+    def held_out(head: Head) -> dict[str, float]:
+        probs = head.predict(x[held], held_texts)
+        return {c: roc_auc(training.labels[held, i], probs[:, i]) for i, c in enumerate(CATEGORIES)}
+
+    candidates = []
+    for c in C_CANDIDATES:
+        head = fit_head(x[fit], fit_texts, training.labels[fit], CATEGORIES, c)
+        aucs = held_out(head)
+        candidates.append((float(np.mean(list(aucs.values()))), c, head, aucs))
+    _, best_c, head, aucs = max(candidates, key=lambda cand: cand[0])
+    metrics = {f"held-out ROC-AUC {c}": v for c, v in aucs.items()}
     counts: dict[str, int] = {}
     for o in training.origin:
         counts[o] = counts.get(o, 0) + 1
@@ -148,18 +160,21 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head,
         "name": "toxicity-head",
         "recipe": RECIPE,
         "seed": seed,
+        "C": best_c,
+        "C tried (mean held-out ROC-AUC)": {str(c): round(m, 4) for m, c, _, _ in candidates},
         "embedding": embedder.version,
         "training_texts": counts,
         "held_out": len(held),
         "metrics": {k: round(v, 4) for k, v in metrics.items()},
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
     head.save(out)
     summary = {
         **metrics,
+        "C": best_c,
         "texts": len(x),
         "seconds": round(time.perf_counter() - started, 1),
         "artifact": str(out),
+        "bytes": out.stat().st_size,
         "version": head.version,
     }
     return head, summary

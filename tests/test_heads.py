@@ -1,5 +1,5 @@
-"""The classifier head: training is deterministic, the artifact round-trips, the scorer needs
-the shared embedding and produces calibrated-looking scores."""
+"""The toxicity head: training is deterministic, the artifact round-trips, the scorer needs the
+shared embedding and the text, and the shipped head keeps identity mentions below abuse."""
 
 from __future__ import annotations
 
@@ -8,40 +8,61 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.heads import Head, HeadScorer, train_head
+from bot.cli import main
+from model.heads import Head, HeadScorer, fit_head
 from moderation.scoring import ScorerError, ScoringInput
+from tests.conftest import REPO
+
+DATA = REPO.parent / "shared" / "datasets"
+
+TEXTS = [
+    "you are a complete idiot",
+    "shut up you stupid fool",
+    "what a pathetic loser you are",
+    "thanks for sharing the recipe",
+    "see you at the meeting tomorrow",
+    "the weather is lovely today",
+] * 4
 
 
 def _data(seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(400, 8)).astype(np.float32)
-    y = np.stack([(x[:, 0] > 0), (x[:, 1] + x[:, 0] > 1)], axis=1).astype(np.float32)
-    return x, y
+    x = rng.normal(size=(len(TEXTS), 8)).astype(np.float32)
+    abusive = np.asarray([i % 6 < 3 for i in range(len(TEXTS))], dtype=np.float32)
+    return x, np.stack([abusive, abusive * (x[:, 0] > 0)], axis=1)
 
 
-def test_training_is_deterministic_and_learns() -> None:
+def test_training_is_deterministic_and_learns_from_both_blocks() -> None:
     x, y = _data(1)
-    a = train_head(x, y, ["a", "b"], seed=5, epochs=200)
-    b = train_head(x, y, ["a", "b"], seed=5, epochs=200)
-    assert np.array_equal(a.weights, b.weights) and a.version == b.version
-    probs = a.predict(x)
-    assert ((probs[:, 0] > 0.5) == (y[:, 0] > 0.5)).mean() > 0.95
+    a = fit_head(x, TEXTS, y, ["toxicity", "insult"], c=10)
+    b = fit_head(x, TEXTS, y, ["toxicity", "insult"], c=10)
+    assert a.version == b.version and np.array_equal(a.weights, b.weights)
+    assert [f.kind for f, _ in a.ngrams] == ["char", "word"]
+    probs = a.predict(x[:6], TEXTS[:6])
+    assert probs[:3, 0].min() > 0.5 > probs[3:, 0].max()  # the words carry toxicity here
+    noise = np.zeros_like(x[:2])
+    unseen = a.predict(noise, ["you stupid idiot", "lovely recipe, thanks"])
+    assert unseen[0, 0] > unseen[1, 0]
 
 
 def test_artifact_round_trips_and_scores(tmp_path: Path) -> None:
     x, y = _data(2)
-    head = train_head(x, y, ["toxicity", "insult"], seed=1, epochs=100)
+    head = fit_head(x, TEXTS, y, ["toxicity", "insult"], c=1)
     head.meta = {"name": "test-head"}
-    head.save(tmp_path / "head.json")
-    loaded = Head.load(tmp_path / "head.json")
-    assert loaded.categories == ["toxicity", "insult"] and loaded.version.startswith("test-head-")
+    head.save(tmp_path / "head.npz")
+    loaded = Head.load(tmp_path / "head.npz")
+    assert loaded.categories == ["toxicity", "insult"] and loaded.version == head.version
+    assert loaded.version.startswith("test-head-")
+    assert np.allclose(loaded.predict(x, TEXTS), head.predict(x, TEXTS), atol=1e-6)
     scorer = HeadScorer(loaded)
-    [result] = scorer.score([ScoringInput("x", x[0].tolist())])
+    [result] = scorer.score([ScoringInput(TEXTS[0], x[0].tolist())])
     assert set(result.scores) == {"toxicity", "insult"} and all(0 <= v <= 1 for v in result.scores.values())
     with pytest.raises(ScorerError, match="without an embedding"):
         scorer.score([ScoringInput("x")])
-    with pytest.raises(ScorerError, match="cannot load"):
-        Head.load(tmp_path / "missing.json")
+    (tmp_path / "broken.npz").write_bytes(b"PK not really")
+    for name in ("missing.npz", "broken.npz"):
+        with pytest.raises(ScorerError, match=f"cannot load the classifier head .*{name}"):
+            Head.load(tmp_path / name)
 
 
 def test_the_shipped_head_scores_abuse_above_benign_identity_mentions(embedder) -> None:  # type: ignore[no-untyped-def]
@@ -49,6 +70,7 @@ def test_the_shipped_head_scores_abuse_above_benign_identity_mentions(embedder) 
     texts = [
         "I am a proud gay man and I love my community",
         "muslim families run the bakery on our street",
+        "my black neighbours invited us to their wedding",
         "shut up you worthless idiot",
         "I hate you all, you disgusting animals",
     ]
@@ -56,4 +78,29 @@ def test_the_shipped_head_scores_abuse_above_benign_identity_mentions(embedder) 
     scores = [
         r.scores["toxicity"] for r in scorer.score([ScoringInput(t, v) for t, v in zip(texts, vectors, strict=True)])
     ]
-    assert max(scores[:2]) < min(scores[2:])
+    assert max(scores[:3]) < 0.5 < min(scores[3:])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (DATA / "olid-offenseval2019").is_dir(), reason=f"no datasets at {DATA}")
+def test_modbot_train_reproduces_the_shipped_head(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """The whole recipe from a fresh embedding cache: the same regularisation is chosen, the
+    held-out figures match the shipped artifact's, and the two heads score posts alike (the
+    embeddings may differ in the last float bits between machines, so not byte for byte)."""
+    config = tmp_path / "modbot.toml"
+    config.write_text(f'[data]\ndir = "{tmp_path / "data"}"\n')
+    out = tmp_path / "head.npz"
+    assert main(["--config", str(config), "train", "--data", str(DATA), "--out", str(out)]) == 0
+    trained, shipped = Head.load(out), Head.load()
+    assert trained.meta["C"] == shipped.meta["C"]
+    assert trained.meta["training_texts"] == shipped.meta["training_texts"]
+    for key, value in shipped.meta["metrics"].items():
+        assert trained.meta["metrics"][key] == pytest.approx(value, abs=0.003)
+    texts = [
+        "shut up you worthless idiot",
+        "thanks for the help today",
+        "I am a proud gay man",
+        "you people are vermin",
+    ]
+    x = np.asarray(embedder.embed(texts), dtype=np.float32)
+    assert np.allclose(trained.predict(x, texts), shipped.predict(x, texts), atol=0.01)
