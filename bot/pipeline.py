@@ -38,7 +38,9 @@ _IN_FLIGHT = 2
 class EmbeddingModel(Protocol):
     version: str
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+    def encode(
+        self, texts: Sequence[str], with_branch: bool = True
+    ) -> tuple[list[list[float]], list[list[float]] | None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +102,11 @@ class Decider:
                 starts.append(a)
                 texts.append(norm.text[a:b])
         embeddings: list[list[float]] | list[None] = [None] * len(texts)
+        branches: list[list[float]] | list[None] = [None] * len(texts)
         if self.embedder is not None:
-            embeddings = self.embedder.embed(texts)
-        inputs = [ScoringInput(t, e) for t, e in zip(texts, embeddings, strict=True)]
+            embeddings, branch = self.embedder.encode(texts)
+            branches = branch if branch is not None else branches
+        inputs = [ScoringInput(t, e, b) for t, e, b in zip(texts, embeddings, branches, strict=True)]
         windows: list[list[int]] = [[] for _ in posts]
         for j, owner in enumerate(owners):
             windows[owner].append(j)

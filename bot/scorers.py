@@ -37,10 +37,13 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
             batch_size=d.batch_size,
         )
         scorers.append(Cascade(detoxify, d.cascade_low, d.cascade_high) if d.cascade else detoxify)
+    branch = None
     if cfg.head.enabled:
         from model.heads import Head, HeadScorer
 
-        scorers.append(HeadScorer(Head.load(cfg.head.artifact)))
+        head = Head.load(cfg.head.artifact)
+        scorers.append(HeadScorer(head))
+        branch = head.branch
     if cfg.spam_text.enabled:
         from model.spamtext import SpamTextModel, SpamTextScorer
 
@@ -60,7 +63,13 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
     embedder = None
     if cfg.embedding.enabled or any(_needs_embedding(s) for s in scorers):
         e = cfg.embedding
-        embedder = Embedder(model_dir=e.model_dir, device=e.device, batch_size=e.batch_size)
+        embedder = Embedder(model_dir=e.model_dir, device=e.device, batch_size=e.batch_size, branch=branch)
+        trained_on = head.meta.get("embedding") if branch is not None else None
+        if trained_on is not None and trained_on != embedder.version:
+            raise ScorerError(
+                f"the head's fine-tuned layers belong to {trained_on}, but the embedding model is {embedder.version}: "
+                "use that model or a head trained on yours (modbot train)"
+            )
     for s in scorers:
         one = s.scorer if isinstance(s, Cascade) else s
         log.info("scorer %s ready (%s; categories %s)", one.name, one.version, ", ".join(one.categories))

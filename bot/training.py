@@ -2,7 +2,7 @@
 
 Data: the OLID training set (offensive, targeted, group-targeted), read from the shared datasets.
 Not Davidson et al.: its "offensive" class is mostly slurs and swearing in African-American
-English, and the same head trained with it learnt identity words and dialect as abuse (on an
+English, and the linear head trained with it learnt identity words and dialect as abuse (on an
 8,000-sentence madlibs sample, worst BPSN AUC 0.79 with it, 0.93 without; OLID macro-F1 0.71 and
 0.74); it stays a held-out test set instead. Bias
 mitigation, because identity words alone must not look like abuse: (1) counterfactual identity
@@ -32,8 +32,12 @@ from moderation.metrics import roc_auc
 from moderation.normalise import normalise
 
 CATEGORIES = ["toxicity", "insult", "identity_attack"]
-RECIPE = "toxicity-head-recipe-2"
+RECIPE = "toxicity-head-recipe-3"
 C_CANDIDATES = (0.1, 0.25, 0.5)
+BRANCH_LAYERS = 2
+EPOCHS = 2
+MIXES = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""weight of the fine-tuned layers' logits against the linear head's"""
 _BENIGN = [
     "I am {a} {t} person and proud of it",
     "my neighbour is {t} and she bakes amazing bread",
@@ -131,6 +135,11 @@ def embed_cached(embedder: Embedder, texts: list[str], cache: Path) -> np.ndarra
 
 
 def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head, dict[str, Any]]:
+    """Two heads on the same split, then their held-out best mix: (1) a logistic regression on the
+    frozen embedding and the n-grams; (2) the encoder's top layers fine-tuned with a linear layer
+    (model/branch.py). The mix weight and (1)'s C are chosen on the held-out tenth."""
+    from model.branch import TopLayers, fine_tune, lower_states, vectors
+
     started = time.perf_counter()
     training = build_training_set(data, seed)
     embedder = Embedder()
@@ -142,17 +151,34 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head,
     fit_texts = [training.texts[i] for i in fit]
     held_texts = [training.texts[i] for i in held]
 
-    def held_out(head: Head) -> dict[str, float]:
-        probs = head.predict(x[held], held_texts)
-        return {c: roc_auc(training.labels[held, i], probs[:, i]) for i, c in enumerate(CATEGORIES)}
+    def held_out(logits: np.ndarray) -> dict[str, float]:
+        return {c: roc_auc(training.labels[held, i], logits[:, i]) for i, c in enumerate(CATEGORIES)}
 
     candidates = []
     for c in C_CANDIDATES:
         head = fit_head(x[fit], fit_texts, training.labels[fit], CATEGORIES, c)
-        aucs = held_out(head)
-        candidates.append((float(np.mean(list(aucs.values()))), c, head, aucs))
-    _, best_c, head, aucs = max(candidates, key=lambda cand: cand[0])
-    metrics = {f"held-out ROC-AUC {c}": v for c, v in aucs.items()}
+        candidates.append((float(np.mean(list(held_out(head.logits(x[held], held_texts)).values()))), c, head))
+    _, best_c, linear = max(candidates, key=lambda cand: cand[0])
+
+    states = lower_states(embedder, training.texts, BRANCH_LAYERS)
+    branch = TopLayers.copy_of(embedder.bert, BRANCH_LAYERS)
+    w_tuned, b_tuned = fine_tune(branch, [states[i] for i in fit], training.labels[fit], seed, epochs=EPOCHS)
+    tuned_held = vectors(branch, [states[i] for i in held]) @ w_tuned + b_tuned
+    linear_held = linear.logits(x[held], held_texts)
+    mixes = {a: held_out(a * tuned_held + (1 - a) * linear_held) for a in MIXES}
+    mix = max(MIXES, key=lambda a: float(np.mean(list(mixes[a].values()))))
+    head = (
+        linear
+        if mix == 0
+        else Head(
+            CATEGORIES,
+            np.vstack([mix * w_tuned, (1 - mix) * linear.weights]).astype(np.float32),
+            (mix * b_tuned + (1 - mix) * linear.bias).astype(np.float32),
+            [(features, (1 - mix) * coef) for features, coef in linear.ngrams] if mix < 1 else [],
+            branch=branch,
+        )
+    )
+    metrics = {f"held-out ROC-AUC {c}": v for c, v in mixes[mix].items()}
     counts: dict[str, int] = {}
     for o in training.origin:
         counts[o] = counts.get(o, 0) + 1
@@ -161,7 +187,13 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head,
         "recipe": RECIPE,
         "seed": seed,
         "C": best_c,
-        "C tried (mean held-out ROC-AUC)": {str(c): round(m, 4) for m, c, _, _ in candidates},
+        "C tried (mean held-out ROC-AUC, linear head alone)": {str(c): round(m, 4) for m, c, _ in candidates},
+        "fine-tuned layers": BRANCH_LAYERS,
+        "epochs": EPOCHS,
+        "mix": mix,
+        "mix tried (mean held-out ROC-AUC)": {
+            str(a): round(float(np.mean(list(m.values()))), 4) for a, m in mixes.items()
+        },
         "embedding": embedder.version,
         "training_texts": counts,
         "held_out": len(held),
@@ -171,6 +203,7 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head,
     summary = {
         **metrics,
         "C": best_c,
+        "mix": mix,
         "texts": len(x),
         "seconds": round(time.perf_counter() - started, 1),
         "artifact": str(out),

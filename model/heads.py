@@ -34,12 +34,17 @@ class Head:
     ngrams: list[tuple[HashedTfidf, NDArray[np.float32]]] = field(default_factory=list)
     """Per n-gram block, its features and (BUCKETS, categories) weights."""
     meta: dict[str, Any] = field(default_factory=dict)
+    branch: Any = None
+    """model.branch.TopLayers: when set, `weights` apply to its vector followed by the embedding."""
 
     @property
     def version(self) -> str:
         h = hashlib.sha256(self.weights.tobytes() + self.bias.tobytes())
         for features, coef in self.ngrams:
             h.update(features.idf.tobytes() + coef.tobytes())
+        if self.branch is not None:
+            for array in self.branch.arrays().values():
+                h.update(array.tobytes())
         return f"{self.meta.get('name', 'head')}-{h.hexdigest()[:10]}"
 
     def logits(self, embeddings: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float32]:
@@ -58,8 +63,11 @@ class Head:
         arrays: dict[str, Any] = {"weights": self.weights, "bias": self.bias}
         for features, coef in self.ngrams:
             arrays.update(features.pack(coef, f"{features.kind}_"))
-        kinds = [features.kind for features, _ in self.ngrams]
-        save_arrays(path, arrays, {**self.meta, "categories": self.categories, "ngram_blocks": kinds})
+        meta = {**self.meta, "categories": self.categories, "ngram_blocks": [f.kind for f, _ in self.ngrams]}
+        if self.branch is not None:
+            arrays.update(self.branch.arrays())
+            meta["branch"] = self.branch.shape()
+        save_arrays(path, arrays, meta)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Head:
@@ -77,8 +85,13 @@ class Head:
                         f"weights {weights.shape} and bias {bias.shape} do not fit {len(categories)} categories"
                     )
                 ngrams = [HashedTfidf.unpack(k, data, f"{k}_") for k in kinds]
-                return cls(categories, weights, bias, ngrams, meta)
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+                branch = None
+                if "branch" in meta:
+                    from model.branch import TopLayers
+
+                    branch = TopLayers.from_arrays(data, **meta["branch"])
+                return cls(categories, weights, bias, ngrams, meta, branch)
+        except (OSError, ValueError, KeyError, EOFError, TypeError, RuntimeError) as exc:
             raise ScorerError(f"cannot load the classifier head {path or SHIPPED}: {exc}") from exc
 
 
@@ -96,12 +109,15 @@ class HeadScorer:
     def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
         if not batch:
             return []
-        missing = [i for i, item in enumerate(batch) if item.embedding is None]
+        missing = sum(item.embedding is None for item in batch)
         if missing:
-            raise ScorerError(f"head scorer got {len(missing)} inputs without an embedding")
-        probs = self.head.predict(
-            np.asarray([item.embedding for item in batch], dtype=np.float32), [item.text for item in batch]
-        )
+            raise ScorerError(f"head scorer got {missing} inputs without an embedding")
+        dense = np.asarray([item.embedding for item in batch], dtype=np.float32)
+        if self.head.branch is not None:
+            if any(item.branch is None for item in batch):
+                raise ScorerError("head scorer got inputs without its branch's vector (the embedder lacks the branch)")
+            dense = np.hstack([np.asarray([item.branch for item in batch], dtype=np.float32), dense])
+        probs = self.head.predict(dense, [item.text for item in batch])
         return [ScoreResult({c: float(p) for c, p in zip(self.categories, row, strict=True)}) for row in probs]
 
 

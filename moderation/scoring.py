@@ -16,6 +16,8 @@ from typing import Protocol, runtime_checkable
 class ScoringInput:
     text: str
     embedding: Sequence[float] | None = None
+    branch: Sequence[float] | None = None
+    """The fine-tuned top layers' vector, when the embedding model carries a head's branch."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,6 +93,21 @@ def embedder():  # type: ignore[no-untyped-def]
     return Embedder()
 
 
+@pytest.fixture(scope="session")
+def shipped_head():  # type: ignore[no-untyped-def]
+    from model.heads import Head
+
+    return Head.load()
+
+
+@pytest.fixture(scope="session")
+def head_embedder(shipped_head):  # type: ignore[no-untyped-def]
+    """The embedding model carrying the shipped head's fine-tuned layers, as build_scorers makes it."""
+    from model.embedding import Embedder
+
+    return Embedder(branch=shipped_head.branch)
+
+
 def decision_counts(url: str) -> tuple[int, int, int]:
     """(posts, decisions, posts decided more than once) in the database at `url`."""
     engine = create_engine(url)

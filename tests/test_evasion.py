@@ -23,10 +23,12 @@ TRICKS = {
 
 
 @pytest.fixture(scope="module")
-def decider(profanity_scorer, embedder):  # type: ignore[no-untyped-def]
-    from model.heads import Head, HeadScorer
+def decider(profanity_scorer, shipped_head, head_embedder):  # type: ignore[no-untyped-def]
+    from model.heads import HeadScorer
 
-    return Decider([profanity_scorer, HeadScorer(Head.load())], Policy(default=PolicyRules(thresholds={})), embedder)
+    return Decider(
+        [profanity_scorer, HeadScorer(shipped_head)], Policy(default=PolicyRules(thresholds={})), head_embedder
+    )
 
 
 def _scores(decider: Decider, text: str) -> dict[str, float]:

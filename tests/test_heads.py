@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bot.cli import main
+from model.embedding import Embedder
 from model.heads import Head, HeadScorer, fit_head
 from moderation.scoring import ScorerError, ScoringInput
 from tests.conftest import REPO
@@ -65,8 +66,8 @@ def test_artifact_round_trips_and_scores(tmp_path: Path) -> None:
             Head.load(tmp_path / name)
 
 
-def test_the_shipped_head_scores_abuse_above_benign_identity_mentions(embedder) -> None:  # type: ignore[no-untyped-def]
-    scorer = HeadScorer(Head.load())
+def test_the_shipped_head_scores_abuse_above_benign_identity_mentions(shipped_head, head_embedder) -> None:  # type: ignore[no-untyped-def]
+    scorer = HeadScorer(shipped_head)
     texts = [
         "I am a proud gay man and I love my community",
         "muslim families run the bakery on our street",
@@ -74,16 +75,38 @@ def test_the_shipped_head_scores_abuse_above_benign_identity_mentions(embedder) 
         "shut up you worthless idiot",
         "I hate you all, you disgusting animals",
     ]
-    vectors = embedder.embed(texts)
-    scores = [
-        r.scores["toxicity"] for r in scorer.score([ScoringInput(t, v) for t, v in zip(texts, vectors, strict=True)])
-    ]
+    vectors, branch = head_embedder.encode(texts)
+    assert branch is not None
+    inputs = [ScoringInput(t, v, b) for t, v, b in zip(texts, vectors, branch, strict=True)]
+    scores = [r.scores["toxicity"] for r in scorer.score(inputs)]
     assert max(scores[:3]) < 0.5 < min(scores[3:])
+    with pytest.raises(ScorerError, match="without its branch"):
+        scorer.score([ScoringInput(t, v) for t, v in zip(texts, vectors, strict=True)])
+
+
+def test_our_forward_pass_matches_sentence_transformers_and_the_branch_copies_the_encoder(embedder) -> None:  # type: ignore[no-untyped-def]
+    """The embedder's own forward pass (so the lower layers' output can be handed on) gives what
+    sentence-transformers' encode gives; the branch layers, given the encoder's own weights,
+    give what the encoder's top layers give."""
+    import torch
+
+    from model.branch import TopLayers, lower_states, vectors
+
+    texts = ["short", "a longer sentence, with punctuation and several words", "ünïcödé and emoji 🎉"]
+    ours = np.asarray(embedder.embed(texts))
+    reference = embedder._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.allclose(ours, reference, atol=1e-5)
+    copy = TopLayers.copy_of(embedder.bert, 2)
+    pooled = vectors(copy, lower_states(embedder, texts, 2))
+    normalised = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    assert np.allclose(normalised, ours, atol=1e-5)
+    with torch.no_grad():
+        assert copy.shape() == {"count": 2, "hidden": 384, "heads": 12, "intermediate": 1536, "eps": 1e-12}
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (DATA / "olid-offenseval2019").is_dir(), reason=f"no datasets at {DATA}")
-def test_modbot_train_reproduces_the_shipped_head(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_modbot_train_reproduces_the_shipped_head(tmp_path: Path, head_embedder) -> None:  # type: ignore[no-untyped-def]
     """The whole recipe from a fresh embedding cache: the same regularisation is chosen, the
     held-out figures match the shipped artifact's, and the two heads score posts alike (the
     embeddings may differ in the last float bits between machines, so not byte for byte)."""
@@ -92,7 +115,7 @@ def test_modbot_train_reproduces_the_shipped_head(tmp_path: Path, embedder) -> N
     out = tmp_path / "head.npz"
     assert main(["--config", str(config), "train", "--data", str(DATA), "--out", str(out)]) == 0
     trained, shipped = Head.load(out), Head.load()
-    assert trained.meta["C"] == shipped.meta["C"]
+    assert (trained.meta["C"], trained.meta["mix"]) == (shipped.meta["C"], shipped.meta["mix"])
     assert trained.meta["training_texts"] == shipped.meta["training_texts"]
     for key, value in shipped.meta["metrics"].items():
         assert trained.meta["metrics"][key] == pytest.approx(value, abs=0.003)
@@ -102,5 +125,26 @@ def test_modbot_train_reproduces_the_shipped_head(tmp_path: Path, embedder) -> N
         "I am a proud gay man",
         "you people are vermin",
     ]
-    x = np.asarray(embedder.embed(texts), dtype=np.float32)
-    assert np.allclose(trained.predict(x, texts), shipped.predict(x, texts), atol=0.01)
+    vectors, branch = head_embedder.encode(texts)
+    shipped_scores = shipped.predict(np.hstack([np.asarray(branch), np.asarray(vectors)]).astype(np.float32), texts)
+    retrained_embedder = Embedder(branch=trained.branch)
+    vectors, branch = retrained_embedder.encode(texts)
+    trained_scores = trained.predict(np.hstack([np.asarray(branch), np.asarray(vectors)]).astype(np.float32), texts)
+    assert np.allclose(trained_scores, shipped_scores, atol=0.02)
+
+
+def test_a_head_with_fine_tuned_layers_round_trips(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from model.branch import TopLayers
+
+    x, y = _data(3)
+    linear = fit_head(x, TEXTS, y, ["toxicity", "insult"], c=1)
+    branch = TopLayers.copy_of(embedder.bert, 1)
+    rng = np.random.default_rng(0)
+    head = Head(linear.categories, rng.normal(size=(384 + 8, 2)).astype(np.float32), linear.bias, linear.ngrams)
+    head.branch, head.meta = branch, {"name": "branchy"}
+    head.save(tmp_path / "h.npz")
+    loaded = Head.load(tmp_path / "h.npz")
+    assert loaded.branch is not None and loaded.branch.shape() == branch.shape()
+    assert loaded.version == head.version  # the branch is stored in half precision, and hashed so
+    dense = rng.normal(size=(3, 384 + 8)).astype(np.float32)
+    assert np.allclose(loaded.predict(dense, TEXTS[:3]), head.predict(dense, TEXTS[:3]), atol=1e-5)

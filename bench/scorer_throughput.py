@@ -1,0 +1,108 @@
+"""Posts per second of the Decider with every offline scorer on, on tweet-length posts.
+
+Every offline scorer: the shared embedding once per post, the toxicity head, the spam-text model,
+fact-check matching, profanity, the spam rules and the domain list, through the same Decider the
+service runs (normaliser and windows included; no database). Posts are OLID's test tweets (mean
+146 characters) when ../shared/datasets is there, else the sample feed. The fact-check index holds
+`--claims` CheckThat! claim texts (BM25 over real words) with random unit vectors for embeddings:
+matching costs the same whatever the vectors say, and embedding 10,000 claims first would take
+minutes. Prints the rate and where the time goes.
+
+Usage: .venv/bin/python bench/scorer_throughput.py [--batch 32] [--rounds 3] [--claims 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bot.config import Config  # noqa: E402
+from bot.evaluation import datasets  # noqa: E402
+from bot.pipeline import Decider  # noqa: E402
+from bot.scorers import build_scorers, build_spam_rules  # noqa: E402
+from model.claims import Claim, ClaimIndex, ClaimScorer  # noqa: E402
+from moderation.domains import DomainReputation  # noqa: E402
+from moderation.types import Author, Post  # noqa: E402
+
+DATA = REPO.parent / "shared" / "datasets"
+
+
+def posts_and_claims(n_claims: int) -> tuple[list[str], list[str]]:
+    if (DATA / "olid-offenseval2019").is_dir():
+        texts = datasets.olid_test(DATA).texts
+        claims = [t for _, t in datasets.checkthat(DATA).claims][:n_claims]
+    else:
+        feed = (REPO / "examples" / "sample-feed.jsonl").read_text().splitlines()
+        texts = [json.loads(line)["text"] for line in feed if line.startswith("{")]
+        claims = [f"claim number {i} about {texts[i % len(texts)]}" for i in range(n_claims)]
+    return texts, claims
+
+
+class Timed:
+    """Wraps the embedder to measure its share."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.version = inner.version  # type: ignore[attr-defined]
+        self.seconds = 0.0
+
+    def encode(self, texts: list[str], with_branch: bool = True) -> tuple[list[list[float]], list[list[float]] | None]:
+        started = time.perf_counter()
+        out: tuple[list[list[float]], list[list[float]] | None] = self.inner.encode(texts, with_branch)  # type: ignore[attr-defined]
+        self.seconds += time.perf_counter() - started
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--claims", type=int, default=10_000)
+    args = parser.parse_args()
+    texts, claim_texts = posts_and_claims(args.claims)
+    config = Config.model_validate({"scorers": {"head": {"enabled": True}, "spam_text": {"enabled": True}}})
+    scorers, embedder = build_scorers(config.scorers)
+    assert embedder is not None
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(claim_texts), embedder.dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = ClaimIndex(
+        [Claim(i, t, "false", "https://fact.example", "bench") for i, t in enumerate(claim_texts)], vectors
+    )
+    scorers.append(ClaimScorer(index, "bench"))
+    domains = DomainReputation.parse("scam.example spam giveaway scams\n", "bench")
+    timed = Timed(embedder)
+    decider = Decider(scorers, config.build_policy(), timed, spam=build_spam_rules(config.scorers), domains=domains)
+    now = datetime.now(UTC)
+    posts = [Post("bench", "c", "g", str(i), Author(f"u{i % 500}"), t, now) for i, t in enumerate(texts)]
+    decider.decide(posts[: args.batch])  # warm up
+    rates, shares = [], []
+    for _ in range(args.rounds):
+        timed.seconds = 0.0
+        started = time.perf_counter()
+        for s in range(0, len(posts), args.batch):
+            decider.decide(posts[s : s + args.batch])
+        elapsed = time.perf_counter() - started
+        rates.append(len(posts) / elapsed)
+        shares.append(timed.seconds / elapsed)
+    chars = statistics.mean(len(t) for t in texts)
+    print(f"{len(posts)} posts (mean {chars:.0f} characters), batches of {args.batch}, {len(claim_texts)} fact-checks")
+    print(f"scorers: {', '.join(decider.versions)}")
+    print(f"median {statistics.median(rates):.0f} posts/s over {args.rounds} rounds (min {min(rates):.0f})")
+    print(f"encoder (embedding + the head's fine-tuned layers): {statistics.median(shares) * 100:.0f} % of the time;")
+    print("everything else (normaliser, head,")
+    print(f"spam-text, claims, profanity, rules): {(1 - statistics.median(shares)) * 100:.0f} %")
+
+
+if __name__ == "__main__":
+    main()
