@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from moderation.retrieval import BM25, fuse
+from moderation.retrieval import BM25, blend
 from moderation.scoring import ScoreResult, ScoringInput
 
 
@@ -43,7 +43,7 @@ class ClaimIndex:
         if not self.claims:
             return []
         cosine = self.embeddings @ np.asarray(embedding, dtype=np.float32)
-        ranked = fuse([cosine, self.bm25.scores(text)])[:k]
+        ranked = blend(cosine, self.bm25.scores(text))[:k]
         return [Match(self.claims[i], float(max(0.0, cosine[i]))) for i in ranked]
 
 

@@ -1,7 +1,8 @@
-"""Claim retrieval: BM25 over words and cosine over sentence embeddings, fused by reciprocal rank.
+"""Claim retrieval: BM25 over words and cosine over sentence embeddings, fused.
 
 Lexical matching catches the names and numbers fact-checks hinge on; embeddings catch paraphrase.
-Reciprocal-rank fusion combines the two without calibrating their scores against each other.
+Fact-checks are blended by score (`blend`); the knowledge base uses reciprocal-rank fusion
+(`fuse`), which needs no weight to be chosen.
 """
 
 from __future__ import annotations
@@ -86,6 +87,20 @@ class BM25:
             if posting is not None:
                 out[posting[0]] += posting[1]
         return out
+
+
+BLEND_WEIGHT = 0.3
+"""BM25's share in `blend`. Chosen on the CheckThat! 2020 training tweets (MAP@5 0.852 / 0.853 /
+0.855 / 0.851 at 0.2 / 0.25 / 0.3 / 0.35, against 0.830 for reciprocal-rank fusion); the dev
+split, the reported figure, played no part."""
+
+
+def blend(cosine: NDArray[np.float32], lexical: NDArray[np.float32], weight: float = BLEND_WEIGHT) -> list[int]:
+    """Documents by cosine plus `weight` times BM25 scaled to this query's best BM25 score: the
+    embedding decides, and shared rare words (names, numbers) break its near-ties."""
+    top = float(lexical.max()) if lexical.size else 0.0
+    combined = cosine + weight * (lexical / top if top > 0 else lexical)
+    return [int(i) for i in np.argsort(-combined, kind="stable")]
 
 
 def fuse(rankings: Sequence[NDArray[np.float32]], k: int = 60, depth: int = 100) -> list[int]:

@@ -228,7 +228,7 @@ def claims(
     data: Path, embed: Callable[[Sequence[str]], list[list[float]]], version: str, command: str, split: str = "dev"
 ) -> tuple[Report, dict[str, Callable[[Path], None]]]:
     """CheckThat! 2020 task 2: rank the fact-checks for each tweet; MAP@5, MRR, Recall@k for the
-    hybrid index and for its lexical and embedding halves alone."""
+    index's own hybrid search, reciprocal-rank fusion, and its lexical and embedding halves alone."""
     import numpy as np
 
     from model.claims import Claim, ClaimIndex
@@ -242,11 +242,12 @@ def claims(
     index = ClaimIndex([Claim(i, t, "", "", "") for i, t in task.claims], claim_vectors)
     queries = [(q, normalise(t).text) for q, t in task.queries if q in task.relevant]
     query_vectors = embed([t for _, t in queries])
-    rankings: dict[str, list[list[int]]] = {"hybrid": [], "bm25": [], "embedding": []}
-    for (_, text_), vector in zip(queries, query_vectors, strict=True):
+    rankings: dict[str, list[list[int]]] = {"hybrid": [], "reciprocal-rank fusion": [], "bm25": [], "embedding": []}
+    for text_, vector in zip([t for _, t in queries], query_vectors, strict=True):
+        rankings["hybrid"].append([m.claim.id for m in index.search(text_, vector, k=20)])
         cosine = index.embeddings @ np.asarray(vector, dtype=np.float32)
         lexical = index.bm25.scores(text_)
-        rankings["hybrid"].append([ids[i] for i in fuse([cosine, lexical])[:20]])
+        rankings["reciprocal-rank fusion"].append([ids[i] for i in fuse([cosine, lexical])[:20]])
         rankings["bm25"].append([ids[int(i)] for i in np.argsort(-lexical, kind="stable")[:20]])
         rankings["embedding"].append([ids[int(i)] for i in np.argsort(-cosine, kind="stable")[:20]])
     rows = []
