@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from bot.evaluation import datasets
+from bot.training import saved
 from model.spamtext import SpamTextModel, fit
 from moderation.metrics import binary, pr_auc, roc_auc
 from moderation.normalise import normalise
@@ -83,12 +84,4 @@ def train(data: Path, out: Path, seed: int = 13) -> tuple[SpamTextModel, dict[st
         "metrics": metrics,
     }
     model.save(out)
-    summary = {
-        **metrics,
-        "texts": len(texts),
-        "seconds": round(time.perf_counter() - started, 1),
-        "artifact": str(out),
-        "bytes": out.stat().st_size,
-        "version": model.version,
-    }
-    return model, summary
+    return model, {**metrics, **saved(out, len(texts), model.version, started)}

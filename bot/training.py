@@ -200,14 +200,15 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head,
         "metrics": {k: round(v, 4) for k, v in metrics.items()},
     }
     head.save(out)
-    summary = {
-        **metrics,
-        "C": best_c,
-        "mix": mix,
-        "texts": len(x),
+    return head, {**metrics, "C": best_c, "mix": mix, **saved(out, len(x), head.version, started)}
+
+
+def saved(out: Path, texts: int, version: str, started: float) -> dict[str, Any]:
+    """What `modbot train` prints about an artifact it wrote."""
+    return {
+        "texts": texts,
         "seconds": round(time.perf_counter() - started, 1),
         "artifact": str(out),
         "bytes": out.stat().st_size,
-        "version": head.version,
+        "version": version,
     }
-    return head, summary

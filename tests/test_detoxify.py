@@ -78,19 +78,14 @@ def test_local_checkpoint_loads_through_detoxify_offline(tiny_checkpoint: tuple[
         assert r.scores["toxicity"] == pytest.approx(torch.sigmoid(torch.tensor(-4.0)).item(), abs=1e-5)
 
 
-def test_configured_detoxify_joins_the_scorers(tiny_checkpoint: tuple[Path, Path]) -> None:
+def _detoxify(tiny_checkpoint: tuple[Path, Path], **extra: object) -> dict[str, object]:
     checkpoint, config_dir = tiny_checkpoint
+    return {"enabled": True, "checkpoint": str(checkpoint), "huggingface_config_path": str(config_dir), **extra}
+
+
+def test_configured_detoxify_joins_the_scorers(tiny_checkpoint: tuple[Path, Path]) -> None:
     config = Config.model_validate(
-        {
-            "scorers": {
-                "profanity": {"enabled": False},
-                "detoxify": {
-                    "enabled": True,
-                    "checkpoint": str(checkpoint),
-                    "huggingface_config_path": str(config_dir),
-                },
-            }
-        }
+        {"scorers": {"profanity": {"enabled": False}, "detoxify": _detoxify(tiny_checkpoint)}}
     )
     scorers, embedder = build_scorers(config.scorers)
     assert [s.name for s in scorers] == ["detoxify"] and embedder is None
@@ -134,22 +129,8 @@ class Fixed:
 
 
 def test_the_cascade_asks_detoxify_only_about_uncertain_posts(tiny_checkpoint: tuple[Path, Path]) -> None:
-    checkpoint, config_dir = tiny_checkpoint
-    config = Config.model_validate(
-        {
-            "scorers": {
-                "spam": {"enabled": False},
-                "detoxify": {
-                    "enabled": True,
-                    "checkpoint": str(checkpoint),
-                    "huggingface_config_path": str(config_dir),
-                    "cascade": True,
-                    "cascade_low": 0.2,
-                    "cascade_high": 0.8,
-                },
-            }
-        }
-    )
+    detoxify = _detoxify(tiny_checkpoint, cascade=True, cascade_low=0.2, cascade_high=0.8)
+    config = Config.model_validate({"scorers": {"spam": {"enabled": False}, "detoxify": detoxify}})
     [_profanity, cascade], _ = build_scorers(config.scorers)
     assert isinstance(cascade, Cascade) and (cascade.low, cascade.high) == (0.2, 0.8)
     cheap = Fixed({"you are nice": 0.05, "you are an idiot": 0.95, "hello idiot": 0.6})
@@ -171,8 +152,7 @@ def test_the_cascade_asks_detoxify_only_about_uncertain_posts(tiny_checkpoint: t
 
 
 def test_cascade_settings_are_checked(tiny_checkpoint: tuple[Path, Path]) -> None:
-    checkpoint, config_dir = tiny_checkpoint
-    detoxify = {"enabled": True, "checkpoint": str(checkpoint), "huggingface_config_path": str(config_dir)}
+    detoxify = _detoxify(tiny_checkpoint)
     with pytest.raises(ValidationError, match=r"cascade_low \(0.9\) must be below cascade_high"):
         Config.model_validate({"scorers": {"detoxify": {**detoxify, "cascade_low": 0.9, "cascade_high": 0.5}}})
     alone = Config.model_validate(
