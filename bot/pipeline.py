@@ -93,12 +93,12 @@ class Decider:
         """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting)."""
         normalised = [normalise(p.text) for p in posts]
         # Every post becomes one or more windows; scorers and the embedding see windows.
-        owners: list[int] = []
+        windows: list[list[int]] = [[] for _ in posts]  # per post, the positions of its windows in `texts`
         starts: list[int] = []
         texts: list[str] = []
         for i, norm in enumerate(normalised):
             for a, b in split_windows(norm.text):
-                owners.append(i)
+                windows[i].append(len(texts))
                 starts.append(a)
                 texts.append(norm.text[a:b])
         embeddings: list[list[float]] | list[None] = [None] * len(texts)
@@ -107,9 +107,6 @@ class Decider:
             embeddings, branch = self.embedder.encode(texts)
             branches = branch if branch is not None else branches
         inputs = [ScoringInput(t, e, b) for t, e, b in zip(texts, embeddings, branches, strict=True)]
-        windows: list[list[int]] = [[] for _ in posts]
-        for j, owner in enumerate(owners):
-            windows[owner].append(j)
         per_post: list[dict[str, ScoreResult]] = [{} for _ in posts]
         for scorer in self.scorers:
             self._score(scorer, inputs, starts, windows, range(len(posts)), per_post)
