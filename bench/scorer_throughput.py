@@ -1,9 +1,10 @@
 """Posts per second of the Decider with every offline scorer on, on tweet-length posts.
 
 Every offline scorer: the shared embedding once per post, the toxicity head, the spam-text model,
-fact-check matching, profanity, the spam rules and the domain list, through the same Decider the
-service runs (normaliser and windows included; no database). Posts are OLID's test tweets (mean
-146 characters) when ../shared/datasets is there, else the sample feed. The fact-check index holds
+fact-check matching (through the shipped map), profanity, the spam rules and the domain list,
+through the same Decider the service runs (normaliser and windows included; no database). Posts
+are OLID's test tweets (mean 146 characters) when ../shared/datasets is there, else the sample
+feed. The fact-check index holds
 `--claims` CheckThat! claim texts (BM25 over real words) with random unit vectors for embeddings:
 matching costs the same whatever the vectors say, and embedding 10,000 claims first would take
 minutes. Prints the rate and where the time goes.
@@ -30,6 +31,7 @@ from bot.config import Config  # noqa: E402
 from bot.evaluation import datasets  # noqa: E402
 from bot.pipeline import Decider  # noqa: E402
 from bot.scorers import build_scorers, build_spam_rules  # noqa: E402
+from model.claimmap import ClaimMap  # noqa: E402
 from model.claims import Claim, ClaimIndex, ClaimScorer  # noqa: E402
 from moderation.domains import DomainReputation  # noqa: E402
 from moderation.types import Author, Post  # noqa: E402
@@ -77,7 +79,9 @@ def main() -> None:
     vectors = rng.normal(size=(len(claim_texts), embedder.dimension)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     index = ClaimIndex(
-        [Claim(i, t, "false", "https://fact.example", "bench") for i, t in enumerate(claim_texts)], vectors
+        [Claim(i, t, "false", "https://fact.example", "bench") for i, t in enumerate(claim_texts)],
+        vectors,
+        ClaimMap.load(),
     )
     scorers.append(ClaimScorer(index, "bench"))
     domains = DomainReputation.parse("scam.example spam giveaway scams\n", "bench")

@@ -216,9 +216,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "model",
         nargs="?",
-        choices=("toxicity", "spam"),
+        choices=("toxicity", "spam", "claims"),
         default="toxicity",
-        help="toxicity: the head on the shared embedding (default); spam: the spam-text classifier",
+        help="toxicity: the head on the shared embedding (default); spam: the spam-text classifier; "
+        "claims: the map that adapts the embedding to fact-check matching",
     )
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
     p.add_argument("--out", type=Path, default=None, help="artifact path (default: the one shipped in the package)")
@@ -798,10 +799,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         elif args.suite == "spam":
             report, plots = runner.spam(args.data, command)
         elif args.suite == "claims":
+            from model.claimmap import ClaimMap
             from model.embedding import Embedder
 
             embedder_model = Embedder()
-            report, plots = runner.claims(args.data, embedder_model.embed, embedder_model.version, command)
+            claim_map = ClaimMap.load(config.scorers.claims.map) if config.scorers.claims.adapt else None
+            report, plots = runner.claims(
+                args.data, embedder_model.embed, embedder_model.version, command, claim_map=claim_map
+            )
         else:
             scorers, embedder = build_scorers(config.scorers)
             decider = Decider(scorers, config.build_policy(), embedder)
@@ -826,8 +831,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     import model
-    from bot import spam_training, training
-    from model import heads, spamtext
+    from bot import claims_training, spam_training, training
+    from model import claimmap, heads, spamtext
 
     config = _config(args)
     if not args.data.is_dir():
@@ -838,6 +843,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         if args.model == "spam":
             _, summary = spam_training.train(args.data, args.out or artifacts / spamtext.SHIPPED, seed=args.seed)
+        elif args.model == "claims":
+            target = args.out or artifacts / claimmap.SHIPPED
+            _, summary = claims_training.train(args.data, target, config.data.dir / "cache", seed=args.seed)
         else:
             target = args.out or artifacts / heads.SHIPPED
             _, summary = training.train(args.data, target, config.data.dir / "cache", seed=args.seed)

@@ -163,6 +163,11 @@ class SpamConfig(_Strict):
 class ClaimsConfig(_Strict):
     enabled: bool = False
     """Match posts against the fact-checks imported with `modbot claims import` (category misinformation)."""
+    adapt: bool = True
+    """Pass posts and fact-checks through the map `modbot train claims` fitted to fact-check matching
+    (CheckThat! dev MAP@5 0.81 -> 0.87, docs/evaluation.md); false: the plain embedding."""
+    map: UserPath | None = None
+    """A map trained elsewhere (`modbot train claims --out`); default: the one shipped in the package."""
 
 
 class DomainsConfig(_Strict):

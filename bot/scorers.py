@@ -130,14 +130,21 @@ def build_spam_rules(cfg: ScorersConfig, shared_redis: str = "") -> SpamRules | 
 def _claim_scorer(store: Store, cfg: ScorersConfig) -> Scorer:
     import numpy as np
 
+    from model.claimmap import ClaimMap
     from model.claims import Claim, ClaimIndex, ClaimScorer
 
     model = "all-MiniLM-L6-v2" if cfg.embedding.model_dir is None else cfg.embedding.model_dir.name
     rows = store.claims(model)
     if not rows:
         log.warning("claims matching is enabled but no fact-checks are imported (modbot claims import FILE)")
-    index = ClaimIndex(
-        [Claim(r.id, r.claim, r.rating, r.url, r.publisher) for r in rows],
-        np.asarray([r.embedding for r in rows], dtype=np.float32),
-    )
-    return ClaimScorer(index, f"claims-{len(rows)}-{rows[-1].id if rows else 0}")
+    claim_map = ClaimMap.load(cfg.claims.map) if cfg.claims.adapt else None
+    try:
+        index = ClaimIndex(
+            [Claim(r.id, r.claim, r.rating, r.url, r.publisher) for r in rows],
+            np.asarray([r.embedding for r in rows], dtype=np.float32),
+            claim_map,
+        )
+    except ValueError as exc:
+        raise ScorerError(f"[scorers.claims]: {exc}") from exc
+    mapped = f"-{claim_map.version}" if claim_map is not None else ""
+    return ClaimScorer(index, f"claims-{len(rows)}-{rows[-1].id if rows else 0}{mapped}")

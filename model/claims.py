@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from moderation.retrieval import BM25, blend
-from moderation.scoring import ScoreResult, ScoringInput
+from model.claimmap import ClaimMap
+from moderation.retrieval import BLEND_WEIGHT, BM25, blend
+from moderation.scoring import ScorerError, ScoreResult, ScoringInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,24 +28,46 @@ class Claim:
 class Match:
     claim: Claim
     similarity: float
-    """cosine similarity of post and claim embeddings, in [0, 1] for this model"""
+    """cosine similarity of post and claim embeddings (through the index's map, when it has one),
+    clipped to [0, 1]"""
 
 
 class ClaimIndex:
-    def __init__(self, claims: Sequence[Claim], embeddings: NDArray[np.float32]) -> None:
+    """`claim_map`: the fitted map (model/claimmap.py) both sides' embeddings pass through, with
+    its own blend weight; without it, the plain embedding and the default weight."""
+
+    def __init__(
+        self, claims: Sequence[Claim], embeddings: NDArray[np.float32], claim_map: ClaimMap | None = None
+    ) -> None:
         if len(claims) != len(embeddings):
             raise ValueError(f"{len(claims)} claims but {len(embeddings)} embeddings")
         self.claims = list(claims)
         vectors = np.asarray(embeddings, dtype=np.float32)
-        self.embeddings = vectors.reshape(len(claims), -1) if len(claims) else np.zeros((0, 0), dtype=np.float32)
+        vectors = vectors.reshape(len(claims), -1) if len(claims) else np.zeros((0, 0), dtype=np.float32)
+        if claim_map is not None and len(claims) and vectors.shape[1] != claim_map.weights.shape[0]:
+            width = claim_map.weights.shape[0]
+            raise ValueError(f"the fact-check map takes {width}-d embeddings; the claims have {vectors.shape[1]}")
+        self.map = claim_map
+        self.embeddings = claim_map.apply(vectors) if claim_map is not None and len(claims) else vectors
+        self.blend_weight = claim_map.blend_weight if claim_map is not None else BLEND_WEIGHT
         self.bm25 = BM25([c.text for c in claims])
 
     def search(self, text: str, embedding: Sequence[float], k: int = 5) -> list[Match]:
+        return self.search_many([text], [embedding], k)[0]
+
+    def search_many(self, texts: Sequence[str], embeddings: Sequence[Sequence[float]], k: int = 5) -> list[list[Match]]:
+        """The best `k` fact-checks for each text; one matrix product for the whole batch."""
         if not self.claims:
-            return []
-        cosine = self.embeddings @ np.asarray(embedding, dtype=np.float32)
-        ranked = blend(cosine, self.bm25.scores(text))[:k]
-        return [Match(self.claims[i], float(max(0.0, cosine[i]))) for i in ranked]
+            return [[] for _ in texts]
+        queries = np.asarray(embeddings, dtype=np.float32).reshape(len(texts), -1)
+        cosines = (self.map.apply(queries) if self.map is not None else queries) @ self.embeddings.T
+        return [
+            [
+                Match(self.claims[i], float(max(0.0, cosine[i])))
+                for i in blend(cosine, self.bm25.scores(text), self.blend_weight, k)
+            ]
+            for text, cosine in zip(texts, cosines, strict=True)
+        ]
 
 
 class ClaimScorer:
@@ -61,9 +84,11 @@ class ClaimScorer:
 
     def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
         out = []
-        for item in batch:
-            assert item.embedding is not None
-            matches = self.index.search(item.text, item.embedding, k=1)
+        embeddings = [item.embedding for item in batch if item.embedding is not None]
+        if len(embeddings) != len(batch):
+            raise ScorerError("the claims scorer got posts without embeddings (the embedding model is off)")
+        found = self.index.search_many([item.text for item in batch], embeddings, k=1)
+        for matches in found:
             if not matches:
                 out.append(ScoreResult({"misinformation": 0.0}))
                 continue

@@ -95,12 +95,20 @@ BLEND_WEIGHT = 0.3
 split, the reported figure, played no part."""
 
 
-def blend(cosine: NDArray[np.float32], lexical: NDArray[np.float32], weight: float = BLEND_WEIGHT) -> list[int]:
-    """Documents by cosine plus `weight` times BM25 scaled to this query's best BM25 score: the
-    embedding decides, and shared rare words (names, numbers) break its near-ties."""
+def blend(
+    cosine: NDArray[np.float32], lexical: NDArray[np.float32], weight: float = BLEND_WEIGHT, k: int | None = None
+) -> list[int]:
+    """The best `k` documents (all when None) by cosine plus `weight` times BM25 scaled to this
+    query's best BM25 score: the embedding decides, and shared rare words (names, numbers) break
+    its near-ties. Ties go to the earlier document either way."""
     top = float(lexical.max()) if lexical.size else 0.0
     combined = cosine + weight * (lexical / top if top > 0 else lexical)
-    return [int(i) for i in np.argsort(-combined, kind="stable")]
+    candidates = np.arange(len(combined))
+    if k is not None and k < len(combined):
+        # only what reaches the k-th best score needs sorting (all of it, ties included)
+        candidates = np.flatnonzero(combined >= np.partition(combined, len(combined) - k)[len(combined) - k])
+    ranked = candidates[np.argsort(-combined[candidates], kind="stable")]
+    return [int(i) for i in ranked[:k]]
 
 
 def fuse(rankings: Sequence[NDArray[np.float32]], k: int = 60, depth: int = 100) -> list[int]:

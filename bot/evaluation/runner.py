@@ -10,12 +10,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.evaluation import datasets
 from bot.pipeline import Decider
 from moderation.metrics import bias_aucs, binary, macro_f1, pr_auc, roc_auc
 from moderation.types import Author, Post
+
+if TYPE_CHECKING:
+    from model.claimmap import ClaimMap
 
 ABUSE_CATEGORIES = ("toxicity", "severe_toxicity", "insult", "identity_attack", "threat", "obscene", "profanity")
 _BATCH = 256
@@ -225,10 +228,16 @@ def _identity_plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def claims(
-    data: Path, embed: Callable[[Sequence[str]], list[list[float]]], version: str, command: str, split: str = "dev"
+    data: Path,
+    embed: Callable[[Sequence[str]], list[list[float]]],
+    version: str,
+    command: str,
+    split: str = "dev",
+    claim_map: ClaimMap | None = None,
 ) -> tuple[Report, dict[str, Callable[[Path], None]]]:
     """CheckThat! 2020 task 2: rank the fact-checks for each tweet; MAP@5, MRR, Recall@k for the
-    index's own hybrid search, reciprocal-rank fusion, and its lexical and embedding halves alone."""
+    index's own hybrid search (through `claim_map` when given), and for comparison the search
+    without the map, reciprocal-rank fusion, and the lexical and embedding halves alone."""
     import numpy as np
 
     from model.claims import Claim, ClaimIndex
@@ -239,12 +248,19 @@ def claims(
     task = datasets.checkthat(data, split)
     ids = [i for i, _ in task.claims]
     claim_vectors = np.asarray(embed([normalise(t).text for _, t in task.claims]), dtype=np.float32)
-    index = ClaimIndex([Claim(i, t, "", "", "") for i, t in task.claims], claim_vectors)
+    records = [Claim(i, t, "", "", "") for i, t in task.claims]
+    index = ClaimIndex(records, claim_vectors)
+    mapped = ClaimIndex(records, claim_vectors, claim_map) if claim_map is not None else None
     queries = [(q, normalise(t).text) for q, t in task.queries if q in task.relevant]
     query_vectors = embed([t for _, t in queries])
-    rankings: dict[str, list[list[int]]] = {"hybrid": [], "reciprocal-rank fusion": [], "bm25": [], "embedding": []}
+    rankings: dict[str, list[list[int]]] = {"hybrid": []}
+    if mapped is not None:
+        rankings["hybrid without the map"] = []
+    rankings.update({"reciprocal-rank fusion": [], "bm25": [], "embedding": []})
     for text_, vector in zip([t for _, t in queries], query_vectors, strict=True):
-        rankings["hybrid"].append([m.claim.id for m in index.search(text_, vector, k=20)])
+        rankings["hybrid"].append([m.claim.id for m in (mapped or index).search(text_, vector, k=20)])
+        if mapped is not None:
+            rankings["hybrid without the map"].append([m.claim.id for m in index.search(text_, vector, k=20)])
         cosine = index.embeddings @ np.asarray(vector, dtype=np.float32)
         lexical = index.bm25.scores(text_)
         rankings["reciprocal-rank fusion"].append([ids[i] for i in fuse([cosine, lexical])[:20]])
@@ -269,7 +285,7 @@ def claims(
                 "Recall@5": float(np.mean([bool(set(r[:5]) & g) for r, g in zip(ranked, rel, strict=True)])),
             }
         )
-    report = Report("claims", command, {"embedding": version})
+    report = Report("claims", command, {"embedding": version, "map": claim_map.version if claim_map else "none"})
     hybrid = rows[0]
     report.figures = {
         "split": split,
