@@ -210,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--category", help="score category to evaluate (default: the highest abuse category)")
     p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for F1 (toxicity suite)")
     p.add_argument("--days", type=int, default=30, help="how far back the live audit looks (default 30)")
+    p.add_argument(
+        "--split",
+        choices=("dev", "coaid"),
+        default="dev",
+        help="claims suite: CheckThat! dev tweets (default) or CoAID news headlines (out of domain)",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("train", help="train a shipped model from public data (deterministic per seed)")
@@ -805,7 +811,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             embedder_model = Embedder()
             claim_map = ClaimMap.load(config.scorers.claims.map) if config.scorers.claims.adapt else None
             report, plots = runner.claims(
-                args.data, embedder_model.embed, embedder_model.version, command, claim_map=claim_map
+                args.data, embedder_model.embed, embedder_model.version, command, args.split, claim_map
             )
         else:
             scorers, embedder = build_scorers(config.scorers)

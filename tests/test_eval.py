@@ -41,3 +41,43 @@ def test_eval_injection_reports_recall_and_false_positive_rates(tmp_path: Path) 
     # detection or starts flagging ordinary prompts fails here.
     assert figures["BIPIA recall"] >= 0.7
     assert figures["NotInject false-positive rate"] <= 0.02 and figures["WildGuard false-positive rate"] <= 0.06
+
+
+@pytest.mark.slow
+def test_eval_claims_map_helps_in_domain_and_holds_out_of_it(tmp_path: Path) -> None:
+    """Floors under today's figures (dev 0.873 with the map, 0.809 without; CoAID 0.648 both)."""
+    for split in ("dev", "coaid"):
+        assert main(["eval", "claims", "--split", split, "--data", str(DATA), "--out", str(tmp_path / split)]) == 0
+    dev, coaid = (json.loads((tmp_path / s / "claims.json").read_text()) for s in ("dev", "coaid"))
+    methods = {
+        name: {row["method"]: row["MAP@5"] for row in report["tables"]["retrieval methods"]}
+        for name, report in (("dev", dev), ("coaid", coaid))
+    }
+    assert dev["figures"]["queries"] == 197 and dev["figures"]["hybrid MAP@5"] >= 0.86
+    assert methods["dev"]["hybrid"] >= methods["dev"]["hybrid without the map"] + 0.03
+    assert coaid["figures"]["queries"] > 900
+    assert methods["coaid"]["hybrid"] >= methods["coaid"]["hybrid without the map"] - 0.01
+
+
+def test_coaid_retrieval_pairs_headlines_with_reviewed_claims(tmp_path: Path) -> None:
+    from bot.evaluation.datasets import coaid_retrieval
+
+    folder = tmp_path / "coaid-covid-misinfo" / "05-01-2020"
+    folder.mkdir(parents=True)
+    (folder / "NewsFakeCOVID-19.csv").write_text(
+        "\ufeff,type,fact_check_url,title,newstitle,content\n"
+        '0,article,https://f.example/1,Garlic cures COVID,"""Eat garlic, beat the virus""",x\n'
+        "1,post,https://f.example/2,5G spreads the virus,,\n"
+        "2,article,https://f.example/2,5G spreads the virus,5G spreads the virus,\n",
+        encoding="utf-8",
+    )
+    (folder / "NewsRealCOVID-19.csv").write_text(
+        ",type,fact_check_url,title,newstitle,content\n"
+        "0,article,https://f.example/3,Masks reduce spread,Study: masks cut spread,y\n",
+        encoding="utf-8",
+    )
+    task = coaid_retrieval(tmp_path)
+    assert task.claims == [(0, "Garlic cures COVID"), (1, "5G spreads the virus"), (2, "Masks reduce spread")]
+    assert task.relevant == {"Eat garlic, beat the virus": {0}, "Study: masks cut spread": {2}}
+    with pytest.raises(FileNotFoundError, match="no CoAID news files"):
+        coaid_retrieval(tmp_path / "elsewhere")

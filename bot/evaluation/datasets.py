@@ -83,9 +83,9 @@ def olid_test(root: Path) -> Labelled:
 @dataclass(frozen=True, slots=True)
 class ClaimRetrieval:
     claims: list[tuple[int, str]]
-    """(vclaim id, claim text with its fact-check title)"""
+    """(claim id, claim text; for CheckThat! with its fact-check title)"""
     queries: list[tuple[str, str]]
-    """(tweet id, tweet text)"""
+    """(query id, query text): a tweet for CheckThat!, a news headline for CoAID"""
     relevant: dict[str, set[int]]
 
 
@@ -107,6 +107,31 @@ def checkthat(root: Path, split: str = "dev") -> ClaimRetrieval:
             if len(parts) == 4 and parts[3] == "1":
                 relevant.setdefault(parts[0], set()).add(int(parts[2]))
     return ClaimRetrieval(claims, queries, relevant)
+
+
+def coaid_retrieval(root: Path) -> ClaimRetrieval:
+    """CoAID's fact-checked COVID-19 news, turned into claim retrieval out of CheckThat!'s domain:
+    each news headline (query) should find the claim its fact-check reviewed, among every claim
+    reviewed in CoAID. Rows whose headline merely repeats the claim are left out."""
+    csv.field_size_limit(2**31 - 1)  # article bodies exceed the csv module's default field limit
+    files = sorted((root / "coaid-covid-misinfo").glob("*/News*COVID-19.csv"))
+    if not files:
+        raise FileNotFoundError(f"no CoAID news files (*/News*COVID-19.csv) under {root / 'coaid-covid-misinfo'}")
+    claims: dict[str, int] = {}
+    relevant: dict[str, set[int]] = {}
+    for path in files:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            for row in csv.DictReader(f):
+                claim = (row.get("title") or "").strip().strip('"')
+                headline = (row.get("newstitle") or "").strip().strip('"')
+                if not claim:
+                    continue
+                claim_id = claims.setdefault(claim, len(claims))
+                if headline and headline.lower() != claim.lower():
+                    relevant.setdefault(headline, set()).add(claim_id)
+    return ClaimRetrieval(
+        [(i, text) for text, i in claims.items()], [(headline, headline) for headline in relevant], relevant
+    )
 
 
 @dataclass(frozen=True, slots=True)
