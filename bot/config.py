@@ -47,7 +47,7 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
     "identity_attack": {"flag": 0.5},
     "sexual_explicit": {"flag": 0.7},
     "spam": {"flag": 0.6},
-    "misinformation": {"log": 0.75},
+    "misinformation": {"log": 0.6},
 }
 
 

@@ -259,8 +259,11 @@ def claims(
     if mapped is not None:
         rankings["hybrid without the map"] = []
     rankings.update({"reciprocal-rank fusion": [], "bm25": [], "embedding": []})
-    for text_, vector in zip([t for _, t in queries], query_vectors, strict=True):
-        rankings["hybrid"].append([m.claim.id for m in (mapped or index).search(text_, vector, k=20)])
+    top_matches: list[tuple[float, bool]] = []  # the hybrid's best match: similarity, right or not
+    for (q, text_), vector in zip(queries, query_vectors, strict=True):
+        found = (mapped or index).search(text_, vector, k=20)
+        rankings["hybrid"].append([m.claim.id for m in found])
+        top_matches.append((found[0].similarity, found[0].claim.id in task.relevant[q]))
         if mapped is not None:
             rankings["hybrid without the map"].append([m.claim.id for m in index.search(text_, vector, k=20)])
         cosine = index.embeddings @ np.asarray(vector, dtype=np.float32)
@@ -298,8 +301,45 @@ def claims(
         "hybrid Recall@5": hybrid["Recall@5"],
     }
     report.tables["retrieval methods"] = rows
+    report.tables["best match by similarity threshold (hybrid)"] = [
+        {
+            "threshold": t,
+            "queries at or above": sum(s >= t for s, _ in top_matches) / len(top_matches),
+            "right fact-check among them": _share([right for s, right in top_matches if s >= t]),
+        }
+        for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
+    ]
     report.seconds = time.perf_counter() - started
-    return report, {}
+    relevant = [task.relevant[q] for q, _ in queries]
+    return report, {"claims_recall.png": lambda p: _recall_plot(rankings, relevant, p)}
+
+
+def _share(flags: list[bool]) -> float:
+    return sum(flags) / len(flags) if flags else float("nan")
+
+
+def _recall_plot(rankings: dict[str, list[list[int]]], relevant: list[set[int]], path: Path) -> None:
+    """Recall@k for k = 1-20: how often the right fact-check is among the first k."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ks = range(1, 21)
+    for method, ranked in rankings.items():
+        ax.plot(
+            list(ks),
+            [sum(bool(set(r[:k]) & g) for r, g in zip(ranked, relevant, strict=True)) / len(ranked) for k in ks],
+            label=method,
+        )
+    ax.set_xlabel("k (fact-checks shown)")
+    ax.set_ylabel("Recall@k")
+    ax.set_xticks([1, 5, 10, 15, 20])
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def injection(data: Path, command: str) -> tuple[Report, dict[str, Callable[[Path], None]]]:
