@@ -138,6 +138,11 @@ def _claim_scorer(store: Store, cfg: ScorersConfig) -> Scorer:
     if not rows:
         log.warning("claims matching is enabled but no fact-checks are imported (modbot claims import FILE)")
     claim_map = ClaimMap.load(cfg.claims.map) if cfg.claims.adapt else None
+    if claim_map is not None and claim_map.meta.get("embedding", model) != model:
+        raise ScorerError(
+            f"the fact-check map was fitted on {claim_map.meta['embedding']} embeddings, but the embedding model is "
+            f"{model}: train one on yours (modbot train claims) or set [scorers.claims] adapt = false"
+        )
     try:
         index = ClaimIndex(
             [Claim(r.id, r.claim, r.rating, r.url, r.publisher) for r in rows],

@@ -131,3 +131,13 @@ def test_modbot_train_claims_reproduces_the_shipped_map(tmp_path: Path) -> None:
     for key, value in shipped.meta["metrics"].items():
         assert trained.meta["metrics"][key] == pytest.approx(value, abs=0.003)
     assert np.abs(trained.weights - shipped.weights).max() < 1e-3
+
+
+def test_a_map_for_another_embedding_model_is_refused(tmp_path: Path, store) -> None:  # type: ignore[no-untyped-def]
+    from bot.config import Config
+    from bot.scorers import build_scorers
+
+    ClaimMap(np.eye(384, dtype=np.float32), 0.3, {"embedding": "some-other-encoder"}).save(tmp_path / "map.npz")
+    config = Config.model_validate({"scorers": {"claims": {"enabled": True, "map": str(tmp_path / "map.npz")}}})
+    with pytest.raises(ScorerError, match="fitted on some-other-encoder embeddings, but the embedding model is all-"):
+        build_scorers(config.scorers, store)
