@@ -24,7 +24,7 @@ from model.embedding import Embedder
 from moderation.normalise import normalise
 from moderation.retrieval import BLEND_WEIGHT, BM25, average_precision_at, blend
 
-RECIPE = "claims-map-recipe-1"
+RECIPE = "claims-map-recipe-2"
 EPOCHS = 20
 BLEND_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 FOLDS = 5
@@ -72,17 +72,18 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Claim
         lex, rel = [lexical[i] for i in check], [queries[i][1] for i in check]
         plain += share * held_out_map5(query_vectors[check], docs, lex, rel, BLEND_WEIGHT)
         maps = fit_map(query_vectors[fit], [sorted(queries[i][1]) for i in fit], docs, seed, EPOCHS)
-        for epoch, weights in enumerate(maps):
-            candidate = ClaimMap(weights, 0.0)
-            mapped_docs, mapped_queries = candidate.apply(docs), candidate.apply(query_vectors[check])
+        for epoch, (post_weights, claim_weights) in enumerate(maps):
+            candidate = ClaimMap(post_weights, claim_weights, 0.0)
+            mapped_docs, mapped_queries = candidate.claims(docs), candidate.posts(query_vectors[check])
             for k, w in enumerate(BLEND_WEIGHTS):
                 table[epoch, k] += share * held_out_map5(mapped_queries, mapped_docs, lex, rel, w)
     best_epoch, best_weight = np.unravel_index(int(np.argmax(table)), table.shape)
     epochs, weight = int(best_epoch) + 1, BLEND_WEIGHTS[int(best_weight)]
-    *_, weights = fit_map(query_vectors, [sorted(rel) for _, rel in queries], docs, seed, epochs)
+    *_, (post_weights, claim_weights) = fit_map(query_vectors, [sorted(rel) for _, rel in queries], docs, seed, epochs)
     metrics = {"cross-validated MAP@5": float(table.max()), "cross-validated MAP@5 without the map": plain}
     claim_map = ClaimMap(
-        weights,
+        post_weights,
+        claim_weights,
         weight,
         {
             "recipe": RECIPE,

@@ -33,8 +33,9 @@ class Match:
 
 
 class ClaimIndex:
-    """`claim_map`: the fitted map (model/claimmap.py) both sides' embeddings pass through, with
-    its own blend weight; without it, the plain embedding and the default weight."""
+    """`claim_map`: the fitted maps (model/claimmap.py) that fact-checks' and posts' embeddings
+    pass through, with their own blend weight; without it, the plain embedding and the default
+    weight."""
 
     def __init__(
         self, claims: Sequence[Claim], embeddings: NDArray[np.float32], claim_map: ClaimMap | None = None
@@ -44,11 +45,12 @@ class ClaimIndex:
         self.claims = list(claims)
         vectors = np.asarray(embeddings, dtype=np.float32)
         vectors = vectors.reshape(len(claims), -1) if len(claims) else np.zeros((0, 0), dtype=np.float32)
-        if claim_map is not None and len(claims) and vectors.shape[1] != claim_map.weights.shape[0]:
-            width = claim_map.weights.shape[0]
-            raise ValueError(f"the fact-check map takes {width}-d embeddings; the claims have {vectors.shape[1]}")
+        if claim_map is not None and len(claims) and vectors.shape[1] != claim_map.width:
+            raise ValueError(
+                f"the fact-check map takes {claim_map.width}-d embeddings; the claims have {vectors.shape[1]}"
+            )
         self.map = claim_map
-        self.embeddings = claim_map.apply(vectors) if claim_map is not None and len(claims) else vectors
+        self.embeddings = claim_map.claims(vectors) if claim_map is not None and len(claims) else vectors
         self.blend_weight = claim_map.blend_weight if claim_map is not None else BLEND_WEIGHT
         self.bm25 = BM25([c.text for c in claims])
 
@@ -60,7 +62,7 @@ class ClaimIndex:
         if not self.claims:
             return [[] for _ in texts]
         queries = np.asarray(embeddings, dtype=np.float32).reshape(len(texts), -1)
-        cosines = (self.map.apply(queries) if self.map is not None else queries) @ self.embeddings.T
+        cosines = (self.map.posts(queries) if self.map is not None else queries) @ self.embeddings.T
         return [
             [
                 Match(self.claims[i], float(max(0.0, cosine[i])))

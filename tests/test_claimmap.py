@@ -1,4 +1,4 @@
-"""The fact-check map: fitting pulls a query towards the fact-check that verifies it, the recipe is
+"""The fact-check maps: fitting pulls a query towards the fact-check that verifies it, the recipe is
 deterministic per seed, artifacts round-trip, and the index refuses a map of the wrong width."""
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ def _map5(queries: np.ndarray, docs: np.ndarray) -> float:
 def test_fitting_pulls_queries_to_their_fact_checks() -> None:
     queries, relevant, docs = _task()
     before = _map5(queries, docs)
-    *_, weights = fit_map(queries, relevant, docs, seed=1, epochs=40, lr=1e-2)
-    fitted = ClaimMap(weights, 0.0)
-    after = _map5(fitted.apply(queries), fitted.apply(docs))
+    *_, (post_weights, claim_weights) = fit_map(queries, relevant, docs, seed=1, epochs=40, lr=1e-2)
+    fitted = ClaimMap(post_weights, claim_weights, 0.0)
+    after = _map5(fitted.posts(queries), fitted.claims(docs))
     assert before < 0.8 and after > before + 0.1
 
 
@@ -48,16 +48,17 @@ def test_same_seed_same_map() -> None:
     queries, relevant, docs = _task()
     first = list(fit_map(queries, relevant, docs, seed=3, epochs=3))
     second = list(fit_map(queries, relevant, docs, seed=3, epochs=3))
-    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert all(np.array_equal(a, b) for x, y in zip(first, second, strict=True) for a, b in zip(x, y, strict=True))
     other = list(fit_map(queries, relevant, docs, seed=4, epochs=3))
-    assert not np.array_equal(first[-1], other[-1])
+    assert not np.array_equal(first[-1][0], other[-1][0])
 
 
 def test_artifact_round_trip_and_errors(tmp_path: Path) -> None:
-    weights = np.eye(8, dtype=np.float32) * 2
-    ClaimMap(weights, 0.2, {"recipe": "test"}).save(tmp_path / "map.npz")
+    post, claim = np.eye(8, dtype=np.float32) * 2, np.eye(8, dtype=np.float32) * 3
+    ClaimMap(post, claim, 0.2, {"recipe": "test"}).save(tmp_path / "map.npz")
     loaded = ClaimMap.load(tmp_path / "map.npz")
-    assert np.array_equal(loaded.weights, weights) and loaded.blend_weight == 0.2
+    assert np.array_equal(loaded.post_weights, post) and np.array_equal(loaded.claim_weights, claim)
+    assert loaded.blend_weight == 0.2
     assert loaded.version.startswith("claims-map-") and loaded.meta["recipe"] == "test"
     (tmp_path / "broken.npz").write_bytes(b"not an artifact")
     with pytest.raises(ScorerError, match=r"broken\.npz"):
@@ -68,8 +69,8 @@ def test_artifact_round_trip_and_errors(tmp_path: Path) -> None:
 
 def test_shipped_map_fits_the_embedding() -> None:
     shipped = ClaimMap.load()
-    assert shipped.weights.shape == (384, 384)
-    assert shipped.meta["recipe"] == "claims-map-recipe-1" and shipped.meta["embedding"] == "all-MiniLM-L6-v2"
+    assert shipped.post_weights.shape == shipped.claim_weights.shape == (384, 384)
+    assert shipped.meta["recipe"] == "claims-map-recipe-2" and shipped.meta["embedding"] == "all-MiniLM-L6-v2"
     cv = shipped.meta["metrics"]
     assert cv["cross-validated MAP@5"] > cv["cross-validated MAP@5 without the map"]
 
@@ -107,7 +108,7 @@ def test_train_command_writes_a_loadable_map(tmp_path: Path, monkeypatch: pytest
     out = tmp_path / "map.npz"
     assert main(["train", "claims", "--data", str(tmp_path / "data"), "--out", str(out), "--seed", "5"]) == 0
     trained = ClaimMap.load(out)
-    assert trained.weights.shape == (384, 384) and 1 <= trained.meta["epochs"] <= 20
+    assert trained.claim_weights.shape == (384, 384) and 1 <= trained.meta["epochs"] <= 20
     assert trained.meta["trained on"].startswith("CheckThat! 2020 task 2 train: 10 tweets; 10 fact-checks")
     assert (
         main(["train", "claims", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "again.npz"), "--seed", "5"])
@@ -130,14 +131,16 @@ def test_modbot_train_claims_reproduces_the_shipped_map(tmp_path: Path) -> None:
     assert (trained.meta["epochs"], trained.blend_weight) == (shipped.meta["epochs"], shipped.blend_weight)
     for key, value in shipped.meta["metrics"].items():
         assert trained.meta["metrics"][key] == pytest.approx(value, abs=0.003)
-    assert np.abs(trained.weights - shipped.weights).max() < 1e-3
+    assert np.abs(trained.post_weights - shipped.post_weights).max() < 1e-3
+    assert np.abs(trained.claim_weights - shipped.claim_weights).max() < 1e-3
 
 
 def test_a_map_for_another_embedding_model_is_refused(tmp_path: Path, store) -> None:  # type: ignore[no-untyped-def]
     from bot.config import Config
     from bot.scorers import build_scorers
 
-    ClaimMap(np.eye(384, dtype=np.float32), 0.3, {"embedding": "some-other-encoder"}).save(tmp_path / "map.npz")
+    eye = np.eye(384, dtype=np.float32)
+    ClaimMap(eye, eye, 0.3, {"embedding": "some-other-encoder"}).save(tmp_path / "map.npz")
     config = Config.model_validate({"scorers": {"claims": {"enabled": True, "map": str(tmp_path / "map.npz")}}})
     with pytest.raises(ScorerError, match="fitted on some-other-encoder embeddings, but the embedding model is all-"):
         build_scorers(config.scorers, store)

@@ -58,7 +58,7 @@ def test_eval_claims_map_helps_in_domain_and_holds_out_of_it(tmp_path: Path) -> 
     assert coaid["figures"]["queries"] > 900
     assert (tmp_path / "dev" / "claims_recall.png").stat().st_size > 10_000
     thresholds = dev["tables"]["best match by similarity threshold (hybrid)"]
-    assert [row["threshold"] for row in thresholds] == [0.5, 0.6, 0.7, 0.75, 0.8, 0.9]
+    assert [row["threshold"] for row in thresholds] == [0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8]
     assert methods["coaid"]["hybrid"] >= methods["coaid"]["hybrid without the map"] - 0.01
 
 

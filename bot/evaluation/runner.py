@@ -307,7 +307,7 @@ def claims(
             "queries at or above": sum(s >= t for s, _ in top_matches) / len(top_matches),
             "right fact-check among them": _share([right for s, right in top_matches if s >= t]),
         }
-        for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
+        for t in (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
     ]
     report.seconds = time.perf_counter() - started
     relevant = [task.relevant[q] for q, _ in queries]
