@@ -53,7 +53,9 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Claim
     task = datasets.checkthat(data, "train")
     position = {claim_id: k for k, (claim_id, _) in enumerate(task.claims)}
     doc_texts = [normalise(t).text for _, t in task.claims]
-    queries = [(normalise(t).text, {position[c] for c in task.relevant[q] if c in position}) for q, t in task.queries]
+    queries = [
+        (normalise(t).text, {position[c] for c in task.relevant.get(q, ()) if c in position}) for q, t in task.queries
+    ]
     queries = [(t, rel) for t, rel in queries if rel]
     if not queries:
         raise ValueError(f"no CheckThat! training tweet in {data} has a fact-check in the collection")
