@@ -805,11 +805,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         elif args.suite == "spam":
             report, plots = runner.spam(args.data, command)
         elif args.suite == "claims":
-            from model.claimmap import ClaimMap
+            from bot.scorers import load_claim_map
             from model.embedding import Embedder
 
             embedder_model = Embedder()
-            claim_map = ClaimMap.load(config.scorers.claims.map) if config.scorers.claims.adapt else None
+            claim_map = load_claim_map(config.scorers.claims, embedder_model.version)
             report, plots = runner.claims(
                 args.data, embedder_model.embed, embedder_model.version, command, args.split, claim_map
             )

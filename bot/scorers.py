@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from bot.config import ScorersConfig
+from bot.config import ClaimsConfig, ScorersConfig
 from bot.storage.store import Store
 from model.embedding import Embedder
 from moderation.counters import Counters, InMemoryCounters
 from moderation.domains import DomainListError, DomainReputation
 from moderation.scoring import Cascade, Scorer, ScorerError
 from moderation.spam import SpamRules, SpamSettings
+
+if TYPE_CHECKING:
+    from model.claimmap import ClaimMap
 
 log = logging.getLogger(__name__)
 
@@ -127,22 +131,30 @@ def build_spam_rules(cfg: ScorersConfig, shared_redis: str = "") -> SpamRules | 
     return SpamRules(counters, settings)
 
 
+def load_claim_map(cfg: ClaimsConfig, model: str) -> ClaimMap | None:
+    """The configured fact-check map, or None with `adapt = false`; one fitted on another
+    embedding model is refused."""
+    from model.claimmap import ClaimMap
+
+    claim_map = ClaimMap.load(cfg.map) if cfg.adapt else None
+    if claim_map is not None and claim_map.meta.get("embedding", model) != model:
+        raise ScorerError(
+            f"the fact-check map was fitted on {claim_map.meta['embedding']} embeddings, but the embedding model is "
+            f"{model}: train one on yours (modbot train claims) or set [scorers.claims] adapt = false"
+        )
+    return claim_map
+
+
 def _claim_scorer(store: Store, cfg: ScorersConfig) -> Scorer:
     import numpy as np
 
-    from model.claimmap import ClaimMap
     from model.claims import Claim, ClaimIndex, ClaimScorer
 
     model = "all-MiniLM-L6-v2" if cfg.embedding.model_dir is None else cfg.embedding.model_dir.name
     rows = store.claims(model)
     if not rows:
         log.warning("claims matching is enabled but no fact-checks are imported (modbot claims import FILE)")
-    claim_map = ClaimMap.load(cfg.claims.map) if cfg.claims.adapt else None
-    if claim_map is not None and claim_map.meta.get("embedding", model) != model:
-        raise ScorerError(
-            f"the fact-check map was fitted on {claim_map.meta['embedding']} embeddings, but the embedding model is "
-            f"{model}: train one on yours (modbot train claims) or set [scorers.claims] adapt = false"
-        )
+    claim_map = load_claim_map(cfg.claims, model)
     try:
         index = ClaimIndex(
             [Claim(r.id, r.claim, r.rating, r.url, r.publisher) for r in rows],

@@ -271,9 +271,9 @@ def claims(
         rankings["reciprocal-rank fusion"].append([ids[i] for i in fuse([cosine, lexical])[:20]])
         rankings["bm25"].append([ids[int(i)] for i in np.argsort(-lexical, kind="stable")[:20]])
         rankings["embedding"].append([ids[int(i)] for i in np.argsort(-cosine, kind="stable")[:20]])
+    rel = [task.relevant[q] for q, _ in queries]
     rows = []
     for method, ranked in rankings.items():
-        rel = [task.relevant[q] for q, _ in queries]
         rows.append(
             {
                 "method": method,
@@ -286,8 +286,8 @@ def claims(
                         ]
                     )
                 ),
-                "Recall@1": float(np.mean([bool(set(r[:1]) & g) for r, g in zip(ranked, rel, strict=True)])),
-                "Recall@5": float(np.mean([bool(set(r[:5]) & g) for r, g in zip(ranked, rel, strict=True)])),
+                "Recall@1": _recall_at(ranked, rel, 1),
+                "Recall@5": _recall_at(ranked, rel, 5),
             }
         )
     report = Report("claims", command, {"embedding": version, "map": claim_map.version if claim_map else "none"})
@@ -310,8 +310,12 @@ def claims(
         for t in (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
     ]
     report.seconds = time.perf_counter() - started
-    relevant = [task.relevant[q] for q, _ in queries]
-    return report, {"claims_recall.png": lambda p: _recall_plot(rankings, relevant, p)}
+    return report, {"claims_recall.png": lambda p: _recall_plot(rankings, rel, p)}
+
+
+def _recall_at(ranked: list[list[int]], relevant: list[set[int]], k: int) -> float:
+    """How often a relevant fact-check is among the first k."""
+    return sum(bool(set(r[:k]) & g) for r, g in zip(ranked, relevant, strict=True)) / len(ranked)
 
 
 def _share(flags: list[bool]) -> float:
@@ -319,7 +323,7 @@ def _share(flags: list[bool]) -> float:
 
 
 def _recall_plot(rankings: dict[str, list[list[int]]], relevant: list[set[int]], path: Path) -> None:
-    """Recall@k for k = 1-20: how often the right fact-check is among the first k."""
+    """Recall@k for k = 1-20."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -328,11 +332,7 @@ def _recall_plot(rankings: dict[str, list[list[int]]], relevant: list[set[int]],
     fig, ax = plt.subplots(figsize=(6, 4))
     ks = range(1, 21)
     for method, ranked in rankings.items():
-        ax.plot(
-            list(ks),
-            [sum(bool(set(r[:k]) & g) for r, g in zip(ranked, relevant, strict=True)) / len(ranked) for k in ks],
-            label=method,
-        )
+        ax.plot(list(ks), [_recall_at(ranked, relevant, k) for k in ks], label=method)
     ax.set_xlabel("k (fact-checks shown)")
     ax.set_ylabel("Recall@k")
     ax.set_xticks([1, 5, 10, 15, 20])
