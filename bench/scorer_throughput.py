@@ -55,7 +55,7 @@ class Timed:
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
-        self.version = inner.version  # type: ignore[attr-defined]
+        self.label = inner.label  # type: ignore[attr-defined]
         self.seconds = 0.0
 
     def encode(self, texts: list[str], with_branch: bool = True) -> tuple[list[list[float]], list[list[float]] | None]:

@@ -127,7 +127,11 @@ class EmbeddingConfig(_Strict):
     """Computed only when a head needs it; enable to compute and keep it for every post anyway."""
     model_dir: UserPath | None = None
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$")
-    batch_size: int = Field(32, ge=1, le=1024)
+    batch_size: int = Field(16, ge=1, le=1024)
+    """Texts encoded together, cut from the pipeline's batch in order of token count: smaller
+    batches pad less, so 16 beat 32 by half on tweet-length posts (bench/scorer_throughput.py)."""
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    """auto: bf16 where the processor multiplies bf16 natively (AVX-512 BF16, AMX), else fp32."""
 
 
 class HeadConfig(_Strict):

@@ -36,7 +36,8 @@ _IN_FLIGHT = 2
 
 
 class EmbeddingModel(Protocol):
-    version: str
+    label: str
+    """The model and, where it is not fp32, the precision it runs in: recorded with each decision."""
 
     def encode(
         self, texts: Sequence[str], with_branch: bool = True
@@ -83,7 +84,7 @@ class Decider:
         if self.cascade is not None:
             self.versions[self.cascade.scorer.name] = self.cascade.scorer.version
         if embedder is not None:
-            self.versions["embedding"] = embedder.version
+            self.versions["embedding"] = embedder.label
         if spam is not None:
             self.versions[spam.name] = spam.version
         if domains is not None:

@@ -67,7 +67,7 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
     embedder = None
     if cfg.embedding.enabled or any(_needs_embedding(s) for s in scorers):
         e = cfg.embedding
-        embedder = Embedder(model_dir=e.model_dir, device=e.device, batch_size=e.batch_size, branch=branch)
+        embedder = Embedder(e.model_dir, e.device, e.batch_size, branch, e.precision)
         trained_on = head.meta.get("embedding") if branch is not None else None
         if trained_on is not None and trained_on != embedder.version:
             raise ScorerError(

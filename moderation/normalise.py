@@ -105,6 +105,8 @@ def _strip_markdown(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
 def _drop_invisible(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     """Zero-width characters, bidi controls, variation selectors and C0/C1 controls go; tabs and
     newlines become spaces so words on either side stay apart."""
+    if _printable_ascii(chars):
+        return chars, src
     out_c: _Chars = []
     out_s: _Src = []
     for c, s in zip(chars, src, strict=True):
@@ -119,6 +121,13 @@ def _drop_invisible(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     return out_c, out_s
 
 
+def _printable_ascii(chars: _Chars) -> bool:
+    """Most posts are plain printable ASCII, which several passes leave as it is: they skip the
+    per-character work (a third of the normaliser's time on tweets)."""
+    text = "".join(chars)
+    return text.isascii() and text.isprintable()
+
+
 def _is_variation_selector(c: str) -> bool:
     o = ord(c)
     return 0xFE00 <= o <= 0xFE0F or 0xE0100 <= o <= 0xE01EF
@@ -130,6 +139,8 @@ def _is_variation_selector(c: str) -> bool:
 def _fold_compatibility(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     """NFKC per code point; diacritics on Latin letters are dropped (`fück` -> `fuck`), and so are
     stacks of combining marks on them (zalgo). Marks on other scripts stay: there they are letters."""
+    if _printable_ascii(chars):
+        return chars, src
     out_c: _Chars = []
     out_s: _Src = []
     for c, s in zip(chars, src, strict=True):
@@ -192,6 +203,8 @@ def _fold_confusables(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     """Fold homoglyphs inside tokens that mix them with ASCII (`pаypal` with a Cyrillic а), and in
     all-homoglyph tokens when the post is mostly Latin. Text that is simply written in Cyrillic or
     Greek is left alone."""
+    if _printable_ascii(chars):  # the table folds only non-ASCII characters
+        return chars, src
     table = _confusable_table()
     text = "".join(chars)
     tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
@@ -310,7 +323,12 @@ def _squeeze_repeats(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     return _delete(chars, src, doomed)
 
 
+_UNCOLLAPSED = re.compile(r"\s\s|[^\S ]|^\s|\s$")
+
+
 def _collapse_whitespace(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
+    if not _UNCOLLAPSED.search("".join(chars)):
+        return chars, src
     out_c: _Chars = []
     out_s: _Src = []
     for c, s in zip(chars, src, strict=True):

@@ -100,3 +100,23 @@ def test_idempotent_on_evasion_alphabet(raw: str) -> None:
 def test_huge_input_is_handled() -> None:
     raw = ("spam " * 20_000) + "f*ck"
     assert normalise(raw).text.endswith("fuck")
+
+
+_ascii_and_whitespace = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=120)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_ascii_and_whitespace, _tricky))
+def test_plain_ascii_shortcuts_change_nothing(raw: str) -> None:
+    """The passes skip their per-character loops on printable ASCII and on settled whitespace;
+    with the shortcuts turned off the result must be the same, offsets included."""
+    import re
+
+    from moderation import normalise as module
+
+    fast = normalise(raw)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "_printable_ascii", lambda chars: False)
+        patch.setattr(module, "_UNCOLLAPSED", re.compile(r""))  # matches everywhere: never skip
+        slow = normalise(raw)
+    assert (fast.text, fast.offsets) == (slow.text, slow.offsets)
