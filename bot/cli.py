@@ -808,10 +808,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
             from bot.scorers import load_claim_map
             from model.embedding import Embedder
 
-            embedder_model = Embedder()
-            claim_map = load_claim_map(config.scorers.claims, embedder_model.version)
+            e = config.scorers.embedding
+            posts = Embedder(e.model_dir, e.device, e.batch_size, precision=e.precision)
+            claims_embedder = posts if posts.precision == "fp32" else Embedder(e.model_dir, e.device, e.batch_size)
+            claim_map = load_claim_map(config.scorers.claims, posts.version)
             report, plots = runner.claims(
-                args.data, embedder_model.embed, embedder_model.version, command, args.split, claim_map
+                args.data,
+                posts.embed,
+                posts.label,
+                command,
+                args.split,
+                claim_map,
+                claims_embedder.embed,
+                posts if config.scorers.claims.rerank else None,
             )
         else:
             scorers, embedder = build_scorers(config.scorers)

@@ -83,7 +83,10 @@ class DatabaseConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    batch_size: int = Field(32, ge=1, le=1024)
+    batch_size: int = Field(128, ge=1, le=1024)
+    """The most posts scored together. A batch waits at most batch_wait_ms for company, so the cap
+    binds only when posts queue up; then bigger batches pad less and share the fixed costs
+    (every offline scorer: 204 posts/s at 32, 305 at 128; bench/scorer_throughput.py)."""
     batch_wait_ms: int = Field(50, ge=0, le=10_000)
     queue_size: int = Field(1000, ge=1, le=100_000)
     max_post_chars: int = Field(200_000, ge=1_000, le=10_000_000)
@@ -169,9 +172,16 @@ class ClaimsConfig(_Strict):
     """Match posts against the fact-checks imported with `modbot claims import` (category misinformation)."""
     adapt: bool = True
     """Pass posts and fact-checks through the map `modbot train claims` fitted to fact-check matching
-    (CheckThat! dev MAP@5 0.81 -> 0.88, docs/evaluation.md); false: the plain embedding."""
+    (CheckThat! dev MAP@5 0.81 -> 0.88, docs/evaluation.md); false: the plain embedding (and no re-ranker)."""
     map: UserPath | None = None
     """A map trained elsewhere (`modbot train claims --out`); default: the one shipped in the package."""
+    rerank: bool = True
+    """Re-order the best 30 candidates of a matching post with the re-ranker fitted with the map
+    (word-piece alignment, word and number overlap; docs/evaluation.md). Needs `adapt`."""
+    rerank_from: float = Field(0.5, ge=0.0, le=1.0)
+    """Only posts whose best first-stage match reaches this similarity are re-ranked (each costs
+    an encoder pass for the post and its uncached candidates). Keep it at or below the lowest
+    misinformation threshold: posts under it report no fact-check anyway."""
 
 
 class DomainsConfig(_Strict):

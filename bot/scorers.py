@@ -52,20 +52,19 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
         from model.spamtext import SpamTextModel, SpamTextScorer
 
         scorers.append(SpamTextScorer(SpamTextModel.load(cfg.spam_text.artifact)))
-    if cfg.claims.enabled and store is not None:
-        scorers.append(_claim_scorer(store, cfg))
-    if scorers and all(isinstance(s, Cascade) for s in scorers):
+    claims = cfg.claims.enabled and store is not None
+    if scorers and not claims and all(isinstance(s, Cascade) for s in scorers):
         raise ScorerError(
             "[scorers.detoxify] cascade = true needs a cheaper abuse scorer to ask first: enable "
             "[scorers.profanity] or [scorers.head], or set cascade = false"
         )
-    if not scorers:
+    if not scorers and not claims:
         raise ScorerError(
             "no scorer is enabled: enable [scorers.profanity], [scorers.head], [scorers.spam_text] "
             "or [scorers.detoxify]"
         )
     embedder = None
-    if cfg.embedding.enabled or any(_needs_embedding(s) for s in scorers):
+    if cfg.embedding.enabled or claims or any(_needs_embedding(s) for s in scorers):
         e = cfg.embedding
         embedder = Embedder(e.model_dir, e.device, e.batch_size, branch, e.precision)
         trained_on = head.meta.get("embedding") if branch is not None else None
@@ -74,6 +73,9 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
                 f"the head's fine-tuned layers belong to {trained_on}, but the embedding model is {embedder.version}: "
                 "use that model or a head trained on yours (modbot train)"
             )
+    if claims:  # after the embedder: the re-ranker encodes word pieces with it
+        assert store is not None and embedder is not None
+        scorers.append(_claim_scorer(store, cfg, embedder))
     for s in scorers:
         one = s.scorer if isinstance(s, Cascade) else s
         log.info("scorer %s ready (%s; categories %s)", one.name, one.version, ", ".join(one.categories))
@@ -145,7 +147,7 @@ def load_claim_map(cfg: ClaimsConfig, model: str) -> ClaimMap | None:
     return claim_map
 
 
-def _claim_scorer(store: Store, cfg: ScorersConfig) -> Scorer:
+def _claim_scorer(store: Store, cfg: ScorersConfig, embedder: Embedder) -> Scorer:
     import numpy as np
 
     from model.claims import Claim, ClaimIndex, ClaimScorer
@@ -160,8 +162,12 @@ def _claim_scorer(store: Store, cfg: ScorersConfig) -> Scorer:
             [Claim(r.id, r.claim, r.rating, r.url, r.publisher) for r in rows],
             np.asarray([r.embedding for r in rows], dtype=np.float32),
             claim_map,
+            embedder if cfg.claims.rerank else None,
+            cfg.claims.rerank_from,
         )
     except ValueError as exc:
         raise ScorerError(f"[scorers.claims]: {exc}") from exc
     mapped = f"-{claim_map.version}" if claim_map is not None else ""
+    if index.reranker is not None:
+        mapped += f"-rerank{cfg.claims.rerank_from:g}"
     return ClaimScorer(index, f"claims-{len(rows)}-{rows[-1].id if rows else 0}{mapped}")

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.ngrams import load_arrays, read_meta, save_arrays
+from moderation.rerank import FEATURES
 from moderation.scoring import ScorerError
 
 SHIPPED = "claims-map.npz"
@@ -39,6 +40,9 @@ class ClaimMap:
     blend_weight: float
     """BM25's weight in the hybrid search, chosen with the map"""
     meta: dict[str, Any] = field(default_factory=dict)
+    rerank_weights: NDArray[np.float32] | None = None
+    """(len(moderation.rerank.FEATURES),): the second-stage re-ranker fitted with the maps; None in
+    maps made before it (the index then keeps the first stage's order)"""
 
     @property
     def version(self) -> str:
@@ -55,13 +59,14 @@ class ClaimMap:
         return _mapped(vectors, self.claim_weights)
 
     def save(self, path: Path) -> None:
-        digest = hashlib.sha256(self.post_weights.tobytes() + self.claim_weights.tobytes()).hexdigest()[:10]
-        self.meta["version"] = f"claims-map-{digest}"
-        save_arrays(
-            path,
-            {"post_weights": self.post_weights, "claim_weights": self.claim_weights},
-            {**self.meta, "blend_weight": self.blend_weight},
-        )
+        arrays = {"post_weights": self.post_weights, "claim_weights": self.claim_weights}
+        meta = {**self.meta, "blend_weight": self.blend_weight}
+        if self.rerank_weights is not None:
+            arrays["rerank_weights"] = self.rerank_weights.astype(np.float32)
+            meta["rerank_features"] = list(FEATURES)
+        digest = hashlib.sha256(b"".join(a.tobytes() for a in arrays.values())).hexdigest()[:10]
+        self.meta["version"] = meta["version"] = f"claims-map-{digest}"
+        save_arrays(path, arrays, meta)
 
     @classmethod
     def load(cls, path: Path | None = None) -> ClaimMap:
@@ -72,7 +77,14 @@ class ClaimMap:
                 claim = np.asarray(data["claim_weights"], dtype=np.float32)
                 if post.ndim != 2 or post.shape[0] != post.shape[1] or claim.shape != post.shape:
                     raise ValueError(f"weights of shapes {post.shape} and {claim.shape} are not two square maps")
-                return cls(post, claim, float(meta.pop("blend_weight")), meta)
+                rerank = None
+                if "rerank_weights" in data.files:
+                    if meta.pop("rerank_features", None) != list(FEATURES):
+                        raise ValueError("its re-ranker was fitted on other features than this version computes")
+                    rerank = np.asarray(data["rerank_weights"], dtype=np.float32)
+                    if rerank.shape != (len(FEATURES),):
+                        raise ValueError(f"re-ranker weights of shape {rerank.shape}, expected ({len(FEATURES)},)")
+                return cls(post, claim, float(meta.pop("blend_weight")), meta, rerank)
         except (OSError, ValueError, KeyError, EOFError, TypeError) as exc:
             raise ScorerError(f"cannot load the fact-check map {path or SHIPPED}: {exc}") from exc
 

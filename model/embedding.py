@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from moderation.rerank import TokenStates
 from moderation.scoring import ScorerError
 
 Precision = Literal["auto", "fp32", "bf16"]
@@ -139,6 +140,35 @@ class Embedder:
                         branch_vectors[i] = row
         return vectors, branch_vectors
 
+    def token_states(self, texts: Sequence[str]) -> list[TokenStates]:
+        """Each text's word pieces after the last layer, as unit vectors in half precision (what
+        the fact-check re-ranker's late-interaction features compare), without [CLS] and [SEP]."""
+        import numpy as np
+        import torch
+
+        out: list[TokenStates] = [TokenStates(np.zeros((0, self.dimension), np.float16), np.zeros(0, np.int64))] * len(
+            texts
+        )
+        markers = torch.as_tensor([self._tokenizer.cls_token_id, self._tokenizer.sep_token_id])
+        with torch.inference_mode(), self._autocast():
+            for order, enc in self._batches(texts):
+                states = torch.nn.functional.normalize(self.bert(**enc).last_hidden_state.float(), dim=-1).cpu()
+                ids = enc["input_ids"].cpu()
+                for row, i in enumerate(order):
+                    length = int(enc["attention_mask"][row].sum())
+                    keep = ~torch.isin(ids[row, :length], markers)
+                    out[i] = TokenStates(
+                        states[row, :length][keep].numpy().astype(np.float16), ids[row, :length][keep].numpy()
+                    )
+        return out
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Word-piece ids as the encoder would see them (truncated alike), markers included."""
+        ids: list[list[int]] = self._tokenizer(
+            list(texts), truncation=True, max_length=self._max_tokens, return_attention_mask=False
+        )["input_ids"]
+        return ids
+
     def lower_states(self, texts: Sequence[str], layers: int) -> Iterator[tuple[list[int], Any, Any]]:
         """(indices, hidden states below the last `layers` layers, attention mask) per batch:
         what a branch is trained on."""
@@ -157,9 +187,7 @@ class Embedder:
 
         if not texts:
             return
-        ids: list[list[int]] = self._tokenizer(
-            list(texts), truncation=True, max_length=self._max_tokens, return_attention_mask=False
-        )["input_ids"]
+        ids = self.token_ids(texts)
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         pad = int(self._tokenizer.pad_token_id or 0)
         for start in range(0, len(order), self._batch_size):

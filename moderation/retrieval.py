@@ -80,6 +80,10 @@ class BM25:
             for w, (ids, weights) in gathered.items()
         }
 
+    def document_frequency(self, word: str) -> int:
+        posting = self.postings.get(word)
+        return 0 if posting is None else len(posting[0])
+
     def scores(self, query: str) -> NDArray[np.float32]:
         out = np.zeros(self.size, dtype=np.float32)
         for w in set(tokens(query)):

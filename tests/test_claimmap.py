@@ -70,7 +70,7 @@ def test_artifact_round_trip_and_errors(tmp_path: Path) -> None:
 def test_shipped_map_fits_the_embedding() -> None:
     shipped = ClaimMap.load()
     assert shipped.post_weights.shape == shipped.claim_weights.shape == (384, 384)
-    assert shipped.meta["recipe"] == "claims-map-recipe-2" and shipped.meta["embedding"] == "all-MiniLM-L6-v2"
+    assert shipped.meta["recipe"] == "claims-map-recipe-3" and shipped.meta["embedding"] == "all-MiniLM-L6-v2"
     cv = shipped.meta["metrics"]
     assert cv["cross-validated MAP@5"] > cv["cross-validated MAP@5 without the map"]
 
@@ -109,6 +109,7 @@ def test_train_command_writes_a_loadable_map(tmp_path: Path, monkeypatch: pytest
     assert main(["train", "claims", "--data", str(tmp_path / "data"), "--out", str(out), "--seed", "5"]) == 0
     trained = ClaimMap.load(out)
     assert trained.claim_weights.shape == (384, 384) and 1 <= trained.meta["epochs"] <= 20
+    assert trained.rerank_weights is not None and trained.meta["re-ranker C"] in (0.1, 1.0, 10.0)
     assert trained.meta["trained on"].startswith("CheckThat! 2020 task 2 train: 10 tweets; 10 fact-checks")
     assert (
         main(["train", "claims", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "again.npz"), "--seed", "5"])
@@ -133,6 +134,12 @@ def test_modbot_train_claims_reproduces_the_shipped_map(tmp_path: Path) -> None:
         assert trained.meta["metrics"][key] == pytest.approx(value, abs=0.003)
     assert np.abs(trained.post_weights - shipped.post_weights).max() < 1e-3
     assert np.abs(trained.claim_weights - shipped.claim_weights).max() < 1e-3
+    assert trained.meta["re-ranker C"] == shipped.meta["re-ranker C"]
+    assert trained.rerank_weights is not None and shipped.rerank_weights is not None
+    # the re-ranker sees word pieces of a fresh encoding: compared by size and direction
+    cosine = trained.rerank_weights @ shipped.rerank_weights
+    cosine /= np.linalg.norm(trained.rerank_weights) * np.linalg.norm(shipped.rerank_weights)
+    assert cosine > 0.999
 
 
 def test_a_map_for_another_embedding_model_is_refused(tmp_path: Path, store) -> None:  # type: ignore[no-untyped-def]

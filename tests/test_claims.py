@@ -73,6 +73,8 @@ def test_import_and_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     assert decided["m1"].scores["misinformation"] > decided["m2"].scores["misinformation"]
     [reason] = [r for r in decided["m1"].reasons if r.category == "misinformation"]
     assert "https://fact.example/bleach" in reason.message and "False" in reason.message
+    # the shipped map's re-ranker is on for posts past rerank_from (0.5), and the decision says so
+    assert decided["m1"].scorer_versions["claims"].endswith("-rerank0.5")
 
 
 def test_matching_with_no_claims_imported_scores_nothing() -> None:

@@ -55,3 +55,19 @@ def test_precision_choice() -> None:
     assert Config.model_validate({}).scorers.embedding.precision == "auto"
     with pytest.raises((ConfigError, ValueError), match="precision"):
         Config.model_validate({"scorers": {"embedding": {"precision": "int8"}}})
+
+
+def test_token_states_are_the_word_pieces_last_layer(embedder) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    texts = ["hello world", "a much longer sentence about fact checks and vaccines"]
+    states = embedder.token_states(texts)
+    for text, state in zip(texts, states, strict=True):
+        ids = embedder._tokenizer(text)["input_ids"]
+        assert state.ids.tolist() == ids[1:-1]  # without [CLS] and [SEP]
+        assert state.vectors.shape == (len(ids) - 2, embedder.dimension)
+        assert np.allclose(np.linalg.norm(state.vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
+        with torch.inference_mode():
+            last = embedder.bert(**embedder._tokenizer(text, return_tensors="pt")).last_hidden_state[0, 1:-1]
+        expected = torch.nn.functional.normalize(last, dim=-1).numpy()
+        assert np.allclose(state.vectors.astype(np.float32), expected, atol=2e-3)  # half precision

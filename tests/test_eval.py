@@ -45,7 +45,8 @@ def test_eval_injection_reports_recall_and_false_positive_rates(tmp_path: Path) 
 
 @pytest.mark.slow
 def test_eval_claims_map_helps_in_domain_and_holds_out_of_it(tmp_path: Path) -> None:
-    """Floors under today's figures (dev 0.873 with the map, 0.809 without; CoAID 0.648 both)."""
+    """Floors under today's figures (dev 0.912 re-ranked, 0.879 before re-ranking, 0.809 without
+    the map; CoAID 0.653 / 0.649 / 0.648); dev's floor is the goal of 0.90."""
     for split in ("dev", "coaid"):
         assert main(["eval", "claims", "--split", split, "--data", str(DATA), "--out", str(tmp_path / split)]) == 0
     dev, coaid = (json.loads((tmp_path / s / "claims.json").read_text()) for s in ("dev", "coaid"))
@@ -53,8 +54,9 @@ def test_eval_claims_map_helps_in_domain_and_holds_out_of_it(tmp_path: Path) -> 
         name: {row["method"]: row["MAP@5"] for row in report["tables"]["retrieval methods"]}
         for name, report in (("dev", dev), ("coaid", coaid))
     }
-    assert dev["figures"]["queries"] == 197 and dev["figures"]["hybrid MAP@5"] >= 0.86
-    assert methods["dev"]["hybrid"] >= methods["dev"]["hybrid without the map"] + 0.03
+    assert dev["figures"]["queries"] == 197 and dev["figures"]["hybrid MAP@5"] >= 0.90
+    assert methods["dev"]["hybrid"] >= methods["dev"]["hybrid before re-ranking"] + 0.02
+    assert methods["dev"]["hybrid before re-ranking"] >= methods["dev"]["hybrid without the map"] + 0.03
     assert coaid["figures"]["queries"] > 900
     assert (tmp_path / "dev" / "claims_recall.png").stat().st_size > 10_000
     thresholds = dev["tables"]["best match by similarity threshold (hybrid)"]
