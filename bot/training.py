@@ -125,7 +125,9 @@ def embed_cached(embedder: Embedder, texts: list[str], cache: Path) -> np.ndarra
     if cache.exists():
         with np.load(cache) as stored:
             known = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
-    todo = sorted({(k, t) for k, t in zip(keys, texts, strict=True) if k not in known}, key=lambda kt: len(kt[1]))
+    # in an order that does not depend on the process's string hashing: batches of other texts
+    # round the last float bits differently, enough to tip the recipes' cross-validated choices
+    todo = sorted({(k, t) for k, t in zip(keys, texts, strict=True) if k not in known}, key=lambda kt: (len(kt[1]), kt))
     if todo:
         vectors = embedder.embed([t for _, t in todo])
         known.update({k: np.asarray(v, dtype=np.float32) for (k, _), v in zip(todo, vectors, strict=True)})

@@ -100,7 +100,7 @@ def features(
     rows = []
     for r, claim in enumerate(claims):
         shared = post.words & claim.words
-        claim_idf = sum(word_idf(w) for w in claim.words) or 1.0
+        claim_idf = math.fsum(word_idf(w) for w in claim.words) or 1.0  # exact: any set order
         numbers = set(_NUMBER.findall(claim.text))
         similarity = post_vectors @ claim.pieces.vectors.astype(np.float32).T
         rows.append(
@@ -116,7 +116,7 @@ def features(
                 c.best_plain - c.plain[r],
                 len(shared) / max(1, len(claim.words)),
                 len(shared) / max(1, len(post.words)),
-                sum(word_idf(w) for w in shared) / claim_idf,
+                math.fsum(word_idf(w) for w in shared) / claim_idf,
                 len(post_numbers & numbers),
                 len(numbers - post_numbers),
                 math.log1p(len(claim.words)),

@@ -86,7 +86,7 @@ class BM25:
 
     def scores(self, query: str) -> NDArray[np.float32]:
         out = np.zeros(self.size, dtype=np.float32)
-        for w in set(tokens(query)):
+        for w in sorted(set(tokens(query))):  # a fixed order of float additions, whatever the hashing
             posting = self.postings.get(w)
             if posting is not None:
                 out[posting[0]] += posting[1]

@@ -37,3 +37,36 @@ def test_batch_search_matches_single_searches() -> None:
     # one product for the batch may round the last bits differently
     assert np.allclose([[m.similarity for m in ms] for ms in batched], [[m.similarity for m in ms] for ms in single])
     assert batched[2][0].claim.id == 1
+
+
+def test_bm25_scores_do_not_depend_on_string_hashing() -> None:
+    """Query words are added in a fixed order: with the set's order (which follows each process's
+    string hashing) float rounding differed between runs, enough to tip `modbot train claims`'
+    cross-validated choices."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = (
+        "import random, hashlib\n"
+        "from moderation.retrieval import BM25\n"
+        "rng = random.Random(0)\n"
+        "words = [f'w{i}' for i in range(300)]\n"
+        "docs = [' '.join(rng.choices(words, k=rng.randint(5, 40))) for _ in range(400)]\n"
+        "index = BM25(docs)\n"
+        "queries = [' '.join(rng.choices(words, k=25)) for _ in range(200)]\n"
+        "print(hashlib.sha256(b''.join(index.scores(q).tobytes() for q in queries)).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=REPO,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1
