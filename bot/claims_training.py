@@ -86,6 +86,45 @@ def reranked_map5(
     )
 
 
+def _fit_reranker_on_folds(
+    embedder: Embedder,
+    doc_texts: list[str],
+    docs: NDArray[np.float32],
+    queries: list[tuple[str, set[int]]],
+    query_vectors: NDArray[np.float32],
+    folds: NDArray[np.int64],
+    fold_maps: list[ClaimMap],
+) -> tuple[NDArray[np.float32], float, float]:
+    """The re-ranker's weights, its C and its cross-validated MAP@5: each training tweet's
+    candidates and features come through the map of the fold that did not see it."""
+    encoder = _Remembered(embedder)
+    claims = [Claim(k, t, "", "", "") for k, t in enumerate(doc_texts)]
+    candidates: list[tuple[list[int], NDArray[np.float32]]] = [([], np.zeros(0, np.float32))] * len(queries)
+    for fold, fold_map in enumerate(fold_maps):
+        check = np.flatnonzero(folds == fold)
+        with_features = ClaimMap(
+            fold_map.post_weights,
+            fold_map.claim_weights,
+            fold_map.blend_weight,
+            rerank_weights=np.zeros(len(rerank.FEATURES), np.float32),
+        )
+        index = ClaimIndex(claims, docs, with_features, encoder, keep=len(claims))
+        found = index.candidate_rows([queries[i][0] for i in check], query_vectors[check])
+        for i, one in zip(check, found, strict=True):
+            candidates[i] = one
+    relevant = [rel for _, rel in queries]
+    labels = [[doc in rel for doc in ranked] for (ranked, _), rel in zip(candidates, relevant, strict=True)]
+    by_c = dict.fromkeys(RERANK_C, 0.0)
+    for c in RERANK_C:
+        for fold in range(len(fold_maps)):
+            fit, check = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+            weights = fit_reranker([candidates[i][1] for i in fit], [labels[i] for i in fit], c)
+            held_out = reranked_map5(weights, [candidates[i] for i in check], [relevant[i] for i in check])
+            by_c[c] += len(check) / len(queries) * held_out
+    best_c = max(RERANK_C, key=lambda c: by_c[c])
+    return fit_reranker([rows for _, rows in candidates], labels, best_c), best_c, by_c[best_c]
+
+
 def held_out_map5(
     mapped_queries: NDArray[np.float32],
     mapped_docs: NDArray[np.float32],
@@ -123,7 +162,7 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Claim
     lexical = [bm25.scores(t) for t, _ in queries]
     table = np.zeros((EPOCHS, len(BLEND_WEIGHTS)))
     plain = 0.0
-    fold_maps: list[list[tuple[NDArray[np.float32], NDArray[np.float32]]]] = []
+    fold_maps: list[list[tuple[NDArray[np.float32], NDArray[np.float32]]]] = []  # every epoch's: ~120 MB
     for fold in range(FOLDS):
         fit = np.flatnonzero(folds != fold)
         check = np.flatnonzero(folds == fold)
@@ -139,39 +178,14 @@ def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Claim
     best_epoch, best_weight = np.unravel_index(int(np.argmax(table)), table.shape)
     epochs, weight = int(best_epoch) + 1, BLEND_WEIGHTS[int(best_weight)]
     *_, (post_weights, claim_weights) = fit_map(query_vectors, [sorted(rel) for _, rel in queries], docs, seed, epochs)
-    # each training tweet's candidates and features through the maps of the fold that did not see it
-    encoder = _Remembered(embedder)
-    claims = [Claim(k, t, "", "", "") for k, t in enumerate(doc_texts)]
-    candidates: list[tuple[list[int], NDArray[np.float32]]] = [([], np.zeros(0, np.float32))] * len(queries)
-    for fold in range(FOLDS):
-        check = np.flatnonzero(folds == fold)
-        fold_map = ClaimMap(
-            *fold_maps[fold][epochs - 1], weight, rerank_weights=np.zeros(len(rerank.FEATURES), np.float32)
-        )
-        index = ClaimIndex(claims, docs, fold_map, encoder, keep=len(claims))
-        for i, found in zip(
-            check, index.candidate_rows([queries[i][0] for i in check], query_vectors[check]), strict=True
-        ):
-            candidates[i] = found
-    relevant = [queries[i][1] for i in range(len(queries))]
-    labels = [[doc in rel for doc in ranked] for (ranked, _), rel in zip(candidates, relevant, strict=True)]
-    by_c = {}
-    for c in RERANK_C:
-        by_c[c] = 0.0
-        for fold in range(FOLDS):
-            fit, check = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
-            fold_weights = fit_reranker([candidates[i][1] for i in fit], [labels[i] for i in fit], c)
-            by_c[c] += (
-                len(check)
-                / len(queries)
-                * reranked_map5(fold_weights, [candidates[i] for i in check], [relevant[i] for i in check])
-            )
-    best_c = max(RERANK_C, key=lambda c: by_c[c])
-    rerank_weights = fit_reranker([rows for _, rows in candidates], labels, best_c)
+    fold_map_at = [ClaimMap(*maps[epochs - 1], weight) for maps in fold_maps]
+    rerank_weights, best_c, reranked = _fit_reranker_on_folds(
+        embedder, doc_texts, docs, queries, query_vectors, folds, fold_map_at
+    )
     metrics = {
         "cross-validated MAP@5": float(table.max()),
         "cross-validated MAP@5 without the map": plain,
-        "cross-validated MAP@5 with the re-ranker": by_c[best_c],
+        "cross-validated MAP@5 with the re-ranker": reranked,
     }
     claim_map = ClaimMap(
         post_weights,
