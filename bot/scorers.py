@@ -152,7 +152,7 @@ def _claim_scorer(store: Store, cfg: ScorersConfig, embedder: Embedder) -> Score
 
     from model.claims import Claim, ClaimIndex, ClaimScorer
 
-    model = "all-MiniLM-L6-v2" if cfg.embedding.model_dir is None else cfg.embedding.model_dir.name
+    model = embedder.version
     rows = store.claims(model)
     if not rows:
         log.warning("claims matching is enabled but no fact-checks are imported (modbot claims import FILE)")

@@ -114,12 +114,10 @@ class ClaimIndex:
             return [[] for _ in texts]
         first = self._first_stage(texts, embeddings, max(k, rerank.DEPTH) if self.reranker is not None else k)
         ranked = [f.ranked for f in first]
-        gated = [
-            i for i, f in enumerate(first) if self.reranker is not None and f.cosines[f.ranked[0]] >= self.rerank_from
-        ]
-        if gated:
-            assert self.reranker is not None
-            for q, rows in zip(gated, self._rows([first[q] for q in gated]), strict=True):
+        if self.reranker is not None:
+            gated = [i for i, f in enumerate(first) if f.cosines[f.ranked[0]] >= self.rerank_from]
+            features = self._rows([first[q] for q in gated]) if gated else []
+            for q, rows in zip(gated, features, strict=True):
                 ranked[q] = [ranked[q][j] for j in rerank.order(self.reranker, rows)]
         return [
             [Match(self.claims[i], float(max(0.0, f.cosines[i]))) for i in r[:k]]
