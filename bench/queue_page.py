@@ -26,7 +26,7 @@ from bot.storage.store import Store
 from bot.web.accounts import Accounts
 from bot.web.app import make_app
 
-CATEGORIES = ["profanity", "toxicity", "insult", "spam", "threat", "identity_attack"]
+CATEGORIES = ["profanity", "toxicity", "harassment", "spam", "threat", "hate"]
 
 
 def fill(store: Store, n: int, every: int) -> None:
@@ -117,7 +117,7 @@ async def measure(store: Store, runs: int) -> None:
         await client.post("/login", data={"name": "bench", "password": "bench-password-1"})
         views = {
             "default (open, oldest first)": {},
-            "category + score range": {"category": "insult", "min_score": "0.5", "max_score": "0.9"},
+            "category + score range": {"category": "harassment", "min_score": "0.5", "max_score": "0.9"},
             "sorted by score": {"sort": "score"},
             "community, newest, page 3": {"community": "c3", "sort": "newest", "page": "3"},
         }

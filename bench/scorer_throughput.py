@@ -1,16 +1,18 @@
 """Posts per second of the Decider with every offline scorer on, on tweet-length posts.
 
-Every offline scorer: the shared embedding once per post, the toxicity head, the spam-text model,
-fact-check matching (through the shipped map), profanity, the spam rules and the domain list,
-through the same Decider the service runs (normaliser and windows included; no database). Posts
-are OLID's test tweets (mean 146 characters) when ../shared/datasets is there, else the sample
-feed. The fact-check index holds
+`--stack default`: what runs with no configuration file (the abuse model, the spam-text model,
+profanity and the spam rules; no fact-checks, so the frozen encoder's layers are skipped).
+`--stack all` (the default here): every offline scorer, the shared embedding once per post, the
+abuse model, the spam-text model, fact-check matching (through the shipped map), profanity, the
+spam rules and the domain list, through the same Decider the service runs (normaliser and
+windows included; no database). Posts are OLID's test tweets (mean 146 characters) when
+../shared/datasets is there, else the sample feed. The fact-check index holds
 `--claims` CheckThat! claim texts (BM25 over real words) with random unit vectors for embeddings:
 matching costs the same whatever the vectors say, and embedding 10,000 claims first would take
 minutes. Prints the rate and where the time goes, and what a post that reaches the fact-check
 re-ranker's gate costs (none of these random-vector claims lets one through).
 
-Usage: .venv/bin/python bench/scorer_throughput.py [--batch 128] [--rounds 3] [--claims 10000]
+Usage: .venv/bin/python bench/scorer_throughput.py [--stack all|default] [--batch 128] [--rounds 3] [--claims 10000]
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,9 +65,11 @@ class Timed:
         self.label = inner.label  # type: ignore[attr-defined]
         self.seconds = 0.0
 
-    def encode(self, texts: list[str], with_branch: bool = True) -> tuple[list[list[float]], list[list[float]] | None]:
+    def encode(
+        self, texts: Sequence[str], with_branch: bool = True
+    ) -> tuple[list[list[float]] | None, list[list[float]] | None]:
         started = time.perf_counter()
-        out: tuple[list[list[float]], list[list[float]] | None] = self.inner.encode(texts, with_branch)  # type: ignore[attr-defined]
+        out: tuple[list[list[float]] | None, list[list[float]] | None] = self.inner.encode(texts, with_branch)  # type: ignore[attr-defined]
         self.seconds += time.perf_counter() - started
         return out
 
@@ -73,9 +79,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=Config().pipeline.batch_size, help="default: the pipeline's")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--claims", type=int, default=10_000)
+    parser.add_argument("--stack", choices=("all", "default"), default="all")
     args = parser.parse_args()
     texts, claim_texts = posts_and_claims(args.claims)
-    config = Config.model_validate({"scorers": {"head": {"enabled": True}, "spam_text": {"enabled": True}}})
+    config = Config()
+    if args.stack == "default":
+        started = time.perf_counter()
+        scorers, embedder = build_scorers(config.scorers)
+        print(f"default stack loaded in {time.perf_counter() - started:.1f} s")
+        timed = Timed(embedder)
+        decider = Decider(scorers, config.build_policy(), timed, spam=build_spam_rules(config.scorers))
+        measure(decider, timed, texts, [], args)
+        return
+    config = Config.model_validate({"scorers": {"embedding": {"enabled": True}}})
     scorers, embedder = build_scorers(config.scorers)
     assert embedder is not None
     rng = np.random.default_rng(0)
@@ -88,6 +104,11 @@ def main() -> None:
     domains = DomainReputation.parse("scam.example spam giveaway scams\n", "bench")
     timed = Timed(embedder)
     decider = Decider(scorers, config.build_policy(), timed, spam=build_spam_rules(config.scorers), domains=domains)
+    measure(decider, timed, texts, claim_texts, args)
+    rerank_cost(claims, vectors, embedder, texts, config.scorers.claims.rerank_from, args.batch)
+
+
+def measure(decider: Decider, timed: Timed, texts: list[str], claim_texts: list[str], args: argparse.Namespace) -> None:
     now = datetime.now(UTC)
     posts = [Post("bench", "c", "g", str(i), Author(f"u{i % 500}"), t, now) for i, t in enumerate(texts)]
     decider.decide(posts[: args.batch])  # warm up
@@ -107,6 +128,11 @@ def main() -> None:
     print(f"encoder (embedding + the head's fine-tuned layers): {statistics.median(shares) * 100:.0f} % of the time;")
     print("everything else (normaliser, head,")
     print(f"spam-text, claims, profanity, rules): {(1 - statistics.median(shares)) * 100:.0f} %")
+
+
+def rerank_cost(
+    claims: list[Claim], vectors: np.ndarray, embedder: Any, texts: list[str], gate: float, batch: int
+) -> None:
     # With random fact-check vectors no post reaches the re-ranker's gate (0.5% of OLID's tweets do
     # against the real CheckThat! collection, docs/evaluation.md); what one that does costs:
     reranking = ClaimIndex(claims, vectors, ClaimMap.load(), embedder, rerank_from=0.0)
@@ -115,8 +141,8 @@ def main() -> None:
     costs = []
     for _ in range(2):  # the first pass encodes every candidate, the second finds them kept
         started = time.perf_counter()
-        for s in range(0, len(sample), args.batch):
-            reranking.search_many(sample[s : s + args.batch], sample_vectors[s : s + args.batch], k=1)
+        for s in range(0, len(sample), batch):
+            reranking.search_many(sample[s : s + batch], sample_vectors[s : s + batch], k=1)
         costs.append((time.perf_counter() - started) / len(sample) * 1000)
     print(
         f"fact-check search of a post past the re-ranker's gate ({gate}): {costs[0]:.1f} ms with its "

@@ -199,8 +199,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure the configured scorers on public labelled data")
     p.add_argument(
         "suite",
-        choices=("bias", "toxicity", "claims", "spam", "injection", "live"),
-        help="bias: madlibs identity AUCs; toxicity: OLID, Davidson; claims: CheckThat! retrieval; "
+        choices=("bias", "toxicity", "abuse", "functional", "claims", "spam", "injection", "live"),
+        help="bias: madlibs identity AUCs; toxicity: OLID, Davidson; abuse: every abuse set's test split per "
+        "category through the default policy; functional: modbot's own templated functional suite; "
+        "claims: CheckThat! retrieval; "
         "spam: the spam-text recipe cross-validated on SMS spam; "
         "injection: the reply assistant's prompt-injection rules on BIPIA, NotInject, WildGuard; "
         "live: the bias audit of the store",
@@ -222,9 +224,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "model",
         nargs="?",
-        choices=("toxicity", "spam", "claims"),
-        default="toxicity",
-        help="toxicity: the head on the shared embedding (default); spam: the spam-text classifier; "
+        choices=("abuse", "spam", "claims"),
+        default="abuse",
+        help="abuse: the fine-tuned abuse model (default); spam: the spam-text classifier; "
         "claims: the map that adapts the embedding to fact-check matching",
     )
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"), help="datasets folder")
@@ -260,7 +262,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     config = load_config(args.file)
     out.print(f"{escape(str(args.file))}: OK")
     out.print(f"  database: {escape(display_url(config.database_url()))}")
-    enabled = [n for n in ("profanity", "detoxify", "embedding") if getattr(config.scorers, n).enabled]
+    enabled = [n for n in type(config.scorers).model_fields if getattr(config.scorers, n).enabled]
     out.print(f"  scorers: {', '.join(enabled) or 'none'}")
     policy = config.build_policy()
     out.print(
@@ -795,7 +797,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.suite == "live":
         return _eval_live(args, config)
-    if not args.data.is_dir():
+    if args.suite != "functional" and not args.data.is_dir():
         err.print(f"error: no datasets folder at {escape(str(args.data))} (pass --data)")
         return 2
     command = "modbot " + " ".join(sys.argv[1:]) if "eval" in sys.argv[1:4] else f"modbot eval {args.suite}"
@@ -828,6 +830,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
             score = runner.scorer_for(decider, args.category)
             if args.suite == "bias":
                 report, plots = runner.bias(args.data, score, decider.versions, command)
+            elif args.suite == "abuse":
+                from bot.evaluation import abuse
+
+                report, plots = abuse.per_set(args.data, decider, command)
+            elif args.suite == "functional":
+                from bot.evaluation import abuse
+
+                report, plots = abuse.functional(decider, command)
             else:
                 report, plots = runner.toxicity(args.data, score, decider.versions, command, args.threshold)
     except FileNotFoundError as exc:
@@ -915,7 +925,11 @@ def cmd_claims_import(args: argparse.Namespace) -> int:
         err.print(f"error: {escape(str(exc))}")
         return 2
     embedder = Embedder(config.scorers.embedding.model_dir)
-    added, known = store_claims(open_store(config), records, embedder.embed, embedder.version, args.file.name)
+
+    def progress(done: int, total: int) -> None:
+        err.print(f"embedded and stored {done} of {total} new claims")
+
+    added, known = store_claims(open_store(config), records, embedder.embed, embedder.version, args.file.name, progress)
     out.print(f"{escape(str(args.file))}: {len(records)} claims read, {added} added, {known} already stored")
     return 0
 

@@ -46,13 +46,11 @@ TASKS = {
 }
 RULE_WORDS = {
     "toxicity": "be respectful kind civil no insults",
-    "severe_toxicity": "be respectful no abuse harassment",
-    "insult": "no insults personal attacks be kind",
+    "harassment": "no insults personal attacks harassment be kind",
     "threat": "no threats violence",
-    "identity_attack": "no hate speech discrimination identity",
-    "obscene": "no obscene language profanity",
+    "hate": "no hate speech discrimination identity",
     "profanity": "language profanity swearing",
-    "sexual_explicit": "no sexual explicit content",
+    "sexual": "no sexual explicit content",
     "spam": "no spam advertising self-promotion links",
     "misinformation": "misinformation sources accuracy",
 }

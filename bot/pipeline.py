@@ -41,7 +41,7 @@ class EmbeddingModel(Protocol):
 
     def encode(
         self, texts: Sequence[str], with_branch: bool = True
-    ) -> tuple[list[list[float]], list[list[float]] | None]: ...
+    ) -> tuple[list[list[float]] | None, list[list[float]] | None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,8 @@ class Decider:
         embeddings: list[list[float]] | list[None] = [None] * len(texts)
         branches: list[list[float]] | list[None] = [None] * len(texts)
         if self.embedder is not None:
-            embeddings, branch = self.embedder.encode(texts)
+            sentence, branch = self.embedder.encode(texts)
+            embeddings = sentence if sentence is not None else embeddings
             branches = branch if branch is not None else branches
         inputs = [ScoringInput(t, e, b) for t, e, b in zip(texts, embeddings, branches, strict=True)]
         per_post: list[dict[str, ScoreResult]] = [{} for _ in posts]

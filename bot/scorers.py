@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.config import ClaimsConfig, ScorersConfig
 from bot.storage.store import Store
 from model.embedding import Embedder
+from model.heads import HeadScorer
 from moderation.counters import Counters, InMemoryCounters
 from moderation.domains import DomainListError, DomainReputation
 from moderation.scoring import Cascade, Scorer, ScorerError
@@ -43,7 +44,7 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
         scorers.append(Cascade(detoxify, d.cascade_low, d.cascade_high) if d.cascade else detoxify)
     branch = None
     if cfg.head.enabled:
-        from model.heads import Head, HeadScorer
+        from model.heads import Head
 
         head = Head.load(cfg.head.artifact)
         scorers.append(HeadScorer(head))
@@ -67,6 +68,13 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
     if cfg.embedding.enabled or claims or any(_needs_embedding(s) for s in scorers):
         e = cfg.embedding
         embedder = Embedder(e.model_dir, e.device, e.batch_size, branch, e.precision)
+        embedder.sentences = (
+            cfg.embedding.enabled
+            or claims
+            or any(
+                _needs_embedding(s) and not (isinstance(s, HeadScorer) and not s.head.uses_embedding) for s in scorers
+            )
+        )
         trained_on = head.meta.get("embedding") if branch is not None else None
         if trained_on is not None and trained_on != embedder.version:
             raise ScorerError(
@@ -159,7 +167,7 @@ def _claim_scorer(store: Store, cfg: ScorersConfig, embedder: Embedder) -> Score
     claim_map = load_claim_map(cfg.claims, model)
     try:
         index = ClaimIndex(
-            [Claim(r.id, r.claim, r.rating, r.url, r.publisher) for r in rows],
+            [Claim(r.id, f"{r.claim} {r.title}".strip(), r.rating, r.url, r.publisher) for r in rows],
             np.asarray([r.embedding for r in rows], dtype=np.float32),
             claim_map,
             embedder if cfg.claims.rerank else None,

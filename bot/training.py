@@ -1,23 +1,29 @@
-"""`modbot train`: the recipe behind the shipped toxicity head, end to end and deterministic.
+"""`modbot train`: the recipe behind the shipped abuse model, end to end and deterministic per seed.
 
-Data: the OLID training set (offensive, targeted, group-targeted), read from the shared datasets.
-Not Davidson et al.: its "offensive" class is mostly slurs and swearing in African-American
-English, and the linear head trained with it learnt identity words and dialect as abuse (on an
-8,000-sentence madlibs sample, worst BPSN AUC 0.79 with it, 0.93 without; OLID macro-F1 0.71 and
-0.74); it stays a held-out test set instead. Bias
-mitigation, because identity words alone must not look like abuse: (1) counterfactual identity
-swaps, each training text that mentions an identity term is copied with other terms in its
-place, same label; (2) balanced templates written for modbot, the same sentence frames once
-benign and once abusive across every identity term. The madlibs set is never trained on: it is
-the test of whether this worked. The regularisation strength is chosen on a held-out tenth of
-the training data, never on a test set.
+The model is all-MiniLM-L6-v2's six layers fine-tuned end to end (the word-piece embeddings stay
+frozen and shared with the packaged encoder, so the artifact holds only the layers) with one
+output per category: hate, harassment, threat, profanity, toxicity. A bag of n-grams or
+a frozen sentence embedding cannot tell "I hate X" from "I don't hate X" or from "saying 'I hate
+X' is vile"; attention over the whole sentence can, given data that shows the difference.
+
+Data: every English abuse set in the shared datasets, mapped onto the categories per set
+(bot/evaluation/corpora.py, docs/training-data.md), deduplicated across sets, with every set's
+own dev and test texts kept out; each set capped so that no one platform's idea of abuse
+dominates. A category a set does not label carries no loss for its texts. Balanced identity
+templates written for modbot (the same frames once benign and once hateful across every identity
+term) teach that an identity word alone is not an attack. Every choice is made on the sets' dev
+splits, never on a test split; the Jigsaw madlibs set and the project's functional suite are
+never trained on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,19 +31,27 @@ from typing import Any
 
 import numpy as np
 
-from bot.evaluation import datasets
+from bot.evaluation import corpora
 from model.embedding import Embedder
-from model.heads import Head, fit_head
+from model.heads import Head
 from moderation.metrics import roc_auc
 from moderation.normalise import normalise
+from moderation.types import ABUSE
 
-CATEGORIES = ["toxicity", "insult", "identity_attack"]
-RECIPE = "toxicity-head-recipe-3"
-C_CANDIDATES = (0.1, 0.25, 0.5)
-BRANCH_LAYERS = 2
-EPOCHS = 2
-MIXES = (0.0, 0.25, 0.5, 0.75, 1.0)
-"""weight of the fine-tuned layers' logits against the linear head's"""
+log = logging.getLogger(__name__)
+
+CATEGORIES = [c for c in ABUSE if c != "sexual"]
+"""no shared set labels sexual content: the model does not claim to score it (detoxify's
+unbiased model does)"""
+RECIPE = "abuse-model-recipe-1"
+PER_SOURCE = 12_000
+"""training texts drawn from one set at most (seeded), so 35 minutes of fine-tuning see every set"""
+DEV_PER_SOURCE = 800
+MAX_TOKENS = 96
+"""longer texts are cut (their first 95 word pieces and [SEP]) while training; scoring sees 256"""
+EPOCHS = 1
+LR = 5e-5
+
 _BENIGN = [
     "I am {a} {t} person and proud of it",
     "my neighbour is {t} and she bakes amazing bread",
@@ -69,49 +83,6 @@ def identity_terms() -> list[str]:
     return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
 
 
-@dataclass
-class TrainingSet:
-    texts: list[str]
-    labels: np.ndarray  # (n, categories)
-    origin: list[str]
-
-
-def build_training_set(data: Path, seed: int) -> TrainingSet:
-    rng = random.Random(seed)
-    texts: list[str] = []
-    labels: list[list[int]] = []
-    origin: list[str] = []
-
-    def add(text: str, label: list[int], source: str) -> None:
-        texts.append(text)
-        labels.append(label)
-        origin.append(source)
-
-    for row in datasets.olid_train(data):
-        off = int(row["subtask_a"] == "OFF")
-        add(row["tweet"], [off, int(row["subtask_b"] == "TIN"), int(row["subtask_c"] == "GRP")], "olid")
-    terms = identity_terms()
-    # (1) counterfactual identity swaps
-    patterns = [(t, _word(t)) for t in terms]
-    for text, label in list(zip(texts, labels, strict=True)):
-        found = [t for t, p in patterns if p.search(text)]
-        if not found:
-            continue
-        for _ in range(2):
-            swapped = text
-            for t in found:
-                swapped = _word(t).sub(rng.choice([u for u in terms if u != t]), swapped)
-            add(swapped, label, "counterfactual")
-    # (2) balanced templates
-    for t in terms:
-        article = "an" if t[0] in "aeiou" else "a"
-        for frame in _BENIGN:
-            add(frame.format(t=t, T=t.capitalize(), a=article), [0, 0, 0], "template")
-        for frame in _ABUSIVE:
-            add(frame.format(t=t, T=t.capitalize(), a=article), [1, 1, 1], "template")
-    return TrainingSet([normalise(t).text for t in texts], np.asarray(labels, dtype=np.float32), origin)
-
-
 def _word(term: str) -> Any:
     import re
 
@@ -136,73 +107,112 @@ def embed_cached(embedder: Embedder, texts: list[str], cache: Path) -> np.ndarra
     return np.stack([known[k] for k in keys]).astype(np.float32)
 
 
+@dataclass
+class TrainingSet:
+    texts: list[str]
+    labels: np.ndarray
+    """(n, categories) of 0, 1 or NaN where the text's set does not say"""
+    origin: list[str]
+
+
+def _labelled(examples: Sequence[corpora.Example]) -> np.ndarray:
+    out = np.full((len(examples), len(CATEGORIES)), np.nan, dtype=np.float32)
+    for row, example in enumerate(examples):
+        for category, value in example.labels.items():
+            out[row, CATEGORIES.index(category)] = value
+    return out
+
+
+def _templates() -> list[tuple[str, dict[str, int]]]:
+    """The balanced identity frames: benign ones are no category at all, hateful ones are hate."""
+    rows: list[tuple[str, dict[str, int]]] = []
+    benign = {"hate": 0, "harassment": 0, "threat": 0, "profanity": 0, "toxicity": 0}
+    for t in identity_terms():
+        article = "an" if t[0] in "aeiou" else "a"
+        rows += [(f.format(t=t, T=t.capitalize(), a=article), benign) for f in _BENIGN]
+        rows += [(f.format(t=t, T=t.capitalize(), a=article), {"hate": 1, "toxicity": 1}) for f in _ABUSIVE]
+    return rows
+
+
+def build_sets(data: Path, seed: int) -> tuple[TrainingSet, TrainingSet]:
+    """(training, dev): training capped per set and seeded; dev a seeded sample of every set's dev split."""
+    rng = random.Random(seed)
+    examples = corpora.deduplicated(corpora.load_all(data))
+    train: list[corpora.Example] = []
+    dev: list[corpora.Example] = []
+    for source in corpora.SOURCES:
+        mine = [e for e in examples if e.source == source and e.split is corpora.Split.TRAIN]
+        train += rng.sample(mine, min(PER_SOURCE, len(mine)))
+        held = [e for e in examples if e.source == source and e.split is corpora.Split.DEV]
+        dev += rng.sample(held, min(DEV_PER_SOURCE, len(held)))
+    train += [corpora.Example(t, labels, "template", corpora.Split.TRAIN) for t, labels in _templates()]
+
+    def finish(chosen: list[corpora.Example]) -> TrainingSet:
+        return TrainingSet([normalise(e.text).text for e in chosen], _labelled(chosen), [e.source for e in chosen])
+
+    return finish(train), finish(dev)
+
+
+def _cut(state: Any) -> Any:
+    import torch
+
+    return state if len(state) <= MAX_TOKENS else torch.cat([state[: MAX_TOKENS - 1], state[-1:]])
+
+
+def dev_report(labels: np.ndarray, probs: np.ndarray, origin: Sequence[str]) -> dict[str, dict[str, float]]:
+    """ROC-AUC per set and category where the dev texts hold both classes (the figures the
+    artifact carries; the test splits are measured by `modbot eval`)."""
+    report: dict[str, dict[str, float]] = {}
+    for source in sorted(set(origin)):
+        rows = np.asarray([o == source for o in origin])
+        for i, category in enumerate(CATEGORIES):
+            known = rows & ~np.isnan(labels[:, i])
+            if len(set(labels[known, i].tolist())) == 2:
+                report.setdefault(source, {})[category] = round(roc_auc(labels[known, i], probs[known, i]), 4)
+    return report
+
+
 def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head, dict[str, Any]]:
-    """Two heads on the same split, then their held-out best mix: (1) a logistic regression on the
-    frozen embedding and the n-grams; (2) the encoder's top layers fine-tuned with a linear layer
-    (model/branch.py). The mix weight and (1)'s C are chosen on the held-out tenth."""
+    """Fine-tune every encoder layer with one output per category; figures on the dev splits."""
+    import torch
+
     from model.branch import TopLayers, fine_tune, lower_states, vectors
 
     started = time.perf_counter()
-    training = build_training_set(data, seed)
+    training, dev = build_sets(data, seed)
     embedder = Embedder()
-    x = embed_cached(embedder, training.texts, cache_dir / "train-embeddings.npz")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x))
-    held = order[: len(x) // 10]
-    fit = order[len(x) // 10 :]
-    fit_texts = [training.texts[i] for i in fit]
-    held_texts = [training.texts[i] for i in held]
+    layers = int(embedder.bert.config.num_hidden_layers)
+    states = [_cut(s) for s in lower_states(embedder, training.texts, layers)]
+    branch = TopLayers.copy_of(embedder.bert, layers)
+    bf16 = bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
-    def held_out(logits: np.ndarray) -> dict[str, float]:
-        return {c: roc_auc(training.labels[held, i], logits[:, i]) for i, c in enumerate(CATEGORIES)}
+    def progress(step: int, steps: int, loss: float) -> None:
+        rate = step / (time.perf_counter() - started)
+        log.info("step %d of %d, loss %.4f, %.0f minutes to go", step, steps, loss, (steps - step) / rate / 60)
 
-    candidates = []
-    for c in C_CANDIDATES:
-        head = fit_head(x[fit], fit_texts, training.labels[fit], CATEGORIES, c)
-        candidates.append((float(np.mean(list(held_out(head.logits(x[held], held_texts)).values()))), c, head))
-    _, best_c, linear = max(candidates, key=lambda cand: cand[0])
-
-    states = lower_states(embedder, training.texts, BRANCH_LAYERS)
-    branch = TopLayers.copy_of(embedder.bert, BRANCH_LAYERS)
-    w_tuned, b_tuned = fine_tune(branch, [states[i] for i in fit], training.labels[fit], seed, epochs=EPOCHS)
-    tuned_held = vectors(branch, [states[i] for i in held]) @ w_tuned + b_tuned
-    linear_held = linear.logits(x[held], held_texts)
-    mixes = {a: held_out(a * tuned_held + (1 - a) * linear_held) for a in MIXES}
-    mix = max(MIXES, key=lambda a: float(np.mean(list(mixes[a].values()))))
-    head = (
-        linear
-        if mix == 0
-        else Head(
-            CATEGORIES,
-            np.vstack([mix * w_tuned, (1 - mix) * linear.weights]).astype(np.float32),
-            (mix * b_tuned + (1 - mix) * linear.bias).astype(np.float32),
-            [(features, (1 - mix) * coef) for features, coef in linear.ngrams] if mix < 1 else [],
-            branch=branch,
-        )
-    )
-    metrics = {f"held-out ROC-AUC {c}": v for c, v in mixes[mix].items()}
-    counts: dict[str, int] = {}
-    for o in training.origin:
-        counts[o] = counts.get(o, 0) + 1
+    weights, bias = fine_tune(branch, states, training.labels, seed, epochs=EPOCHS, lr=LR, bf16=bf16, progress=progress)
+    head = Head(CATEGORIES, weights, bias, branch=branch)
+    dev_probs = 1 / (1 + np.exp(-(vectors(branch, lower_states(embedder, dev.texts, layers)) @ weights + bias)))
+    figures = dev_report(dev.labels, dev_probs, dev.origin)
     head.meta = {
-        "name": "toxicity-head",
+        "name": "abuse-model",
         "recipe": RECIPE,
         "seed": seed,
-        "C": best_c,
-        "C tried (mean held-out ROC-AUC, linear head alone)": {str(c): round(m, 4) for m, c, _ in candidates},
-        "fine-tuned layers": BRANCH_LAYERS,
+        "fine-tuned layers": layers,
         "epochs": EPOCHS,
-        "mix": mix,
-        "mix tried (mean held-out ROC-AUC)": {
-            str(a): round(float(np.mean(list(m.values()))), 4) for a, m in mixes.items()
-        },
+        "learning rate": LR,
+        "bf16 training": bf16,
+        "max training tokens": MAX_TOKENS,
         "embedding": embedder.version,
-        "training_texts": counts,
-        "held_out": len(held),
-        "metrics": {k: round(v, 4) for k, v in metrics.items()},
+        "training_texts": dict(sorted(Counter(training.origin).items())),
+        "positives": {c: int(np.nansum(training.labels[:, i])) for i, c in enumerate(CATEGORIES)},
+        "dev ROC-AUC": figures,
     }
     head.save(out)
-    return head, {**metrics, "C": best_c, "mix": mix, **saved(out, len(x), head.version, started)}
+    mean = {c: round(float(np.mean([f[c] for f in figures.values() if c in f])), 4) for c in CATEGORIES}
+    return head, {f"dev ROC-AUC {c} (mean over sets)": v for c, v in mean.items()} | saved(
+        out, len(training.texts), head.version, started
+    )
 
 
 def saved(out: Path, texts: int, version: str, started: float) -> dict[str, Any]:

@@ -14,7 +14,7 @@ checks that, given the original weights, they reproduce the encoder's own output
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -166,35 +166,67 @@ def fine_tune(
     states: Sequence[torch.Tensor],
     labels: NDArray[np.float32],
     seed: int,
-    epochs: int = 2,
-    lr: float = 4e-5,
+    epochs: int = 1,
+    lr: float = 5e-5,
+    head_lr: float = 2e-3,
     batch: int = 32,
+    bf16: bool = False,
+    progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Train the branch and a linear layer on its pooled vector (multi-label, positives weighted by
-    rarity) with AdamW; returns the linear layer as (hidden, outputs) weights and a bias.
-    Batches hold texts of similar length; their order comes from the seed."""
+    """Train the branch and one linear output per category on its pooled vector with AdamW;
+    returns the outputs as (hidden, categories) weights and a bias.
+
+    `labels` may hold NaN where a text's data set says nothing about a category (DynaHate's
+    "not hate" is not "not insulting"): those cells carry no loss, so sets labelled for different
+    things train one model without teaching it false negatives. The outputs start from zero and
+    learn faster than the pretrained layers (`head_lr`); both warm up over the first 5 % of steps
+    and decay linearly. Batches hold texts of similar length; their order comes from the seed.
+    `progress(step, steps, mean loss)` is called every 100 steps."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    y = torch.as_tensor(labels, dtype=torch.float32)
+    known = torch.as_tensor(~np.isnan(labels), dtype=torch.float32)
+    y = torch.as_tensor(np.nan_to_num(labels, nan=0.0), dtype=torch.float32)
     classifier = nn.Linear(branch.shape()["hidden"], labels.shape[1])
-    positive = y.mean(0).clamp(1e-3, 1 - 1e-3)
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=(1 - positive) / positive)
-    optimiser = torch.optim.AdamW([*branch.parameters(), *classifier.parameters()], lr=lr, weight_decay=0.01)
-    for _ in range(epochs):
-        branch.train()
-        shuffled = rng.permutation(len(states))
-        batches: list[list[int]] = []
-        for start in range(0, len(shuffled), batch * 50):  # sort within chunks of 50 batches
-            chunk = sorted(shuffled[start : start + batch * 50].tolist(), key=lambda i: len(states[i]))
-            batches += [chunk[i : i + batch] for i in range(0, len(chunk), batch)]
-        for b in rng.permutation(len(batches)).tolist():
-            members = batches[b]
-            optimiser.zero_grad()
-            loss = loss_fn(classifier(branch(*_padded([states[i] for i in members]))), y[members])
-            loss.backward()
-            optimiser.step()
+    nn.init.zeros_(classifier.weight)
+    nn.init.zeros_(classifier.bias)
+    optimiser = torch.optim.AdamW(
+        [{"params": list(branch.parameters()), "lr": lr}, {"params": list(classifier.parameters()), "lr": head_lr}],
+        weight_decay=0.01,
+    )
+    plan = [_length_batches(states, rng, batch) for _ in range(epochs)]
+    steps = sum(len(p) for p in plan)
+    warm = max(1, steps // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
+    )
+    branch.train()
+    done, running = 0, 0.0
+    for members in (m for epoch in plan for m in epoch):
+        optimiser.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = classifier(branch(*_padded([states[i] for i in members])))
+        cells = nn.functional.binary_cross_entropy_with_logits(logits.float(), y[members], reduction="none")
+        loss = (cells * known[members]).sum() / known[members].sum().clamp(min=1.0)
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+        optimiser.step()
+        schedule.step()
+        done, running = done + 1, running + loss.item()
+        if progress is not None and done % 100 == 0:
+            progress(done, steps, running / 100)
+            running = 0.0
     branch.eval()
     return (
         classifier.weight.detach().numpy().T.astype(np.float32),
         classifier.bias.detach().numpy().astype(np.float32),
     )
+
+
+def _length_batches(states: Sequence[torch.Tensor], rng: np.random.Generator, batch: int) -> list[list[int]]:
+    """One epoch's batches in a seeded order, each of texts of similar length (sorted within
+    chunks of 50 batches, so padding stays small but the order is still random)."""
+    shuffled = rng.permutation(len(states))
+    batches: list[list[int]] = []
+    for start in range(0, len(shuffled), batch * 50):
+        chunk = sorted(shuffled[start : start + batch * 50].tolist(), key=lambda i: len(states[i]))
+        batches += [chunk[i : i + batch] for i in range(0, len(chunk), batch)]
+    return [batches[b] for b in rng.permutation(len(batches)).tolist()]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation.scoring import ScorerError, ScoreResult, ScoringInput
+from moderation.types import RENAMED
 
 MODEL_TYPES = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 
@@ -67,7 +68,9 @@ class DetoxifyScorer:
             raise
         except Exception as exc:  # detoxify/transformers raise many kinds; name the cause
             raise ScorerError(f"detoxify could not load {model_type!r} ({type(exc).__name__}: {exc})") from exc
-        self.categories = tuple(self._detoxify.class_names)
+        self._names = tuple(self._detoxify.class_names)
+        self.categories = tuple(dict.fromkeys(RENAMED.get(c, c) for c in self._names))
+        """detoxify's own names mapped onto modbot's (severe_toxicity folds into toxicity by max)."""
         self.version = f"detoxify-{version('detoxify')}:{model_type}:{tag}"
 
     def _local_checkpoint(self, checkpoint: Path, config_dir: Path | None) -> Any:
@@ -97,8 +100,12 @@ class DetoxifyScorer:
             chunk = order[start : start + self._batch_size]
             raw = self._detoxify.predict([batch[i].text for i in chunk])
             for j, i in enumerate(chunk):
-                values = {c: raw[c] if isinstance(raw[c], float) else raw[c][j] for c in self.categories}
-                out[i] = ScoreResult({c: float(v) for c, v in values.items()})
+                values: dict[str, float] = {}
+                for name in self._names:
+                    value = float(raw[name] if isinstance(raw[name], float) else raw[name][j])
+                    category = RENAMED.get(name, name)
+                    values[category] = max(value, values.get(category, 0.0))
+                out[i] = ScoreResult(values)
         return [r for r in out if r is not None]
 
 

@@ -85,7 +85,7 @@ class Embedder:
         self._tokenizer: Any = self._model.tokenizer
         self._max_tokens = int(self._model.get_max_seq_length() or 256)
         layers = int(cast(Any, self.bert).config.num_hidden_layers)
-        if branch is not None and len(branch.layers) >= layers:
+        if branch is not None and len(branch.layers) > layers:
             raise ScorerError(f"the branch has {len(branch.layers)} layers; the encoder has only {layers}")
         self.branch: Any = branch
         self.precision = resolve_precision(precision, device)
@@ -104,6 +104,9 @@ class Embedder:
                 if isinstance(module, torch.nn.Linear):
                     module.to(torch.bfloat16)
 
+        self.sentences = True
+        """Whether anything reads the sentence embedding (build_scorers turns it off when only a
+        fully fine-tuned head's branch is needed)."""
         self.label = self.version if self.precision == "fp32" else f"{self.version}+{self.precision}"
         """What a decision records as the embedding that scored it."""
 
@@ -114,31 +117,41 @@ class Embedder:
             return torch.autocast(self.bert.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.encode(texts, with_branch=False)[0]
-
     def encode(
         self, texts: Sequence[str], with_branch: bool = True
-    ) -> tuple[list[list[float]], list[list[float]] | None]:
-        """Sentence embeddings and, when there is a branch and it is wanted, its vectors."""
+    ) -> tuple[list[list[float]] | None, list[list[float]] | None]:
+        """Sentence embeddings and, when there is a branch and it is wanted, its vectors. With
+        `sentences` off and a branch over every layer, only the branch runs (the embeddings are
+        None): the frozen encoder's layers would be half the work for a vector nobody reads."""
         import torch
 
-        vectors: list[list[float]] = [[] for _ in texts]
+        every = self.branch is not None and len(self.branch.layers) == self.bert.config.num_hidden_layers
+        branch_only = with_branch and every and not self.sentences
+        vectors: list[list[float]] | None = None if branch_only else [[] for _ in texts]
         branch_vectors: list[list[float]] | None = [[] for _ in texts] if with_branch and self.branch else None
         with torch.inference_mode(), self._autocast():
             for order, enc in self._batches(texts):
-                out = self.bert(**enc, output_hidden_states=branch_vectors is not None)
                 mask = enc["attention_mask"]
-                last = out.last_hidden_state.float()
-                weights = mask.unsqueeze(-1).to(last.dtype)
-                pooled = (last * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-                for i, row in zip(order, torch.nn.functional.normalize(pooled, dim=1).tolist(), strict=True):
-                    vectors[i] = row
+                if vectors is None:
+                    lower = self.bert.embeddings(input_ids=enc["input_ids"], token_type_ids=enc["token_type_ids"])
+                else:
+                    out = self.bert(**enc, output_hidden_states=branch_vectors is not None)
+                    last = out.last_hidden_state.float()
+                    weights = mask.unsqueeze(-1).to(last.dtype)
+                    pooled = (last * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                    for i, row in zip(order, torch.nn.functional.normalize(pooled, dim=1).tolist(), strict=True):
+                        vectors[i] = row
+                    if branch_vectors is not None:
+                        lower = out.hidden_states[-1 - len(self.branch.layers)]
                 if branch_vectors is not None:
-                    lower = out.hidden_states[-1 - len(self.branch.layers)]
                     for i, row in zip(order, self.branch(lower, mask).float().tolist(), strict=True):
                         branch_vectors[i] = row
         return vectors, branch_vectors
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors = self.encode(texts, with_branch=False)[0]
+        assert vectors is not None  # without the branch the sentence embeddings are always computed
+        return vectors
 
     def token_states(self, texts: Sequence[str]) -> list[TokenStates]:
         """Each text's word pieces after the last layer, as unit vectors in half precision (what
@@ -174,10 +187,14 @@ class Embedder:
         what a branch is trained on."""
         import torch
 
+        every = layers == int(self.bert.config.num_hidden_layers)
         with torch.inference_mode():
             for order, enc in self._batches(texts):
-                out = self.bert(**enc, output_hidden_states=True)
-                yield order, out.hidden_states[-1 - layers].clone(), enc["attention_mask"].clone()
+                if every:  # below every layer lies only the embedding lookup: skip the encoder
+                    hidden = self.bert.embeddings(input_ids=enc["input_ids"], token_type_ids=enc["token_type_ids"])
+                else:
+                    hidden = self.bert(**enc, output_hidden_states=True).hidden_states[-1 - layers]
+                yield order, hidden.clone(), enc["attention_mask"].clone()
 
     def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], Any]]:
         """Tokenised batches of texts of similar token counts (padding is the big waste), with the

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from model.ngrams import HashedTfidf, Kind, load_arrays, read_meta, save_arrays
 from moderation.scoring import ScorerError, ScoreResult, ScoringInput
 
-SHIPPED = "toxicity-head.npz"
+SHIPPED = "abuse-model.npz"
 
 
 @dataclass
@@ -35,7 +35,12 @@ class Head:
     """Per n-gram block, its features and (BUCKETS, categories) weights."""
     meta: dict[str, Any] = field(default_factory=dict)
     branch: Any = None
-    """model.branch.TopLayers: when set, `weights` apply to its vector followed by the embedding."""
+    """model.branch.TopLayers: when set, `weights` apply to its vector, followed by the embedding
+    where `uses_embedding` (a fully fine-tuned encoder needs nothing of the frozen one's)."""
+
+    @property
+    def uses_embedding(self) -> bool:
+        return self.branch is None or self.weights.shape[0] > self.branch.shape()["hidden"]
 
     @property
     def version(self) -> str:
@@ -109,15 +114,20 @@ class HeadScorer:
     def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
         if not batch:
             return []
-        missing = sum(item.embedding is None for item in batch)
-        if missing:
-            raise ScorerError(f"head scorer got {missing} inputs without an embedding")
-        dense = np.asarray([item.embedding for item in batch], dtype=np.float32)
+        parts = []
         if self.head.branch is not None:
             if any(item.branch is None for item in batch):
                 raise ScorerError("head scorer got inputs without its branch's vector (the embedder lacks the branch)")
-            dense = np.hstack([np.asarray([item.branch for item in batch], dtype=np.float32), dense])
+            parts.append(np.asarray([item.branch for item in batch], dtype=np.float32))
+        if self.head.uses_embedding:
+            if missing := sum(item.embedding is None for item in batch):
+                raise ScorerError(f"head scorer got {missing} inputs without an embedding")
+            parts.append(np.asarray([item.embedding for item in batch], dtype=np.float32))
+        dense = np.hstack(parts)
         probs = self.head.predict(dense, [item.text for item in batch])
+        # A post with no text says nothing: the fine-tuned model, never trained on empty input,
+        # gives it toxicity 0.99 ([CLS] and [SEP] alone).
+        probs[[not item.text.strip() for item in batch]] = 0.0
         return [ScoreResult({c: float(p) for c, p in zip(self.categories, row, strict=True)}) for row in probs]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from moderation.normalise import Normalised
 from moderation.scoring import ScoreResult
@@ -25,9 +25,10 @@ class PolicyRules:
     shadow: bool = False
     exempt_users: frozenset[str] = frozenset()
     exempt_roles: frozenset[str] = frozenset()
-    review_only: frozenset[str] = frozenset({"identity_attack"})
-    """Categories that never act on their own: at most they flag for a human (identity terms trip
-    classifiers far more often than identity attacks happen)."""
+    review_only: frozenset[str] = frozenset({"hate", "threat"})
+    """Categories a human decides: a post that reaches one of them is at most flagged, whatever
+    its other categories say (identity terms and quoted hate trip classifiers far more often than
+    identity attacks happen, and counter-speech quoting hate is often rude as well)."""
     timeout_seconds: int = 3600
     extra: Mapping[str, str] = field(default_factory=dict)
     """Anything else that changes decisions, folded into the version so old decisions stay traceable."""
@@ -143,8 +144,26 @@ def decide(
                 )
             ],
         )
+    reasons = _held_for_review(reasons, rules.review_only)
     reasons.sort(key=lambda r: (-r.outcome.severity, -r.score))
     return finish(reasons[0].outcome, reasons)
+
+
+def _held_for_review(reasons: list[Reason], review_only: frozenset[str]) -> list[Reason]:
+    """When a review-only category flags the post, no other category acts on it either."""
+    held = sorted({r.category for r in reasons if r.category in review_only and r.outcome.needs_review})
+    if not held:
+        return reasons
+    return [
+        replace(
+            r,
+            outcome=Outcome.FLAG,
+            message=f"{r.message}; capped at flag: the post also reached {', '.join(held)}, which a human decides",
+        )
+        if r.outcome.severity > Outcome.FLAG.severity
+        else r
+        for r in reasons
+    ]
 
 
 def _strongest(thresholds: Mapping[Outcome, float], value: float) -> tuple[Outcome, float] | None:

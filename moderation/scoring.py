@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from moderation.types import ABUSE
+
 
 @dataclass(frozen=True, slots=True)
 class ScoringInput:
@@ -55,9 +57,7 @@ def check_results(scorer: Scorer, batch_size: int, results: Sequence[ScoreResult
                 raise ScorerError(f"scorer {scorer.name!r} gave {category}={value!r}, outside [0, 1]")
 
 
-ABUSE_CATEGORIES = frozenset(
-    {"toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit", "profanity"}
-)
+ABUSE_CATEGORIES = frozenset(ABUSE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,8 @@ def _mix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
 
 
 def author_burst(ctx: Context) -> Hit | None:
+    if ctx.post.author.anonymous or not ctx.post.time_known:
+        return None
     s = ctx.settings
     n = ctx.counters.count(f"author:{ctx.post.platform}:{ctx.post.author.id}", s.burst_seconds, ctx.now) + 1
     if n < s.author_burst:
@@ -99,6 +101,8 @@ def author_burst(ctx: Context) -> Hit | None:
 
 
 def community_burst(ctx: Context) -> Hit | None:
+    if not ctx.post.time_known:
+        return None
     s = ctx.settings
     n = ctx.counters.count(f"community:{ctx.post.platform}:{ctx.post.community}", s.burst_seconds, ctx.now) + 1
     if n < s.community_burst:
@@ -109,13 +113,13 @@ def community_burst(ctx: Context) -> Hit | None:
 
 
 def duplicates(ctx: Context) -> Hit | None:
-    if len(ctx.text.text) < 20:
+    if len(ctx.text.text) < 20 or not ctx.post.time_known:
         return None  # "thanks!" from many people is not coordination
     s = ctx.settings
     accounts = max(
         ctx.counters.count(f"dup:{ctx.post.platform}:{band}", s.duplicate_seconds, ctx.now) for band in ctx.fingerprint
     )
-    author_key = ctx.post.author.id
+    author_key = ctx.post.account_key
     already = any(
         ctx.counters.count(f"dup:{ctx.post.platform}:{band}:{author_key}", s.duplicate_seconds, ctx.now)
         for band in ctx.fingerprint
@@ -164,19 +168,22 @@ def evaluate(ctx: Context) -> list[Hit]:
 def record(ctx: Context) -> None:
     """The counting a post causes, applied after its rules ran."""
     post, c, now = ctx.post, ctx.counters, ctx.now
-    c.add(f"author:{post.platform}:{post.author.id}", post.id, now)
+    if not post.time_known:
+        return  # nothing to count in a window: its time is only when it was read
+    if not post.author.anonymous:
+        c.add(f"author:{post.platform}:{post.author.id}", post.id, now)
     c.add(f"community:{post.platform}:{post.community}", post.id, now)
     if len(ctx.text.text) >= 20:
         for band in ctx.fingerprint:
-            c.add(f"dup:{post.platform}:{band}", post.author.id, now)
-            c.add(f"dup:{post.platform}:{band}:{post.author.id}", post.id, now)
+            c.add(f"dup:{post.platform}:{band}", post.account_key, now)
+            c.add(f"dup:{post.platform}:{band}:{post.account_key}", post.id, now)
 
 
 class SpamRules:
     """The rules as one scorer-like stage: `spam` score = the strongest hit; every hit in words."""
 
     name = "spam-rules"
-    version = "spam-rules-2"
+    version = "spam-rules-3"
 
     def __init__(self, counters: Counters, settings: SpamSettings | None = None) -> None:
         self.counters = counters

@@ -42,18 +42,34 @@ class Outcome(StrEnum):
 _SEVERITY = {o: i for i, o in enumerate(Outcome)}
 
 CATEGORIES: tuple[str, ...] = (
-    "toxicity",
-    "severe_toxicity",
-    "obscene",
+    "hate",
+    "harassment",
     "threat",
-    "insult",
-    "identity_attack",
-    "sexual_explicit",
+    "sexual",
     "profanity",
+    "toxicity",
     "spam",
     "misinformation",
 )
-"""Score categories a policy may set thresholds on. detoxify's names, plus `profanity`, `spam` and `misinformation`."""
+"""Score categories a policy may set thresholds on, named for what a moderator decides about:
+`hate` attacks people for a protected attribute (religion, ethnicity, gender, sexuality,
+disability...); `harassment` insults or attacks a person or a group that is not protected;
+`threat` threatens or calls for violence; `sexual` is sexually explicit; `profanity` is swearing
+itself, whoever it is aimed at (evidence, not a verdict); `toxicity` is rudeness of any kind;
+`spam` and `misinformation` as the words say."""
+
+ABUSE: tuple[str, ...] = CATEGORIES[:6]
+"""The categories the text classifiers score (spam and misinformation come from rules and matching)."""
+
+RENAMED: dict[str, str] = {
+    "identity_attack": "hate",
+    "insult": "harassment",
+    "sexual_explicit": "sexual",
+    "obscene": "profanity",
+    "severe_toxicity": "toxicity",
+}
+"""Category names before modbot 0.6 (detoxify's) and the category each became; used to migrate
+stored decisions and to explain a configuration that still uses them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +79,9 @@ class Author:
     account_created_at: datetime | None = None
     joined_at: datetime | None = None
     roles: tuple[str, ...] = ()
+    anonymous: bool = False
+    """The source named no author (a feed of bare texts): `id` is a placeholder shared by every
+    such post, so nothing may count posts per author by it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +100,14 @@ class Post:
     links: tuple[str, ...] = ()
     mentions: tuple[str, ...] = ()
     platform_ref: Mapping[str, Any] = field(default_factory=dict)
+    time_known: bool = True
+    """False when the source gave no timestamp and `created_at` is only when modbot read the post:
+    rules that count posts in a time window must not treat a file read in a second as a burst."""
+
+    @property
+    def account_key(self) -> str:
+        """Who posted, for rules that count per account: an anonymous post is its own account."""
+        return f"post:{self.id}" if self.author.anonymous else self.author.id
 
     @property
     def account_age(self) -> timedelta | None:

@@ -60,8 +60,9 @@ def test_each_bad_line_is_handled_and_neighbours_survive(db_url: str, tmp_path: 
             assert line_no not in errors
         elif expected_error is not None:
             assert expected_error in errors[line_no], f"{name}: {errors.get(line_no)}"
-    assert decided["huge"].decision.outcome is Outcome.FLAG
-    assert decided["zalgo"].decision.outcome is Outcome.FLAG
+    for name in ("huge", "zalgo"):  # the swearing at the end, or under the zalgo, is seen
+        reasons = decided[name].decision.reasons
+        assert any(r.category == "profanity" and r.outcome is not Outcome.ALLOW for r in reasons), reasons
     assert decided["empty_text"].decision.outcome is Outcome.ALLOW
     assert decided["nul"].post.text == "nul\x00byte"  # the post as read; the stored copy has U+FFFD
 

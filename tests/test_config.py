@@ -46,7 +46,7 @@ model_type = "huge"
     text = "\n".join(problems)
     assert "pipeline.batch_size: Input should be greater than or equal to 1 (got 0)" in text
     assert "pipeline.bach_wait_ms: unknown key; allowed keys here: batch_size, batch_wait_ms" in text
-    assert "policy.thresholds.toxicty (the key itself): Input should be 'toxicity'" in text
+    assert "policy.thresholds.toxicty (the key itself): Input should be 'hate', 'harassment'" in text
     assert "policy.thresholds.toxicity.flag: Input should be less than or equal to 1 (got 1.5)" in text
     assert "communities.g1.shadw: unknown key; allowed keys here: channels, exempt_roles" in text
     assert "scorers.detoxify.model_type: Input should be 'original', 'unbiased'" in text
@@ -100,13 +100,13 @@ def test_community_and_channel_overrides_merge_per_category(tmp_path: Path) -> N
 exempt_roles = ["mods"]
 [policy.thresholds]
 profanity = { flag = 0.9 }
-insult = { flag = 0.7 }
+harassment = { flag = 0.7 }
 [communities.g1]
 shadow = true
 thresholds = { profanity = { remove = 0.8 } }
 [communities.g1.channels.c1]
 shadow = false
-thresholds = { insult = { log = 0.2 } }
+thresholds = { harassment = { log = 0.2 } }
 """,
         )
     )
@@ -114,9 +114,9 @@ thresholds = { insult = { log = 0.2 } }
     assert policy.default.thresholds["profanity"] == {Outcome.FLAG: 0.9}
     g1 = policy.rules_for("g1", "other")
     assert g1.shadow and g1.thresholds["profanity"] == {Outcome.REMOVE: 0.8}
-    assert g1.thresholds["insult"] == {Outcome.FLAG: 0.7}
+    assert g1.thresholds["harassment"] == {Outcome.FLAG: 0.7}
     c1 = policy.rules_for("g1", "c1")
-    assert not c1.shadow and c1.thresholds["insult"] == {Outcome.LOG: 0.2}
+    assert not c1.shadow and c1.thresholds["harassment"] == {Outcome.LOG: 0.2}
     assert c1.thresholds["profanity"] == {Outcome.REMOVE: 0.8}
     assert c1.exempt_roles == frozenset({"mods"})
     assert len({policy.default.version, g1.version, c1.version}) == 3

@@ -69,7 +69,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
 def test_local_checkpoint_loads_through_detoxify_offline(tiny_checkpoint: tuple[Path, Path]) -> None:
     checkpoint, config_dir = tiny_checkpoint
     scorer = DetoxifyScorer(checkpoint=checkpoint, huggingface_config_path=config_dir)
-    assert scorer.categories == ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
+    assert scorer.categories == ("toxicity", "profanity", "threat", "harassment", "hate")
     assert scorer.version.startswith("detoxify-") and ":original:" in scorer.version
     results = scorer.score([ScoringInput("you are nice"), ScoringInput("hello"), ScoringInput("you are an idiot")])
     assert len(results) == 3

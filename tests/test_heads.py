@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from bot.cli import main
-from model.embedding import Embedder
 from model.heads import Head, HeadScorer, fit_head
 from moderation.scoring import ScorerError, ScoringInput
 from tests.conftest import REPO
@@ -102,32 +101,26 @@ def test_our_forward_pass_matches_sentence_transformers_and_the_branch_copies_th
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (DATA / "olid-offenseval2019").is_dir(), reason=f"no datasets at {DATA}")
-def test_modbot_train_reproduces_the_shipped_head(tmp_path: Path, head_embedder) -> None:  # type: ignore[no-untyped-def]
-    """The whole recipe from a fresh embedding cache: the same regularisation is chosen, the
-    held-out figures match the shipped artifact's, and the two heads score posts alike (the
-    embeddings may differ in the last float bits between machines, so not byte for byte)."""
+@pytest.mark.skipif(not (DATA / "dynahate").is_dir(), reason=f"no datasets at {DATA}")
+def test_a_small_recipe_of_modbot_train_reproduces_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped recipe with 40 texts a set (the full one takes most of an hour): two runs from
+    the same seed write the same model, and the model has the shipped one's shape and recipe."""
+    from bot import training
+
+    monkeypatch.setattr(training, "PER_SOURCE", 40)
+    monkeypatch.setattr(training, "DEV_PER_SOURCE", 40)
     config = tmp_path / "modbot.toml"
     config.write_text(f'[data]\ndir = "{tmp_path / "data"}"\n')
-    out = tmp_path / "head.npz"
-    assert main(["--config", str(config), "train", "--data", str(DATA), "--out", str(out)]) == 0
-    trained, shipped = Head.load(out), Head.load()
-    assert (trained.meta["C"], trained.meta["mix"]) == (shipped.meta["C"], shipped.meta["mix"])
-    assert trained.meta["training_texts"] == shipped.meta["training_texts"]
-    for key, value in shipped.meta["metrics"].items():
-        assert trained.meta["metrics"][key] == pytest.approx(value, abs=0.003)
-    texts = [
-        "shut up you worthless idiot",
-        "thanks for the help today",
-        "I am a proud gay man",
-        "you people are vermin",
-    ]
-    vectors, branch = head_embedder.encode(texts)
-    shipped_scores = shipped.predict(np.hstack([np.asarray(branch), np.asarray(vectors)]).astype(np.float32), texts)
-    retrained_embedder = Embedder(branch=trained.branch)
-    vectors, branch = retrained_embedder.encode(texts)
-    trained_scores = trained.predict(np.hstack([np.asarray(branch), np.asarray(vectors)]).astype(np.float32), texts)
-    assert np.allclose(trained_scores, shipped_scores, atol=0.02)
+    versions = []
+    for run in ("a", "b"):
+        out = tmp_path / f"{run}.npz"
+        assert main(["--config", str(config), "train", "--data", str(DATA), "--out", str(out)]) == 0
+        versions.append(Head.load(out).version)
+    trained, shipped = Head.load(tmp_path / "a.npz"), Head.load()
+    assert versions[0] == versions[1]
+    assert trained.meta["recipe"] == shipped.meta["recipe"] and trained.categories == shipped.categories
+    assert trained.branch.shape() == shipped.branch.shape()
+    assert set(trained.meta["training_texts"]) == set(shipped.meta["training_texts"])
 
 
 def test_a_head_with_fine_tuned_layers_round_trips(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -12,11 +12,12 @@ from moderation.types import Author, Outcome, Post
 RULES = PolicyRules(
     thresholds={
         "toxicity": {Outcome.FLAG: 0.5, Outcome.REMOVE: 0.9},
-        "identity_attack": {Outcome.FLAG: 0.4, Outcome.BAN: 0.8},
+        "hate": {Outcome.FLAG: 0.4, Outcome.BAN: 0.8},
         "threat": {Outcome.TIMEOUT: 0.7},
     },
     exempt_users=frozenset({"trusted"}),
     exempt_roles=frozenset({"mod"}),
+    review_only=frozenset({"hate"}),
     timeout_seconds=600,
 )
 
@@ -58,12 +59,12 @@ def test_below_every_threshold_allows_with_the_nearest_miss_as_reason() -> None:
     assert "toxicity 0.30 is below the lowest threshold 0.50" in d.reasons[0].message
 
 
-def test_identity_attack_goes_to_review_not_ban() -> None:
-    d = run({"identity_attack": 0.95})
+def test_hate_goes_to_review_not_ban() -> None:
+    d = run({"hate": 0.95})
     assert d.outcome is Outcome.FLAG
     assert "capped at flag" in d.reasons[0].message
     opted_in = PolicyRules(thresholds=RULES.thresholds, review_only=frozenset())
-    assert run({"identity_attack": 0.95}, opted_in).outcome is Outcome.BAN
+    assert run({"hate": 0.95}, opted_in).outcome is Outcome.BAN
 
 
 def test_exempt_users_and_roles_are_allowed_with_reason() -> None:
@@ -124,3 +125,12 @@ def test_windows_cover_long_text_and_merge_to_the_worst() -> None:
     )
     assert merged.scores == {"x": 0.8} and merged.spans == {"x": ((0, 2), (105, 107))}
     assert split_windows("short") == [(0, 5)]
+
+
+def test_a_post_that_reaches_hate_is_not_removed_for_its_other_categories() -> None:
+    """Counter-speech quoting hate is often rude too: a human decides the whole post."""
+    d = run({"hate": 0.5, "toxicity": 0.95})
+    assert d.outcome is Outcome.FLAG
+    removal = next(r for r in d.reasons if r.category == "toxicity")
+    assert removal.outcome is Outcome.FLAG and "the post also reached hate, which a human decides" in removal.message
+    assert run({"hate": 0.1, "toxicity": 0.95}).outcome is Outcome.REMOVE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -144,3 +145,45 @@ def test_in_memory_counts_match_a_plain_model(steps: list[tuple[str, float, floa
     counters._forget(now)  # what the store does every 10,000 adds
     assert counters.count("k", 100, now) == sum(now - 100 < t <= now for t in model.values())
     assert counters.count("k", 1000, now) == sum(now - 100 < t for t in model.values())
+
+
+WORDS = [f"{a}{b}" for a in ("river", "copper", "lantern", "marble", "fern", "owl") for b in "abcdefgh"]
+
+
+@pytest.mark.parametrize(
+    ("anonymous", "time_known", "flagged"),
+    [
+        (False, True, True),  # one named author posting a burst: spam
+        (True, True, False),  # a feed of bare texts is not one author
+        (False, False, False),  # posts read in one second are not posted in one second
+    ],
+)
+def test_posts_without_an_author_or_a_time_are_not_pooled(
+    rules: SpamRules, anonymous: bool, time_known: bool, flagged: bool
+) -> None:
+    scores = []
+    for i in range(12):
+        p = post(f"p{i}", "anonymous", " ".join(random.Random(i).sample(WORDS, 8)), at=i)
+        p = Post(
+            p.platform,
+            p.community,
+            p.channel,
+            p.id,
+            Author("anonymous", anonymous=anonymous),
+            p.text,
+            p.created_at,
+            time_known=time_known,
+        )
+        scores.append(rules.check(p, normalise(p.text)).scores["spam"])
+    assert (max(scores) >= 0.6) is flagged
+
+
+def test_identical_texts_from_anonymous_posts_still_count_as_coordination(rules: SpamRules) -> None:
+    text = "buy cheap followers now at the best price on the whole internet"
+    scores = [
+        rules.check(
+            Post("console", "c", "g", f"p{i}", Author("anonymous", anonymous=True), text, T0), normalise(text)
+        ).scores["spam"]
+        for i in range(4)
+    ]
+    assert scores[-1] >= 0.7

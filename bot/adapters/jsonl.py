@@ -78,6 +78,7 @@ def _post(obj: dict[str, Any], line_no: int, source: str, community: str, max_ch
     if not _ID.match(post_id):
         raise _Invalid('"id" must be 1-512 characters without control characters')
     author = _author(obj.get("author"))
+    created_at = _time(obj.get("created_at"), "created_at")
     links = _string_list(obj, "links") if "links" in obj else tuple(_URL.findall(text))
     mentions = _string_list(obj, "mentions") if "mentions" in obj else tuple(_MENTION.findall(text))
     return Post(
@@ -87,7 +88,8 @@ def _post(obj: dict[str, Any], line_no: int, source: str, community: str, max_ch
         id=post_id,
         author=author,
         text=text,
-        created_at=_time(obj.get("created_at"), "created_at") or datetime.now(UTC),
+        created_at=created_at or datetime.now(UTC),
+        time_known=created_at is not None,
         reply_to=_optional_string(obj, "reply_to"),
         thread_root=_optional_string(obj, "thread_root"),
         links=links,
@@ -102,7 +104,7 @@ def _post(obj: dict[str, Any], line_no: int, source: str, community: str, max_ch
 
 def _author(value: Any) -> Author:
     if value is None:
-        return Author(id="anonymous")
+        return Author(id="anonymous", anonymous=True)
     if isinstance(value, str | int) and not isinstance(value, bool):
         return Author(id=_clip(str(value), "author"))
     if not isinstance(value, dict):

@@ -15,33 +15,40 @@ from typing import TYPE_CHECKING, Any
 from bot.evaluation import datasets
 from bot.pipeline import Decider
 from moderation.metrics import bias_aucs, binary, macro_f1, pr_auc, roc_auc
-from moderation.types import Author, Post
+from moderation.types import ABUSE, Author, Decision, Post
 
 if TYPE_CHECKING:
     from model.claimmap import ClaimMap
     from model.claims import TokenEncoder
 
-ABUSE_CATEGORIES = ("toxicity", "severe_toxicity", "insult", "identity_attack", "threat", "obscene", "profanity")
+ABUSE_CATEGORIES = tuple(c for c in ABUSE if c != "profanity")
+"""what "the highest abuse score" means: profanity alone is evidence, not abuse"""
 _BATCH = 256
+
+
+def decide_texts(decider: Decider, texts: Sequence[str]) -> list[Decision]:
+    """Each text decided as a post by an unknown author, in batches."""
+    out: list[Decision] = []
+    now = datetime.now(UTC)
+    for start in range(0, len(texts), _BATCH):
+        posts = [
+            Post("eval", "eval", "eval", str(i), Author("eval", anonymous=True), t, now, time_known=False)
+            for i, t in enumerate(texts[start : start + _BATCH], start)
+        ]
+        out += [decision for decision, _ in decider.decide(posts)]
+    return out
 
 
 def scorer_for(decider: Decider, category: str | None) -> Callable[[Sequence[str]], list[float]]:
     """texts -> one score each: `category`, or the highest abuse category the scorers produce."""
 
     def score(texts: Sequence[str]) -> list[float]:
-        out: list[float] = []
-        now = datetime.now(UTC)
-        for start in range(0, len(texts), _BATCH):
-            posts = [
-                Post("eval", "eval", "eval", str(i), Author("eval"), t, now)
-                for i, t in enumerate(texts[start : start + _BATCH], start)
-            ]
-            for decision, _ in decider.decide(posts):
-                if category is not None:
-                    out.append(float(decision.scores.get(category, 0.0)))
-                else:
-                    out.append(max((v for c, v in decision.scores.items() if c in ABUSE_CATEGORIES), default=0.0))
-        return out
+        return [
+            float(d.scores.get(category, 0.0))
+            if category is not None
+            else max((v for c, v in d.scores.items() if c in ABUSE_CATEGORIES), default=0.0)
+            for d in decide_texts(decider, texts)
+        ]
 
     return score
 
@@ -393,24 +400,46 @@ def injection(data: Path, command: str) -> tuple[Report, dict[str, Callable[[Pat
 
 
 def spam(data: Path, command: str, seed: int = 13) -> tuple[Report, dict[str, Callable[[Path], None]]]:
-    """The spam-text recipe, 5-fold cross-validated on the deduplicated SMS Spam Collection: every
-    text is scored by a model trained without it (the shipped model saw them all). And how often
-    the shipped model fires on ordinary tweets (OLID test), a register it never saw."""
-    from bot.spam_training import FOLDS, RECIPE, cross_validate
+    """The spam-text recipe refitted and measured where no model it reports on has looked:
+    comment spam from held-out template frames (unseen phrasings and filler values) against the
+    official OLID and CAD test posts at the shipped flag threshold; and the SMS Spam Collection,
+    5-fold cross-validated through the full recipe. Also whether the shipped model is the one the
+    recipe fits."""
+    from bot.spam_training import FLAG, FOLDS, RECIPE, THRESHOLDS, WEIGHTS, C, evaluate
     from model.spamtext import SpamTextModel
-    from moderation.normalise import normalise
 
     started = time.perf_counter()
-    cv = cross_validate(data, seed)
-    report = Report("spam", command, {"spam-text": f"{RECIPE}, {FOLDS}-fold cross-validation, seed {seed}"})
-    tweets = datasets.olid_test(data).texts
-    shipped = SpamTextModel.load().predict([normalise(t).text for t in tweets])
+    run = evaluate(data, seed)
+    held, cv = run.held, run.cv
+    shipped = SpamTextModel.load().version
+    weights = ", ".join(f"{k} {v:g}" for k, v in WEIGHTS.items())
+    report = Report(
+        "spam",
+        command,
+        {"spam-text": f"{RECIPE} (C {C:g}; weights {weights}), seed {seed}, refitted as {run.model.version}"},
+    )
     report.figures = {
-        "texts": len(cv.labels),
-        "spam": sum(cv.labels),
-        **{k: v for k, v in cv.figures().items() if k != "threshold"},
-        "OLID test tweets scored >= 0.6 by the shipped model (not spam-labelled)": float((shipped >= 0.6).mean()),
+        "held-out comment spam texts": len(held.spam),
+        "held-out frames": len({(g.family, g.frame) for g in held.spam}),
+        **{f"{name} (ham) texts": len(texts) for name, texts in held.ham.items()},
+        **{f"comment spam {k}": v for k, v in held.figures(FLAG).items()},
+        **{f"SMS {FOLDS}-fold {k}": v for k, v in cv.figures().items() if k != "threshold"},
+        **{f"SMS {FOLDS}-fold {k} at {FLAG}": v for k, v in cv.at(FLAG).items() if k != "threshold"},
+        "training texts": len(run.corpus.texts),
+        "shipped model": shipped,
+        "shipped model is the recipe's": shipped == run.model.version,
     }
-    report.tables["at thresholds"] = [cv.at(t) for t in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)]
+    report.tables["held-out comment spam at thresholds (ham: OLID and CAD test posts)"] = [
+        held.at(t) for t in THRESHOLDS
+    ]
+    report.tables[f"held-out recall per family at {FLAG}"] = held.per_family(FLAG)
+    report.tables["SMS cross-validated at thresholds"] = [cv.at(t) for t in THRESHOLDS]
+    report.tables["training texts per source"] = [
+        *({"source": k, "texts": v} for k, v in run.corpus.counts().items()),
+        {"source": "dropped: the same as a held-out text", "texts": run.corpus.held_out_overlap},
+    ]
+    report.tables[f"test posts flagged and held-out spam missed at {FLAG}"] = held.errors(FLAG)
+    labels, scores = held.labelled()
     report.seconds = time.perf_counter() - started
-    return report, {"spam_roc.png": lambda p: _roc_plot([("SMS spam (out of fold)", cv.labels, cv.scores)], p)}
+    curves = [("SMS spam (out of fold)", cv.labels, cv.scores), ("comment spam vs OLID+CAD test", labels, scores)]
+    return report, {"spam_roc.png": lambda p: _roc_plot(curves, p)}

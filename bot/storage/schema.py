@@ -59,10 +59,14 @@ class PostRow(Base):
     author_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     author_joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     author_roles: Mapped[list[str]] = mapped_column(Json, default=list)
+    author_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    """the source named no author (Author.anonymous)"""
     text: Mapped[str | None] = mapped_column(Text)
     """Raw text as written (NUL replaced); None once the retention window has purged it."""
     text_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    time_known: Mapped[bool] = mapped_column(Boolean, default=True)
+    """False: the source gave no time and created_at is when modbot read it (Post.time_known)"""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reply_to: Mapped[str | None] = mapped_column(String(512))
     thread_root: Mapped[str | None] = mapped_column(String(512))
@@ -192,6 +196,8 @@ class ClaimRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    """the fact-check article's headline, where the source gives one: matched along with the claim"""
     claim_sha256: Mapped[str] = mapped_column(String(64))
     rating: Mapped[str] = mapped_column(String(200), default="")
     url: Mapped[str] = mapped_column(String(2000), default="")

@@ -77,6 +77,7 @@ def _post_json(p: Post) -> dict[str, Any]:
             "created": a.account_created_at.isoformat() if a.account_created_at else None,
             "joined": a.joined_at.isoformat() if a.joined_at else None,
             "roles": list(a.roles),
+            "anonymous": a.anonymous,
         },
         "text": p.text,
         "created_at": p.created_at.isoformat(),
@@ -85,6 +86,7 @@ def _post_json(p: Post) -> dict[str, Any]:
         "links": list(p.links),
         "mentions": list(p.mentions),
         "platform_ref": p.platform_ref,
+        "time_known": p.time_known,
     }
 
 
@@ -101,7 +103,9 @@ def _post_from_json(d: dict[str, Any]) -> Post:
         community=d["community"],
         channel=d["channel"],
         id=d["id"],
-        author=Author(a["id"], a["handle"], _when(a["created"]), _when(a["joined"]), tuple(a["roles"])),
+        author=Author(
+            a["id"], a["handle"], _when(a["created"]), _when(a["joined"]), tuple(a["roles"]), a.get("anonymous", False)
+        ),
         text=d["text"],
         created_at=created,
         reply_to=d["reply_to"],
@@ -109,4 +113,5 @@ def _post_from_json(d: dict[str, Any]) -> Post:
         links=tuple(d["links"]),
         mentions=tuple(d["mentions"]),
         platform_ref=d["platform_ref"],
+        time_known=d.get("time_known", True),
     )

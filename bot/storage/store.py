@@ -671,9 +671,11 @@ def _post_row(post: Post) -> PostRow:
         author_created_at=post.author.account_created_at,
         author_joined_at=post.author.joined_at,
         author_roles=list(post.author.roles),
+        author_anonymous=post.author.anonymous,
         text=text,
         text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         created_at=post.created_at,
+        time_known=post.time_known,
         reply_to=post.reply_to,
         thread_root=post.thread_root,
         links=list(post.links),
@@ -695,6 +697,7 @@ def post_from_row(row: PostRow) -> Post:
             account_created_at=row.author_created_at,
             joined_at=row.author_joined_at,
             roles=tuple(row.author_roles or ()),
+            anonymous=bool(row.author_anonymous),
         ),
         text=row.text or "",
         created_at=row.created_at,
@@ -703,6 +706,7 @@ def post_from_row(row: PostRow) -> Post:
         links=tuple(row.links or ()),
         mentions=tuple(row.mentions or ()),
         platform_ref=dict(row.platform_ref or {}),
+        time_known=bool(row.time_known),
     )
 
 

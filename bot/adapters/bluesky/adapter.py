@@ -47,12 +47,10 @@ _CURSOR_EVERY_SECONDS = 5.0
 _REPORT_REASON = {
     "profanity": "com.atproto.moderation.defs#reasonRude",
     "toxicity": "com.atproto.moderation.defs#reasonRude",
-    "insult": "com.atproto.moderation.defs#reasonRude",
-    "obscene": "com.atproto.moderation.defs#reasonRude",
-    "severe_toxicity": "com.atproto.moderation.defs#reasonViolation",
+    "harassment": "com.atproto.moderation.defs#reasonRude",
     "threat": "com.atproto.moderation.defs#reasonViolation",
-    "identity_attack": "com.atproto.moderation.defs#reasonViolation",
-    "sexual_explicit": "com.atproto.moderation.defs#reasonSexual",
+    "hate": "com.atproto.moderation.defs#reasonViolation",
+    "sexual": "com.atproto.moderation.defs#reasonSexual",
 }
 
 
