@@ -83,12 +83,6 @@ def identity_terms() -> list[str]:
     return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
 
 
-def _word(term: str) -> Any:
-    import re
-
-    return re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE)
-
-
 def embed_cached(embedder: Embedder, texts: list[str], cache: Path) -> np.ndarray:
     """Embeddings, reusing a cache keyed by text so a second `modbot train` skips the slow part."""
     keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]

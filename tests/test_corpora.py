@@ -64,7 +64,8 @@ FILES: dict[str, str] = {
 _TRAIN = Split.TRAIN
 
 
-def _olid(text: str) -> Split:
+def _train_or_dev(text: str) -> Split:
+    """The split of a training row in a set whose dev is a hashed tenth of its train (Gab, OLID)."""
     return Split.DEV if hash_split(text) is Split.DEV else Split.TRAIN
 
 
@@ -102,34 +103,44 @@ CASES = [
         "gab-hate-corpus",
         "they are subhuman",
         {"hate": 1, "threat": 0, "harassment": 0, "toxicity": 1},
-        _olid("they are subhuman"),
+        _train_or_dev("they are subhuman"),
     ),
     (
         "gab-hate-corpus",
         "kill them all",
         {"hate": 1, "threat": 1, "harassment": 0, "toxicity": 1},
-        _olid("kill them all"),
+        _train_or_dev("kill them all"),
     ),
-    ("gab-hate-corpus", "you moron", {"hate": 0, "threat": 0, "harassment": 1, "toxicity": 1}, _olid("you moron")),
+    (
+        "gab-hate-corpus",
+        "you moron",
+        {"hate": 0, "threat": 0, "harassment": 1, "toxicity": 1},
+        _train_or_dev("you moron"),
+    ),
     ("gab-hate-corpus", "a gab test post", {"hate": 0, "threat": 0, "harassment": 0}, Split.TEST),
     (
         "olid-offenseval2019",
         "have a nice day",
         {"hate": 0, "harassment": 0, "threat": 0, "toxicity": 0},
-        _olid("have a nice day"),
+        _train_or_dev("have a nice day"),
     ),
     (
         "olid-offenseval2019",
         "fucking hell what a game",
         {"toxicity": 1, "profanity": 1, "hate": 0, "harassment": 0},
-        _olid("fucking hell what a game"),
+        _train_or_dev("fucking hell what a game"),
     ),
-    ("olid-offenseval2019", "@USER you are a liar", {"toxicity": 1, "harassment": 1}, _olid("@USER you are a liar")),
+    (
+        "olid-offenseval2019",
+        "@USER you are a liar",
+        {"toxicity": 1, "harassment": 1},
+        _train_or_dev("@USER you are a liar"),
+    ),
     (
         "olid-offenseval2019",
         "those people ruin everything",
         {"toxicity": 1},  # a group may or may not be protected: hate unknown
-        _olid("those people ruin everything"),
+        _train_or_dev("those people ruin everything"),
     ),
     ("olid-offenseval2019", "a test tweet", {"toxicity": 1}, Split.TEST),
 ]
