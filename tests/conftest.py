@@ -9,20 +9,38 @@ from __future__ import annotations
 
 import os
 import socket
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.config import Config
 from bot.storage.db import make_engine, upgrade
 from bot.storage.store import Store
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SWEARING_FLAGGED = "[policy.thresholds]\nprofanity = { flag = 0.8 }\n"
+"""For tests of what happens to a flagged post: the default policy only logs swearing, and these
+tests need a flag that does not depend on what the abuse model makes of a sentence."""
+SWEARING_FLAGGED_POLICY: dict[str, Any] = tomllib.loads(SWEARING_FLAGGED)["policy"]
+
+
+def swearing_flagged() -> Config:
+    return Config.model_validate({"policy": SWEARING_FLAGGED_POLICY})
+
+
+RULES_ONLY: dict[str, Any] = {"head": {"enabled": False}, "spam_text": {"enabled": False}}
+"""`scorers` for tests of the runtime, not of the models: the profanity scorer and the spam rules,
+which load in a second where the abuse model takes several (and far more on a busy machine)."""
+RULES_ONLY_TOML = "[scorers.head]\nenabled = false\n[scorers.spam_text]\nenabled = false\n"
 
 PG_URL = os.environ.get("MODBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent

@@ -36,7 +36,7 @@ from bot.config import Config
 from bot.service import run_service
 from bot.storage.db import make_engine
 from bot.storage.store import Store
-from tests.conftest import PG_URL, REPO, _pg_available
+from tests.conftest import PG_URL, REPO, RULES_ONLY, _pg_available
 from tests.fakes.tcp_proxy import TcpProxy
 
 STACK = REPO / "tests" / "atproto"
@@ -137,6 +137,7 @@ def modbot_config(stack: dict[str, Any], tmp_path: Path, db_url: str, firehose: 
                 },
             },
             "policy": {"thresholds": {"profanity": {"remove": 0.9}}},
+            "scorers": RULES_ONLY,
             "executor": {"backoff_seconds": 0.2},
             "logging": {"level": "warning"},
         }

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.cli import main
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, RULES_ONLY_TOML, SWEARING_FLAGGED, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("MODBOT_TEST_ARTIFACTS", REPO / "test-artifacts"))
@@ -51,7 +51,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     (kb / "rules.md").write_text("# Rules\n## Be kind\nNo insults or swearing at other members.\n")
     port = free_port()
     cfg = data / "modbot.toml"
-    cfg.write_text(f'[web]\nport = {port}\n[reply]\nenabled = true\nknowledge_dir = "{kb}"\n')
+    cfg.write_text(
+        f'[web]\nport = {port}\n[reply]\nenabled = true\nknowledge_dir = "{kb}"\n' + SWEARING_FLAGGED + RULES_ONLY_TOML
+    )
     posts = [{"id": "xss", "author": {"id": "m1", "handle": "<b>mallory</b>"}, "text": XSS}]
     posts += [{"id": f"t{i}", "author": f"troll{i}", "text": f"shut the fuck up number {i}"} for i in range(4)]
     posts += [{"id": "ok", "author": "bob", "text": "lovely tomatoes this year"}]

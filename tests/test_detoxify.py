@@ -18,6 +18,7 @@ from bot.scorers import build_scorers
 from model.detox import DetoxifyScorer
 from moderation.scoring import Cascade, ScorerError, ScoreResult, ScoringInput
 from moderation.types import Author, Outcome, Post
+from tests.conftest import RULES_ONLY
 
 CLASSES = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "you", "are", "nice", "an", "idiot", "hello"]
@@ -85,7 +86,7 @@ def _detoxify(tiny_checkpoint: tuple[Path, Path], **extra: object) -> dict[str, 
 
 def test_configured_detoxify_joins_the_scorers(tiny_checkpoint: tuple[Path, Path]) -> None:
     config = Config.model_validate(
-        {"scorers": {"profanity": {"enabled": False}, "detoxify": _detoxify(tiny_checkpoint)}}
+        {"scorers": {**RULES_ONLY, "profanity": {"enabled": False}, "detoxify": _detoxify(tiny_checkpoint)}}
     )
     scorers, embedder = build_scorers(config.scorers)
     assert [s.name for s in scorers] == ["detoxify"] and embedder is None
@@ -130,7 +131,7 @@ class Fixed:
 
 def test_the_cascade_asks_detoxify_only_about_uncertain_posts(tiny_checkpoint: tuple[Path, Path]) -> None:
     detoxify = _detoxify(tiny_checkpoint, cascade=True, cascade_low=0.2, cascade_high=0.8)
-    config = Config.model_validate({"scorers": {"spam": {"enabled": False}, "detoxify": detoxify}})
+    config = Config.model_validate({"scorers": {**RULES_ONLY, "spam": {"enabled": False}, "detoxify": detoxify}})
     [_profanity, cascade], _ = build_scorers(config.scorers)
     assert isinstance(cascade, Cascade) and (cascade.low, cascade.high) == (0.2, 0.8)
     cheap = Fixed({"you are nice": 0.05, "you are an idiot": 0.95, "hello idiot": 0.6})
@@ -156,7 +157,7 @@ def test_cascade_settings_are_checked(tiny_checkpoint: tuple[Path, Path]) -> Non
     with pytest.raises(ValidationError, match=r"cascade_low \(0.9\) must be below cascade_high"):
         Config.model_validate({"scorers": {"detoxify": {**detoxify, "cascade_low": 0.9, "cascade_high": 0.5}}})
     alone = Config.model_validate(
-        {"scorers": {"profanity": {"enabled": False}, "detoxify": {**detoxify, "cascade": True}}}
+        {"scorers": {**RULES_ONLY, "profanity": {"enabled": False}, "detoxify": {**detoxify, "cascade": True}}}
     )
     with pytest.raises(ScorerError, match="needs a cheaper abuse scorer"):
         build_scorers(alone.scorers)

@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.service import RunReport, run_service
 from bot.storage.db import make_engine
 from bot.storage.store import Store
+from tests.conftest import RULES_ONLY
 from tests.fakes.discord_server import FakeDiscord, RateLimit
 
 BOT_PERMISSIONS = (1 << 1) | (1 << 2) | (1 << 10) | (1 << 11) | (1 << 13) | (1 << 14) | (1 << 16) | (1 << 40)
@@ -64,6 +65,7 @@ def build_world(db_url: str, tmp_path: Path, bot_permissions: int = BOT_PERMISSI
                 },
             },
             "policy": {"thresholds": {"profanity": {"timeout": 0.9}}, **policy},
+            "scorers": RULES_ONLY,
             "executor": {"backoff_seconds": 0.05},
             "logging": {"level": "warning"},
         }

@@ -12,6 +12,7 @@ import pytest
 from bot.cli import main
 from moderation.domains import DomainListError, DomainReputation
 from moderation.types import Author, Post
+from tests.conftest import RULES_ONLY_TOML
 
 LIST = """
 # domain               category        reason
@@ -54,7 +55,7 @@ def test_scan_with_a_domain_list(
     listing = tmp_path / "domains.txt"
     listing.write_text(LIST)
     config = tmp_path / "modbot.toml"
-    config.write_text(f'[scorers.domains]\nenabled = true\nfile = "{listing}"\n')
+    config.write_text(f'[scorers.domains]\nenabled = true\nfile = "{listing}"\n' + RULES_ONLY_TOML)
     feed = tmp_path / "feed.jsonl"
     feed.write_text(json.dumps({"id": "s1", "text": "free coins https://free-crypto.example/win"}) + "\n")
     assert main(["--config", str(config), "scan", str(feed)]) == 0

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.cli import main
+from tests.conftest import RULES_ONLY_TOML, SWEARING_FLAGGED
 from tests.fakes.reply_model import StandInModel as StandIn
 
 
@@ -39,7 +40,7 @@ def env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Callabl
 
     def write_config(extra: str = "") -> Path:
         cfg = tmp_path / "modbot.toml"
-        cfg.write_text(f'[reply]\nenabled = true\nknowledge_dir = "{kb}"\n{extra}\n')
+        cfg.write_text(f'[reply]\nenabled = true\nknowledge_dir = "{kb}"\n{extra}\n{RULES_ONLY_TOML}')
         return cfg
 
     return write_config
@@ -134,7 +135,7 @@ def test_injection_is_refused_before_the_model_sees_it(
 def test_rule_reminder_cites_the_rule_and_request_on_any_post(
     env: Callable[[str], Path], tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg = str(env(""))
+    cfg = str(env(SWEARING_FLAGGED))  # a reminder follows a flag
     feed = _feed(
         tmp_path,
         {"id": "r1", "author": "mallory", "text": "what the fuck is wrong with this garden"},

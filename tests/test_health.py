@@ -13,7 +13,7 @@ import pytest
 from bot.config import Config
 from bot.metrics import Health, Metrics, make_health_app
 from bot.service import run_service
-from tests.conftest import free_port
+from tests.conftest import RULES_ONLY, SWEARING_FLAGGED_POLICY, free_port
 
 
 def test_service_exposes_health_and_metrics(db_url: str, tmp_path: Path) -> None:
@@ -28,6 +28,8 @@ def test_service_exposes_health_and_metrics(db_url: str, tmp_path: Path) -> None
             "database": {"url": db_url},
             "adapters": {"console": {"source": str(feed), "follow": True}},
             "health": {"enabled": True, "port": port},
+            "policy": SWEARING_FLAGGED_POLICY,
+            "scorers": RULES_ONLY,
         }
     )
 

@@ -15,12 +15,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.conftest import RULES_ONLY_TOML
+
 TOTAL = 1500
 
 
 def _config(tmp_path: Path, db_url: str, feed: Path) -> Path:
     cfg = tmp_path / "modbot.toml"
-    cfg.write_text(f"""
+    cfg.write_text(
+        f"""
 [data]
 dir = "{tmp_path}"
 [database]
@@ -34,7 +37,9 @@ follow = true
 poll_seconds = 0.05
 [logging]
 level = "warning"
-""")
+"""
+        + RULES_ONLY_TOML
+    )
     return cfg
 
 
