@@ -46,6 +46,8 @@ def parse_line(raw: bytes, line_no: int, source: str, community: str, max_chars:
         obj = json.loads(text_line)
     except json.JSONDecodeError as exc:
         return error(f"not valid JSON ({exc.msg} at column {exc.colno}); line skipped")
+    except ValueError as exc:  # an integer of more digits than Python converts
+        return error(f"not usable JSON ({str(exc)[:120]}); line skipped")
     except RecursionError:
         return error("JSON nested too deeply; line skipped")
     if not isinstance(obj, dict):

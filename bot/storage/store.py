@@ -8,7 +8,6 @@ from pending to decided, so a crash at any point neither loses a post nor decide
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from bot.storage.schema import (
     PostRow,
     utcnow,
 )
+from moderation.cleaning import clean_text, storable
 from moderation.types import Author, Decision, Outcome, Post, Reason
 
 T = TypeVar("T")
@@ -106,15 +106,6 @@ class AuditRecord:
     details: dict[str, Any]
 
 
-def text_for_storage(text: str) -> str:
-    """PostgreSQL text cannot hold NUL and no database can hold lone surrogates; everything else is
-    kept exactly as written."""
-    return _UNSTORABLE.sub("\ufffd", text)
-
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -132,7 +123,10 @@ class Store:
 
     def accept(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> list[tuple[int, Post]]:
         """Store new posts as pending, and the cursor that covers them, in one transaction.
-        Returns the (row id, post) pairs that were new; a post seen before is skipped."""
+        Returns the (row id, post) pairs that were new; a post seen before is skipped. Each post
+        is made storable first (moderation/cleaning.py), so what is decided is what is stored."""
+        now = utcnow()
+        posts = [storable(post, now) for post in posts]
 
         def work(session: Session) -> list[tuple[int, Post]]:
             fresh: dict[tuple[str, str, str], Post] = {}
@@ -660,7 +654,7 @@ def _set_cursor(session: Session, cursor: CursorUpdate) -> None:
 
 
 def _post_row(post: Post) -> PostRow:
-    text = text_for_storage(post.text)
+    text = clean_text(post.text)
     return PostRow(
         platform=post.platform,
         community=post.community,
@@ -720,7 +714,7 @@ def _decision_row(post_row: int, decision: Decision, decided_by: str) -> Decisio
         scorer_versions=dict(decision.scorer_versions),
         policy_version=decision.policy_version,
         shadow=decision.shadow,
-        normalised_text=text_for_storage(decision.normalised_text),
+        normalised_text=clean_text(decision.normalised_text),
         decided_by=decided_by,
     )
 

@@ -1,0 +1,104 @@
+"""Poison input: values that once stopped ingest for good (a 5,000-digit integer, a lone surrogate
+or NUL in any field, a time at the edge of the calendar), through the console adapter onto SQLite
+and PostgreSQL, and through the cleaning every adapter's posts pass at the store's door."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from bot.service import run_service
+from moderation.cleaning import clean_text, storable, usable_time
+from moderation.types import Author, Post
+from tests.conftest import RULES_ONLY, decision_counts
+
+LONE = "\ud800"
+FIELDS = ("id", "community", "channel", "reply_to", "text")
+
+
+def _poison() -> list[tuple[str, str, bool]]:
+    """(name, JSON line, whether the post is stored) for every kind."""
+    lines: list[tuple[str, str, bool]] = []
+    for field in FIELDS:
+        for name, bad in (("surrogate", "\\ud800"), ("nul", "\\u0000"), ("pair", "\\ud83d\\ude00")):
+            body = {"id": f"{field}-{name}", "author": "u", "text": "hello"}
+            line = json.dumps(body)[:-1] + f', "{field}": "x{bad}y"' + "}"
+            kept = not (name == "nul" and field == "id")  # the adapter's id rule refuses controls
+            lines.append((f"{field}-{name}", line, kept))
+    lines.append(("handle", '{"id": "handle", "text": "hi", "author": {"id": "a", "handle": "h\\ud800"}}', True))
+    lines.append(("author-id", '{"id": "author-id", "text": "hi", "author": {"id": "a\\ud800"}}', True))
+    lines.append(("links", '{"id": "links", "text": "hi", "links": ["https://x.example/\\ud800\\u0000"]}', True))
+    lines.append(("mentions", '{"id": "mentions", "text": "hi", "mentions": ["m\\u0000"]}', True))
+    lines.append(("roles", '{"id": "roles", "text": "hi", "author": {"id": "r", "roles": ["r\\u0000"]}}', True))
+    lines.append(("huge-int", '{"id": "huge-int", "text": "hi", "ignored": %s}' % ("9" * 5000), False))
+    for i, when in enumerate(("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", 1e18)):
+        lines.append((f"edge-time-{i}", json.dumps({"id": f"edge-time-{i}", "text": "hi", "created_at": when}), i < 2))
+    return lines
+
+
+def test_no_poison_stops_ingest_and_every_neighbour_is_decided_once(db_url: str, tmp_path: Path) -> None:
+    poison = _poison()
+    feed = tmp_path / "poison.jsonl"
+    with feed.open("w", encoding="utf-8") as f:
+        for i, (_, line, _) in enumerate(poison):
+            f.write(json.dumps({"id": f"good-{i}", "author": "u", "text": "a normal post"}) + "\n")
+            f.write(line + "\n")
+    config = Config.model_validate({"database": {"url": db_url}, "data": {"dir": str(tmp_path)}, "scorers": RULES_ONLY})
+    report = asyncio.run(run_service(config, console_source=str(feed), keep_decisions=True))
+    decided = [d.post.id for d in report.decided]
+    assert all(f"good-{i}" in decided for i in range(len(poison))), "a poison line cost a neighbour"
+    kept = [name for name, _, stored in poison if stored]
+    assert len(decided) == len(poison) + len(kept), sorted(decided)
+    stats = report.ingest[str(feed)]
+    assert len(stats.errors) == len(poison) - len(kept), [e.message for e in stats.errors]
+    assert decision_counts(db_url) == (len(decided), len(decided), 0)
+    again = asyncio.run(run_service(config, console_source=str(feed), keep_decisions=True))
+    assert again.decided == []  # a restart moves past every line and decides nothing twice
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("plain", "plain"),
+        (f"a{LONE}b", "a\ufffdb"),
+        ("nul\x00", "nul\ufffd"),
+        ("\ud83d\ude00", "😀"),  # a pair that arrived as two code points is one character again
+        ("\x1b[2J kept", "\x1b[2J kept"),  # terminal controls are escaped where shown, not here
+    ],
+)
+def test_clean_text(raw: str, clean: str) -> None:
+    assert clean_text(raw) == clean
+    clean_text(raw).encode("utf-8")  # always encodable
+
+
+@pytest.mark.parametrize(
+    ("when", "usable"),
+    [
+        (datetime(2026, 1, 1, tzinfo=UTC), True),
+        (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))), False),
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))), False),
+        (datetime(1960, 1, 1, tzinfo=UTC), False),
+        (datetime(2026, 1, 1), True),  # naive: taken as UTC
+    ],
+)
+def test_usable_time(when: datetime, usable: bool) -> None:
+    assert (usable_time(when) is not None) is usable
+
+
+def test_a_post_with_an_unusable_time_is_kept_at_the_time_it_arrived() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    edge = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14)))
+    post = Post("p", "c\x00", "g", "1", Author(f"a{LONE}", roles=("r\x00",)), "t", edge, links=(f"l{LONE}",))
+    clean = storable(post, now)
+    assert clean.created_at == now and not clean.time_known
+    assert (clean.community, clean.author.id, clean.author.roles, clean.links) == (
+        "c\ufffd",
+        "a\ufffd",
+        ("r\ufffd",),
+        ("l\ufffd",),
+    )
