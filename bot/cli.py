@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -22,6 +21,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.logs import setup_logging
 from bot.storage.db import DatabaseError, display_url, make_engine, schema_status, upgrade
 from bot.storage.store import CaseView, Store, StoredDecision
+from bot.terminal import escape
 from moderation.scoring import ScorerError
 
 # Piped output (logs, files, tests) gets wide tables instead of rich's 80-column default.

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.cli import main
+from tests.conftest import RULES_ONLY_TOML, SWEARING_FLAGGED
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "examples" / "sample-feed.jsonl"
@@ -27,7 +28,7 @@ def test_scan_sample_feed_prints_reasons_and_stores_decisions(tmp_path: Path) ->
     out = done.stdout
     assert "flag" in out and "allow" in out
     assert "profanity 1.00 ≥ 0.80 (profanity) → log" in out  # swearing alone is evidence, not a flag
-    assert 'evidence: "f u c k"' in out  # the evidence is what the user wrote, not the normalised text
+    assert 'evidence: "b*llsh1t", "f*ck"' in out  # the evidence is what the user wrote, not the normalised text
     assert "skipped sample-feed.jsonl:26: not valid JSON" in done.stderr
 
     engine = create_engine(f"sqlite:///{tmp_path / 'modbot.db'}")
@@ -52,11 +53,19 @@ def test_scan_sample_feed_prints_reasons_and_stores_decisions(tmp_path: Path) ->
     assert "0 decided now" in again.stdout  # nothing decided twice; the summary still covers the file
 
 
+def swearing_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configuration that flags swearing (the review loop needs a flag that does not depend on
+    the abuse model's reading) and leaves the models out."""
+    config = tmp_path / "modbot.toml"
+    config.write_text(SWEARING_FLAGGED + RULES_ONLY_TOML)
+    monkeypatch.setenv("MODBOT_CONFIG", str(config))
+
+
 def test_queue_case_resolve(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("MODBOT_CONFIG", raising=False)
+    swearing_flagged(tmp_path, monkeypatch)
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
         '{"id": "x1", "author": "mallory", "text": "<b>f*ck</b> [you](https://evil.example) [red]"}\n'
@@ -87,6 +96,23 @@ def test_queue_case_resolve(
     assert '"action": "remove"' in log and '"post_id": "x1"' in log
 
 
+def test_escape_codes_in_posts_never_reach_the_moderators_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
+    swearing_flagged(tmp_path, monkeypatch)
+    feed = tmp_path / "feed.jsonl"
+    hostile = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;ZWNobyBoaQ==\x07 fuck you\r"  # clear, retitle, clipboard
+    feed.write_text(json.dumps({"id": "e1", "author": "eve\x1b[31m", "text": hostile}) + "\n")
+    assert main(["scan", str(feed)]) == 0
+    for command in (["queue"], ["case", "1"]):
+        capsys.readouterr()
+        assert main(command) == 0
+        shown = capsys.readouterr().out
+        assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown, command
+        assert "\\x1b" in shown  # made visible, not dropped
+
+
 def test_database_that_cannot_be_opened_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -101,7 +127,7 @@ def test_live_bias_audit_reports_flag_and_override_rates_per_identity(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("MODBOT_CONFIG", raising=False)
+    swearing_flagged(tmp_path, monkeypatch)
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
         '{"id": "1", "text": "as a muslim I love this fucking city"}\n'
