@@ -20,7 +20,7 @@ from bot.storage.store import Store
 from bot.web.accounts import Accounts
 from bot.web.app import make_app
 from moderation.types import Author, Post
-from tests.conftest import free_port
+from tests.conftest import RULES_ONLY, free_port, swearing_flagged
 
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> {{ 7*7 }} fuck you'
 PASSWORD = "correct horse battery"
@@ -30,7 +30,7 @@ def seed(store: Store, profanity_scorer: object, posts: list[tuple[str, str, str
     """Decide posts with the real profanity scorer and store them (cases for the flagged ones)."""
     from datetime import UTC, datetime
 
-    config = Config()
+    config = swearing_flagged()
     decider = Decider([profanity_scorer], config.build_policy())  # type: ignore[list-item]
     items = [
         Post("console", "garden", "general", pid, Author(author, handle=author), body, datetime.now(UTC))
@@ -43,7 +43,7 @@ def seed(store: Store, profanity_scorer: object, posts: list[tuple[str, str, str
 
 def run(store: Store, test: Callable[[TestClient], Awaitable[None]], **web: object) -> None:
     async def go() -> None:
-        app = make_app(store, Config().build_policy(), WebConfig(secure_cookies=False, **web))  # type: ignore[arg-type]
+        app = make_app(store, swearing_flagged().build_policy(), WebConfig(secure_cookies=False, **web))  # type: ignore[arg-type]
         async with TestClient(TestServer(app)) as client:
             await test(client)
 
@@ -184,11 +184,47 @@ def test_sessions_expire_and_disabled_accounts_are_logged_out(store: Store, acco
         assert token not in json.dumps([list(r) for r in conn.execute(text("SELECT * FROM web_sessions"))], default=str)
 
 
+@pytest.mark.parametrize("form", [{}, {"assignee": "vic"}], ids=["claim", "assign"])
+def test_a_claimed_or_assigned_case_still_opens(
+    store: Store, accounts: Accounts, profanity_scorer: object, form: dict[str, str]
+) -> None:
+    """Audit entries without a note (claim, assign) once made the case page fail for good."""
+    seed(store, profanity_scorer, [("c1", "ann", "fuck this")])
+
+    async def test(client: TestClient) -> None:
+        csrf = await login(client, "kate")
+        done = await client.post("/cases/1/assign", data={"csrf": csrf, **form}, allow_redirects=False)
+        assert done.status == 303
+        page = await client.get("/cases/1")
+        assert page.status == 200 and "case.assign" in await page.text()
+
+    run(store, test)
+
+
+def test_a_failing_page_is_a_plain_500_with_the_security_headers(
+    store: Store, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("secret detail from inside the query")
+
+    monkeypatch.setattr("bot.web.queries.queue", broken)  # stands in for a bug; nothing else is faked
+
+    async def test(client: TestClient) -> None:
+        await login(client, "kate")
+        page = await client.get("/queue")
+        assert page.status == 500 and "secret detail" not in await page.text()
+        assert page.headers["Content-Security-Policy"] and page.headers["X-Frame-Options"] == "DENY"
+
+    run(store, test)
+
+
 def test_api_matches_its_openapi_document(store: Store, accounts: Accounts, profanity_scorer: object) -> None:
     seed(store, profanity_scorer, [("a1", "ann", "fuck this"), ("a2", "bo", "shit happens")])
 
     async def test(client: TestClient) -> None:
-        spec = await (await client.get("/api/openapi.json")).json()
+        answer = await client.get("/api/openapi.json")
+        assert answer.headers["Server"] == "modbot"  # no framework name or version to fingerprint
+        spec = await answer.json()
         assert spec["openapi"].startswith("3.")
         await login(client, "vic")
         cases = await (await client.get("/api/cases", params={"category": "profanity", "sort": "score"})).json()
@@ -223,7 +259,7 @@ def test_queue_filters(store: Store, accounts: Accounts, profanity_scorer: objec
 
 def test_secure_cookie_by_default(store: Store, accounts: Accounts) -> None:
     async def go() -> None:
-        app = make_app(store, Config().build_policy(), WebConfig())
+        app = make_app(store, swearing_flagged().build_policy(), WebConfig())
         async with TestClient(TestServer(app)) as client:
             resp = await client.post("/login", data={"name": "kate", "password": PASSWORD}, allow_redirects=False)
             assert "Secure" in resp.headers["Set-Cookie"]
@@ -248,6 +284,7 @@ def test_modbot_run_serves_the_dashboard(db_url: str, tmp_path: Path) -> None:
             "database": {"url": db_url},
             "adapters": {"console": {"source": str(feed), "follow": True}},
             "web": {"enabled": True, "port": port},
+            "scorers": RULES_ONLY,
         }
     )
 

@@ -140,6 +140,10 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
+    except Exception:  # a bug: logged with its trace, answered without one and with the headers
+        log.exception("%s %s failed", request.method, request.path)
+        response = web.HTTPInternalServerError(text="internal error (the service log has the details)")
+    response.headers["Server"] = "modbot"  # not aiohttp's name and version
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
