@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot.cli import main
-from bot.config import Config, ConfigError, load_config
+from bot.config import DEFAULT_THRESHOLDS, Config, ConfigError, load_config
 from bot.storage.db import display_url
 from moderation.types import Outcome
 
@@ -34,6 +34,7 @@ flag = 0.5
 flag = 1.5
 [communities.g1]
 shadw = true
+thresholds = { hate = { flag = 0.8, remove = 0.6 } }
 [scorers.detoxify]
 model_type = "huge"
 """,
@@ -41,7 +42,7 @@ model_type = "huge"
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     problems = caught.value.problems
-    assert len(problems) == 6
+    assert len(problems) == 7
     assert all(p.startswith(f"{path}: ") for p in problems)
     text = "\n".join(problems)
     assert "pipeline.batch_size: Input should be greater than or equal to 1 (got 0)" in text
@@ -50,6 +51,7 @@ model_type = "huge"
     assert "policy.thresholds.toxicity.flag: Input should be less than or equal to 1 (got 1.5)" in text
     assert "communities.g1.shadw: unknown key; allowed keys here: channels, exempt_roles" in text
     assert "scorers.detoxify.model_type: Input should be 'original', 'unbiased'" in text
+    assert "communities.g1.thresholds.hate: Value error, remove (0.6) must not be below flag (0.8)" in text
 
 
 def test_toml_syntax_and_encoding_errors_name_the_file(tmp_path: Path) -> None:
@@ -112,6 +114,8 @@ thresholds = { harassment = { log = 0.2 } }
     )
     policy = config.build_policy()
     assert policy.default.thresholds["profanity"] == {Outcome.FLAG: 0.9}
+    # the categories the file leaves out keep their defaults: setting one never switches hate off
+    assert policy.default.thresholds["hate"] == {Outcome.FLAG: DEFAULT_THRESHOLDS["hate"]["flag"]}
     g1 = policy.rules_for("g1", "other")
     assert g1.shadow and g1.thresholds["profanity"] == {Outcome.REMOVE: 0.8}
     assert g1.thresholds["harassment"] == {Outcome.FLAG: 0.7}
