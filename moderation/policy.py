@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from moderation.normalise import Normalised
 from moderation.scoring import ScoreResult
-from moderation.types import Decision, Outcome, Post, Reason, Span
+from moderation.types import Decision, Outcome, Post, Reason, Span, below_line, threshold_line
 
 _EXCERPT_CHARS = 80
 
@@ -110,14 +110,14 @@ def decide(
                 value,
                 threshold,
                 Outcome.ALLOW,
-                f"{category} {value:.2f} is below the lowest threshold {threshold:.2f} ({scorer})"
+                below_line(category, value, threshold, scorer)
                 + (f"; {note}" if (note := results[scorer].notes.get(category)) else ""),
             )
             if nearest is None or gap < nearest[0]:
                 nearest = (gap, miss)
             continue
         outcome, threshold = hit
-        message = f"{category} {value:.2f} ≥ {threshold:.2f} ({scorer}) → {outcome.value}"
+        message = threshold_line(category, value, threshold, scorer, outcome)
         if category in rules.review_only and outcome.severity > Outcome.FLAG.severity:
             message += f"; capped at flag: {category} goes to human review, never straight to {outcome.value}"
             outcome = Outcome.FLAG

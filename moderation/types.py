@@ -7,7 +7,7 @@ store serialises them, so the filter layer can be tested and reasoned about on i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -125,6 +125,16 @@ class Span:
     end: int
 
 
+def threshold_line(category: str, score: float, threshold: float, source: str, outcome: Outcome) -> str:
+    """The opening of every reason that reached a threshold, the part a moderator scans."""
+    return f"{category} {score:.2f} ≥ {threshold:.2f} ({source}) → {outcome.value}"
+
+
+def below_line(category: str, score: float, threshold: float, source: str) -> str:
+    """The opening of the reason a post was allowed: the score nearest to a threshold."""
+    return f"{category} {score:.2f} is below the lowest threshold {threshold:.2f} ({source})"
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
     """One piece of why a decision came out as it did, readable by a moderator."""
@@ -136,6 +146,17 @@ class Reason:
     outcome: Outcome
     message: str
     spans: tuple[Span, ...] = ()
+
+    def erased(self) -> Reason:
+        """The reason without the words it quoted (evidence, a scorer's note), for a post whose
+        text is purged or forgotten: the decision keeps its scores and thresholds, not the text."""
+        if self.category == "none":
+            return self
+        if self.outcome is Outcome.ALLOW:
+            head = below_line(self.category, self.score, self.threshold, self.source)
+        else:
+            head = threshold_line(self.category, self.score, self.threshold, self.source, self.outcome)
+        return replace(self, message=head + "; the words it quoted were erased with the post's text")
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -13,13 +13,16 @@ from sqlalchemy import create_engine, text
 from bot.cli import main
 from bot.storage.db import make_engine
 from bot.storage.maintenance import MaintenanceError, backup
+from tests.conftest import RULES_ONLY_TOML, SWEARING_FLAGGED
 
 
 @pytest.fixture
 def scanned(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MODBOT_DATABASE_URL", db_url)
-    monkeypatch.delenv("MODBOT_CONFIG", raising=False)
+    config = tmp_path / "modbot.toml"  # the pre-0.6 stack: swearing flagged, no models
+    config.write_text(SWEARING_FLAGGED + RULES_ONLY_TOML)
+    monkeypatch.setenv("MODBOT_CONFIG", str(config))
     feed = tmp_path / "feed.jsonl"
     posts = [
         {"id": "m1", "author": {"id": "u-mallory", "handle": "mallory"}, "text": "fuck you all"},
@@ -68,6 +71,10 @@ def test_retention_purges_old_text_of_closed_cases_only(scanned: str, capsys: py
         scanned,
         "SELECT normalised_text FROM decisions d JOIN posts p ON p.id = d.post_id WHERE p.platform_post_id = 'b1'",
     ) == [(None,)]
+    [(reasons,)] = _rows(
+        scanned, "SELECT d.reasons FROM decisions d JOIN posts p ON p.id = d.post_id WHERE p.platform_post_id = 'b1'"
+    )
+    assert "shit" not in str(reasons) and "erased with the post's text" in str(reasons)  # the evidence went too
 
 
 def test_forget_erases_a_users_content_and_is_audited(scanned: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,7 +85,8 @@ def test_forget_erases_a_users_content_and_is_audited(scanned: str, capsys: pyte
     assert all(r[1].startswith("forgotten:") and r[2] is None and r[3] is None for r in mallory)  # type: ignore[union-attr]
     assert len({r[1] for r in mallory}) == 1
     assert [r for r in rows if r[0] == "b2"] == [("b2", "u-bob", "bob", "good morning")]
-    assert "555-0100" not in json.dumps(_rows(scanned, "SELECT * FROM decisions"), default=str)
+    decisions = json.dumps(_rows(scanned, "SELECT * FROM decisions"), default=str)
+    assert "555-0100" not in decisions and "fuck" not in decisions  # nor the evidence her reasons quoted
     [(actor, target, details)] = _rows(
         scanned, "SELECT actor, target_id, details FROM audit_log WHERE action = 'user.forget'"
     )

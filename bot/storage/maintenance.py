@@ -1,7 +1,8 @@
 """Data care: SQLite backup and restore, the retention purge of post text, and forgetting a user.
 
-What is purged or forgotten is content (post text, the normalised text scorers saw, handles,
-drafts written about the post); decisions, scores, reasons and text hashes stay, so the decision
+What is purged or forgotten is content (post text, the normalised text scorers saw, the words
+reasons quoted as evidence, handles, drafts written about the post); decisions, scores, reasons
+without their quotes and text hashes stay, so the decision
 log keeps its shape and a repost of a purged text can still be recognised by its hash.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.schema import AuditRow, CaseRow, DecisionRow, DraftRow, PostRow, utcnow
 from bot.storage.store import Store, chunks
+from moderation.types import Reason
 
 
 class MaintenanceError(Exception):
@@ -129,14 +131,18 @@ def forget(store: Store, platform: str, user: str, actor: str, origin: str, comm
 def _erase(session: Session, post_ids: list[int]) -> None:
     for chunk in chunks(post_ids):
         session.execute(update(PostRow).where(PostRow.id.in_(chunk)).values(text=None, author_handle=None))
-        session.execute(update(DecisionRow).where(DecisionRow.post_id.in_(chunk)).values(normalised_text=None))
+        for decision in session.scalars(select(DecisionRow).where(DecisionRow.post_id.in_(chunk))):
+            decision.normalised_text = None
+            decision.reasons = [Reason.from_json(r).erased().to_json() for r in decision.reasons]
 
 
 def _erase_drafts(session: Session, post_ids: list[int]) -> int:
     erased = 0
     for chunk in chunks(post_ids):
         result = session.execute(
-            update(DraftRow).where(DraftRow.post_id.in_(chunk)).values(text=None, model_text=None, updated_at=utcnow())
+            update(DraftRow)
+            .where(DraftRow.post_id.in_(chunk))
+            .values(text=None, model_text=None, reasons=[], updated_at=utcnow())
         )
         erased += int(result.rowcount)  # type: ignore[attr-defined]
     return erased
