@@ -7,6 +7,7 @@ environment variable that holds them.
 
 from __future__ import annotations
 
+import itertools
 import os
 import string
 import tomllib
@@ -28,9 +29,11 @@ def _ordered(outcomes: dict[str, float]) -> dict[str, float]:
     """A stronger outcome at a lower score than a weaker one would never let the weaker happen
     (remove at 0.6 under flag at 0.8 removes what it was meant to flag): refused, not guessed."""
     ranked = sorted(outcomes.items(), key=lambda kv: Outcome(kv[0]).severity)
-    for (weak, low), (strong, high) in zip(ranked, ranked[1:], strict=False):
+    for (weak, low), (strong, high) in itertools.pairwise(ranked):
         if high < low:
-            raise ValueError(f"{strong} ({high}) must not be below {weak} ({low}): a stronger outcome needs a higher score")
+            raise ValueError(
+                f"{strong} ({high}) must not be below {weak} ({low}): a stronger outcome needs a higher score"
+            )
     return outcomes
 
 
