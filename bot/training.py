@@ -2,16 +2,17 @@
 
 The model is all-MiniLM-L6-v2's six layers fine-tuned end to end (the word-piece embeddings stay
 frozen and shared with the packaged encoder, so the artifact holds only the layers) with one
-output per category: hate, harassment, threat, profanity, toxicity. A bag of n-grams or
+output per category: hate, harassment, threat, profanity. A bag of n-grams or
 a frozen sentence embedding cannot tell "I hate X" from "I don't hate X" or from "saying 'I hate
 X' is vile"; attention over the whole sentence can, given data that shows the difference.
 
 Data: every English abuse set in the shared datasets, mapped onto the categories per set
 (bot/evaluation/corpora.py, docs/training-data.md), deduplicated across sets, with every set's
 own dev and test texts kept out; each set capped so that no one platform's idea of abuse
-dominates. A category a set does not label carries no loss for its texts. Balanced identity
-templates written for modbot (the same frames once benign and once hateful across every identity
-term) teach that an identity word alone is not an attack. Every choice is made on the sets' dev
+dominates. A category a set does not label carries no loss for its texts. A contrast set written
+for modbot (bot/contrast_set.py: the same words in attacks and in negation, counter-speech,
+reporting, idioms and swearing at nobody, across every identity term) teaches that an identity
+word or a harsh word alone is not an attack. Every choice is made on the sets' dev
 splits, never on a test split; the Jigsaw madlibs set and the project's functional suite are
 never trained on.
 """
@@ -25,62 +26,34 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bot.contrast_set import contrast_set
 from bot.evaluation import corpora
 from model.embedding import Embedder
 from model.heads import Head
 from moderation.metrics import roc_auc
 from moderation.normalise import normalise
-from moderation.types import ABUSE
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = [c for c in ABUSE if c != "sexual"]
-"""no shared set labels sexual content: the model does not claim to score it (detoxify's
-unbiased model does)"""
-RECIPE = "abuse-model-recipe-1"
+CATEGORIES = ["hate", "harassment", "threat", "profanity"]
+"""No shared set labels sexual content, and "not toxic" comes from one set only (OLID), which
+taught the first model to rate "I love being a trans woman" 0.97 toxic: the model claims neither
+(detoxify's unbiased model scores both)."""
+RECIPE = "abuse-model-recipe-2"
 PER_SOURCE = 12_000
 """training texts drawn from one set at most (seeded), so 35 minutes of fine-tuning see every set"""
 DEV_PER_SOURCE = 800
+CONTRAST_PER_FRAME: int | None = None
+"""texts drawn from each contrast frame; None: the templates file's own number"""
 MAX_TOKENS = 96
 """longer texts are cut (their first 95 word pieces and [SEP]) while training; scoring sees 256"""
 EPOCHS = 1
 LR = 5e-5
-
-_BENIGN = [
-    "I am {a} {t} person and proud of it",
-    "my neighbour is {t} and she bakes amazing bread",
-    "our team has {t} members and we work well together",
-    "being {t} is part of who I am",
-    "the {t} community centre is hosting a fundraiser this weekend",
-    "{T} people have every right to be here",
-    "I have {a} {t} friend who taught me to cook",
-    "as {a} {t} woman I found this article interesting",
-    "the panel included {t} speakers from several countries",
-    "my grandfather was {t} and he loved gardening",
-]
-_ABUSIVE = [
-    "{t} people are disgusting vermin",
-    "I hate {t} people, they should all disappear",
-    "get out of here you filthy {t} trash",
-    "{t} scum like you deserve to suffer",
-    "all {t} people are worthless animals",
-    "nobody wants your kind here, stupid {t} freak",
-    "{t} people are a plague on this country",
-    "shut up you pathetic {t} idiot",
-    "I wish every {t} person would just die",
-    "{t} people are subhuman garbage",
-]
-
-
-def identity_terms() -> list[str]:
-    text = resources.files("moderation").joinpath("data/identity_terms.txt").read_text(encoding="utf-8")
-    return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
 
 
 def embed_cached(embedder: Embedder, texts: list[str], cache: Path) -> np.ndarray:
@@ -113,19 +86,9 @@ def _labelled(examples: Sequence[corpora.Example]) -> np.ndarray:
     out = np.full((len(examples), len(CATEGORIES)), np.nan, dtype=np.float32)
     for row, example in enumerate(examples):
         for category, value in example.labels.items():
-            out[row, CATEGORIES.index(category)] = value
+            if category in CATEGORIES:  # the sets' toxicity labels train nothing now
+                out[row, CATEGORIES.index(category)] = value
     return out
-
-
-def _templates() -> list[tuple[str, dict[str, int]]]:
-    """The balanced identity frames: benign ones are no category at all, hateful ones are hate."""
-    rows: list[tuple[str, dict[str, int]]] = []
-    benign = {"hate": 0, "harassment": 0, "threat": 0, "profanity": 0, "toxicity": 0}
-    for t in identity_terms():
-        article = "an" if t[0] in "aeiou" else "a"
-        rows += [(f.format(t=t, T=t.capitalize(), a=article), benign) for f in _BENIGN]
-        rows += [(f.format(t=t, T=t.capitalize(), a=article), {"hate": 1, "toxicity": 1}) for f in _ABUSIVE]
-    return rows
 
 
 def build_sets(data: Path, seed: int) -> tuple[TrainingSet, TrainingSet]:
@@ -139,9 +102,11 @@ def build_sets(data: Path, seed: int) -> tuple[TrainingSet, TrainingSet]:
         train += rng.sample(mine, min(PER_SOURCE, len(mine)))
         held = [e for e in examples if e.source == source and e.split is corpora.Split.DEV]
         dev += rng.sample(held, min(DEV_PER_SOURCE, len(held)))
-    train += [corpora.Example(t, labels, "template", corpora.Split.TRAIN) for t, labels in _templates()]
+    contrast = contrast_set(seed, CONTRAST_PER_FRAME)
+    train += [corpora.Example(c.text, c.labels, "contrast", corpora.Split.TRAIN) for c in contrast]
 
     def finish(chosen: list[corpora.Example]) -> TrainingSet:
+        chosen = [e for e in chosen if set(e.labels) & set(CATEGORIES)]
         return TrainingSet([normalise(e.text).text for e in chosen], _labelled(chosen), [e.source for e in chosen])
 
     return finish(train), finish(dev)

@@ -131,10 +131,12 @@ def check_draft(
     scores: Mapping[str, float],
     gate_threshold: float,
     sources: Sequence[str] = (),
-    ignore_categories: Collection[str] = ("misinformation",),
+    ignore_categories: Collection[str] = ("misinformation", "spam"),
 ) -> GateResult:
     """Every reason the draft may not be sent (none: it passed). `scores` are the filter's scores of
-    the draft itself; a context reply quotes the claim it corrects, so misinformation is not gated.
+    the draft itself; a context reply quotes the claim it corrects, so misinformation is not gated,
+    and a draft is meant to carry the knowledge base's links, which the spam-text model reads as
+    promotion (the URL check above keeps it to those links).
     `sources`: the post and every passage given to the model (numbers must come from them)."""
     reasons = []
     if not text.strip():

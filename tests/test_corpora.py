@@ -121,7 +121,7 @@ CASES = [
     (
         "olid-offenseval2019",
         "have a nice day",
-        {"hate": 0, "harassment": 0, "threat": 0, "toxicity": 0},
+        {"hate": 0, "harassment": 0, "threat": 0, "toxicity": 0, "profanity": 0},
         _train_or_dev("have a nice day"),
     ),
     (

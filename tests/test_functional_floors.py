@@ -11,11 +11,11 @@ from bot.evaluation.abuse import functional
 from bot.pipeline import Decider
 from bot.scorers import build_scorers
 
-OVERALL = 0.75
-PER_FUNCTIONALITY = {"hate": 0.2, "harassment": 0.05}
+OVERALL = 0.85
+PER_FUNCTIONALITY = {"hate": 0.5, "harassment": 0.35}
 """the lowest pass rate any functionality of the category may have. Floors a little under the
-shipped model's figures (0.787 overall; worst hate.negated 0.269, harassment.negated 0.091), not
-the goal (0.90 overall, 0.75 each): negation and quoted counter-speech are where it still fails."""
+shipped model's figures (0.879 overall; worst hate.negated 0.560, harassment.negated 0.386), not
+the goal (0.90 overall, 0.75 each): negation is where it still fails most."""
 
 
 @pytest.fixture(scope="module")

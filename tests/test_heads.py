@@ -77,8 +77,8 @@ def test_the_shipped_head_scores_abuse_above_benign_identity_mentions(shipped_he
     vectors, branch = head_embedder.encode(texts)
     assert branch is not None
     inputs = [ScoringInput(t, v, b) for t, v, b in zip(texts, vectors, branch, strict=True)]
-    scores = [r.scores["toxicity"] for r in scorer.score(inputs)]
-    assert max(scores[:3]) < 0.5 < min(scores[3:])
+    scores = [max(r.scores[c] for c in ("hate", "harassment")) for r in scorer.score(inputs)]
+    assert max(scores[:3]) < min(scores[3:]), scores  # ranking; where the policy cuts is the functional floors
     with pytest.raises(ScorerError, match="without its branch"):
         scorer.score([ScoringInput(t, v) for t, v in zip(texts, vectors, strict=True)])
 
@@ -103,12 +103,14 @@ def test_our_forward_pass_matches_sentence_transformers_and_the_branch_copies_th
 @pytest.mark.slow
 @pytest.mark.skipif(not (DATA / "dynahate").is_dir(), reason=f"no datasets at {DATA}")
 def test_a_small_recipe_of_modbot_train_reproduces_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The shipped recipe with 40 texts a set (the full one takes most of an hour): two runs from
-    the same seed write the same model, and the model has the shipped one's shape and recipe."""
+    """The shipped recipe with 40 texts a set and 2 a contrast frame (the full one takes most of an
+    hour): two runs from the same seed write the same model, and the model has the shipped one's
+    shape and recipe."""
     from bot import training
 
     monkeypatch.setattr(training, "PER_SOURCE", 40)
     monkeypatch.setattr(training, "DEV_PER_SOURCE", 40)
+    monkeypatch.setattr(training, "CONTRAST_PER_FRAME", 2)
     config = tmp_path / "modbot.toml"
     config.write_text(f'[data]\ndir = "{tmp_path / "data"}"\n')
     versions = []

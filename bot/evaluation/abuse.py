@@ -33,8 +33,8 @@ def _rows(
     for category in ABUSE:
         known = [(e.labels[category], d) for e, d in zip(examples, decisions, strict=True) if category in e.labels]
         truth = [y for y, _ in known]
-        if len(set(truth)) < 2:
-            continue
+        if len(set(truth)) < 2 or not any(category in d.scores for _, d in known):
+            continue  # one class only, or no configured scorer scores the category
         scores = [float(d.scores.get(category, 0.0)) for _, d in known]
         threshold = _lowest(decider, category)
         row: dict[str, Any] = {"set": source, "category": category, "posts": len(known), "positives": sum(truth)}
@@ -62,6 +62,21 @@ def _rows(
     return rows
 
 
+OFFENSIVE_AT = 0.5
+"""OLID's level A asks whether a tweet is offensive at all (an insult, a threat, hate or plain
+swearing): the highest of those scores at this fixed cut, not a threshold chosen on the test."""
+
+
+def _offensive(examples: list[corpora.Example], decisions: list[Decision]) -> dict[str, float]:
+    truth = [e.labels["toxicity"] for e in examples]
+    scores = [max((float(d.scores.get(c, 0.0)) for c in ABUSE), default=0.0) for d in decisions]
+    predicted = [str(int(s >= OFFENSIVE_AT)) for s in scores]
+    return {
+        f"OLID level A macro-F1 (highest abuse score >= {OFFENSIVE_AT})": macro_f1([str(y) for y in truth], predicted),
+        "OLID level A ROC-AUC (highest abuse score)": roc_auc(truth, scores),
+    }
+
+
 def per_set(data: Path, decider: Decider, command: str) -> tuple[Report, dict[str, Callable[[Path], None]]]:
     started = time.perf_counter()
     report = Report("abuse", command, decider.versions)
@@ -71,6 +86,8 @@ def per_set(data: Path, decider: Decider, command: str) -> tuple[Report, dict[st
         examples = [e for e in corpora.load(data, source) if e.split is corpora.Split.TEST]
         decisions = decide_texts(decider, [e.text for e in examples])
         rows += _rows(decider, source, examples, decisions)
+        if source == "olid-offenseval2019":
+            report.figures |= _offensive(examples, decisions)
         for group in sorted({e.group for e in examples} - {""}):
             mine = [d for e, d in zip(examples, decisions, strict=True) if e.group == group]
             groups.append(
@@ -90,9 +107,6 @@ def per_set(data: Path, decider: Decider, command: str) -> tuple[Report, dict[st
             report.figures[f"{name}: hateful flagged (recall)"] = row["recall (flagged)"]
             report.figures[f"{name}: non-hateful flagged"] = row["others flagged"]
             report.figures[f"{name}: hate accuracy at its threshold"] = row["accuracy"]
-        if row["set"] == "olid-offenseval2019" and row["category"] == "toxicity":
-            report.figures["OLID level A macro-F1 (toxicity at its threshold)"] = row["macro-F1"]
-            report.figures["OLID level A ROC-AUC"] = row["ROC-AUC"]
     report.seconds = time.perf_counter() - started
     return report, {}
 

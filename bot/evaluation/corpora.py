@@ -206,7 +206,7 @@ def _olid(root: Path) -> list[Example]:
     out = []
     for r in _csv(folder / "olid-training-v1.0.tsv", delimiter="\t"):
         if r["subtask_a"] == "NOT":
-            labels: dict[str, int] = {**NOT_ABUSE, "toxicity": 0}
+            labels: dict[str, int] = {**NOT_ABUSE, "toxicity": 0, "profanity": 0}
         elif r["subtask_b"] == "UNT":  # offensive and aimed at nobody: swearing
             labels = {"toxicity": 1, "profanity": 1, "hate": 0, "harassment": 0}
         else:

@@ -8,8 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.contrast_set import identity_terms
 from bot.storage.store import Store
-from bot.training import identity_terms
 from moderation.types import Outcome
 
 
