@@ -80,7 +80,7 @@ def test_gates_name_every_problem() -> None:
         "see https://evil.example/x",
         "discord",
         prompt,
-        {"toxicity": 0.91, "misinformation": 0.99},
+        {"toxicity": 0.91, "misinformation": 0.99, "spam": 0.97},
         0.5,
         sources,
     )
@@ -90,6 +90,7 @@ def test_gates_name_every_problem() -> None:
     assert "https://evil.example/x" in text and "garden.example" not in text
     assert "12" in text and "numbers found in none of its sources" in text
     assert "toxicity 0.91" in text and "misinformation" not in text  # a context reply quotes the claim
+    assert "spam" not in text  # a draft is meant to carry the knowledge base's links
     assert check_draft("", "discord", prompt, {}, 0.5).reasons == ("the model wrote nothing",)
 
 
