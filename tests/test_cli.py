@@ -54,8 +54,9 @@ def test_scan_sample_feed_prints_reasons_and_stores_decisions(tmp_path: Path) ->
 
 
 def swearing_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A configuration that flags swearing (the review loop needs a flag that does not depend on
-    the abuse model's reading) and leaves the models out."""
+    """A data folder and a configuration that flags swearing (the review loop needs a flag that
+    does not depend on the abuse model's reading) and leaves the models out."""
+    monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
     config = tmp_path / "modbot.toml"
     config.write_text(SWEARING_FLAGGED + RULES_ONLY_TOML)
     monkeypatch.setenv("MODBOT_CONFIG", str(config))
@@ -64,7 +65,6 @@ def swearing_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_queue_case_resolve(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
     swearing_flagged(tmp_path, monkeypatch)
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
@@ -99,7 +99,6 @@ def test_queue_case_resolve(
 def test_escape_codes_in_posts_never_reach_the_moderators_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
     swearing_flagged(tmp_path, monkeypatch)
     feed = tmp_path / "feed.jsonl"
     hostile = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;ZWNobyBoaQ==\x07 fuck you\r"  # clear, retitle, clipboard
@@ -126,7 +125,6 @@ def test_database_that_cannot_be_opened_is_a_clear_error(
 def test_live_bias_audit_reports_flag_and_override_rates_per_identity(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
     swearing_flagged(tmp_path, monkeypatch)
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
