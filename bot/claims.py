@@ -30,7 +30,12 @@ class ClaimRecord:
 
     @property
     def indexed(self) -> str:
-        return f"{self.claim} {self.title}".strip()
+        return indexed_text(self.claim, self.title)
+
+
+def indexed_text(claim: str, title: str) -> str:
+    """What a fact-check is embedded and searched by: its claim and its headline."""
+    return f"{claim} {title}".strip()
 
 
 class ImportError_(ValueError):

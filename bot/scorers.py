@@ -65,16 +65,11 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
             "or [scorers.detoxify]"
         )
     embedder = None
-    if cfg.embedding.enabled or claims or any(_needs_embedding(s) for s in scorers):
+    sentences = cfg.embedding.enabled or claims or any(_needs_sentences(s) for s in scorers)
+    if sentences or any(_needs_embedding(s) for s in scorers):
         e = cfg.embedding
         embedder = Embedder(e.model_dir, e.device, e.batch_size, branch, e.precision)
-        embedder.sentences = (
-            cfg.embedding.enabled
-            or claims
-            or any(
-                _needs_embedding(s) and not (isinstance(s, HeadScorer) and not s.head.uses_embedding) for s in scorers
-            )
-        )
+        embedder.sentences = sentences
         trained_on = head.meta.get("embedding") if branch is not None else None
         if trained_on is not None and trained_on != embedder.version:
             raise ScorerError(
@@ -94,6 +89,11 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
 
 def _needs_embedding(s: Scorer | Cascade) -> bool:
     return (s.scorer if isinstance(s, Cascade) else s).needs_embedding
+
+
+def _needs_sentences(s: Scorer | Cascade) -> bool:
+    """Whether the scorer reads the sentence embedding itself, not only a fine-tuned branch's vector."""
+    return _needs_embedding(s) and not (isinstance(s, HeadScorer) and not s.head.uses_embedding)
 
 
 def build_domain_list(cfg: ScorersConfig) -> DomainReputation | None:
@@ -158,6 +158,7 @@ def load_claim_map(cfg: ClaimsConfig, model: str) -> ClaimMap | None:
 def _claim_scorer(store: Store, cfg: ScorersConfig, embedder: Embedder) -> Scorer:
     import numpy as np
 
+    from bot.claims import indexed_text
     from model.claims import Claim, ClaimIndex, ClaimScorer
 
     model = embedder.version
@@ -167,7 +168,7 @@ def _claim_scorer(store: Store, cfg: ScorersConfig, embedder: Embedder) -> Score
     claim_map = load_claim_map(cfg.claims, model)
     try:
         index = ClaimIndex(
-            [Claim(r.id, f"{r.claim} {r.title}".strip(), r.rating, r.url, r.publisher) for r in rows],
+            [Claim(r.id, indexed_text(r.claim, r.title), r.rating, r.url, r.publisher) for r in rows],
             np.asarray([r.embedding for r in rows], dtype=np.float32),
             claim_map,
             embedder if cfg.claims.rerank else None,

@@ -133,7 +133,7 @@ class Embedder:
             for order, enc in self._batches(texts):
                 mask = enc["attention_mask"]
                 if vectors is None:
-                    lower = self.bert.embeddings(input_ids=enc["input_ids"], token_type_ids=enc["token_type_ids"])
+                    lower = self._below(enc, len(self.branch.layers))
                 else:
                     out = self.bert(**enc, output_hidden_states=branch_vectors is not None)
                     last = out.last_hidden_state.float()
@@ -187,14 +187,16 @@ class Embedder:
         what a branch is trained on."""
         import torch
 
-        every = layers == int(self.bert.config.num_hidden_layers)
         with torch.inference_mode():
             for order, enc in self._batches(texts):
-                if every:  # below every layer lies only the embedding lookup: skip the encoder
-                    hidden = self.bert.embeddings(input_ids=enc["input_ids"], token_type_ids=enc["token_type_ids"])
-                else:
-                    hidden = self.bert(**enc, output_hidden_states=True).hidden_states[-1 - layers]
-                yield order, hidden.clone(), enc["attention_mask"].clone()
+                yield order, self._below(enc, layers).clone(), enc["attention_mask"].clone()
+
+    def _below(self, enc: Any, layers: int) -> Any:
+        """The hidden states below the encoder's last `layers` layers; below every layer lies only
+        the embedding lookup, so the encoder does not run at all."""
+        if layers == int(self.bert.config.num_hidden_layers):
+            return self.bert.embeddings(input_ids=enc["input_ids"], token_type_ids=enc["token_type_ids"])
+        return self.bert(**enc, output_hidden_states=True).hidden_states[-1 - layers]
 
     def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], Any]]:
         """Tokenised batches of texts of similar token counts (padding is the big waste), with the

@@ -125,8 +125,8 @@ class HeadScorer:
             parts.append(np.asarray([item.embedding for item in batch], dtype=np.float32))
         dense = np.hstack(parts)
         probs = self.head.predict(dense, [item.text for item in batch])
-        # A post with no text says nothing: the fine-tuned model, never trained on empty input,
-        # gives it toxicity 0.99 ([CLS] and [SEP] alone).
+        # A post with no text says nothing: a fine-tuned model, never trained on empty input, can
+        # score it anything ([CLS] and [SEP] alone; the first abuse model gave it toxicity 0.99).
         probs[[not item.text.strip() for item in batch]] = 0.0
         return [ScoreResult({c: float(p) for c, p in zip(self.categories, row, strict=True)}) for row in probs]
 

@@ -654,7 +654,8 @@ def _set_cursor(session: Session, cursor: CursorUpdate) -> None:
 
 
 def _post_row(post: Post) -> PostRow:
-    text = clean_text(post.text)
+    """`post` has passed `storable` (accept does it first)."""
+    text = post.text
     return PostRow(
         platform=post.platform,
         community=post.community,
