@@ -32,13 +32,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bot import wiring  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.evaluation import datasets  # noqa: E402
-from bot.pipeline import Decider  # noqa: E402
-from bot.scorers import build_scorers, build_spam_rules  # noqa: E402
+from bot.scorers import build_scorers  # noqa: E402
 from model.claimmap import ClaimMap  # noqa: E402
 from model.claims import Claim, ClaimIndex, ClaimScorer  # noqa: E402
 from moderation import rerank  # noqa: E402
+from moderation.decider import Decider  # noqa: E402
 from moderation.domains import DomainReputation  # noqa: E402
 from moderation.normalise import normalise  # noqa: E402
 from moderation.types import Author, Post  # noqa: E402
@@ -88,8 +89,7 @@ def main() -> None:
         scorers, embedder = build_scorers(config.scorers)
         print(f"default stack loaded in {time.perf_counter() - started:.1f} s")
         timed = Timed(embedder)
-        decider = Decider(scorers, config.build_policy(), timed, spam=build_spam_rules(config.scorers))
-        measure(decider, timed, texts, [], args)
+        measure(wiring.decider_from(config, scorers, timed), timed, texts, [], args)
         return
     config = Config.model_validate({"scorers": {"embedding": {"enabled": True}}})
     scorers, embedder = build_scorers(config.scorers)
@@ -103,7 +103,7 @@ def main() -> None:
     scorers.append(ClaimScorer(index, "bench"))
     domains = DomainReputation.parse("scam.example spam giveaway scams\n", "bench")
     timed = Timed(embedder)
-    decider = Decider(scorers, config.build_policy(), timed, spam=build_spam_rules(config.scorers), domains=domains)
+    decider = wiring.decider_from(config, scorers, timed, domains=domains)
     measure(decider, timed, texts, claim_texts, args)
     rerank_cost(claims, vectors, embedder, texts, config.scorers.claims.rerank_from, args.batch)
 

@@ -295,12 +295,13 @@ def cmd_db_status(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from bot.service import open_store, run_service
+    from bot.service import run_service
+    from bot.wiring import open_store
 
     config = _config(args)
     # The summary below lists skipped lines and outcomes; routine service logging would only repeat it.
     logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
-    logging.getLogger("bot.adapters.console").setLevel(logging.ERROR)
+    logging.getLogger("bot.adapters.console.adapter").setLevel(logging.ERROR)
     source: str = args.source
     if source != "-" and not Path(source).is_file():
         err.print(f"error: {escape(source)} is not a file")
@@ -408,7 +409,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_worker(config: Config) -> int:
     import signal
 
-    from bot.scale import run_worker
+    from bot.worker import run_worker
 
     if not config.scale.redis_url:
         raise ConfigError(["--role worker needs [scale] redis_url (the stream it reads)"])
@@ -426,8 +427,8 @@ def _run_worker(config: Config) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    from bot.service import open_store
     from bot.web.app import serve_until_stopped
+    from bot.wiring import open_store
 
     config = _config(args)
     cfg = config.web if args.port is None else config.web.model_copy(update={"port": args.port})
@@ -564,7 +565,7 @@ def cmd_moderator_list(args: argparse.Namespace) -> int:
 
 
 def _review_store(args: argparse.Namespace) -> Store:
-    from bot.service import open_store
+    from bot.wiring import open_store
 
     return open_store(_config(args))
 
@@ -657,7 +658,7 @@ def _marked(text: str, spans: list) -> str:  # type: ignore[type-arg]
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     from bot.review import resolve_case
-    from bot.service import open_store
+    from bot.wiring import open_store
 
     config = _config(args)
     store = open_store(config)
@@ -697,9 +698,11 @@ def cmd_drafts(args: argparse.Namespace) -> int:
     config = _config(args)
     store = _review_store(args)
     if args.write:
+        from bot import wiring
         from bot.drafts import write_queued
 
-        written = asyncio.run(write_queued(config, store))
+        built = wiring.filter_stack(config, store)
+        written = asyncio.run(write_queued(config, store, built.decider, built.embedder))
         out.print(f"wrote {written} queued draft(s)")
     statuses = [] if args.all else (args.status or ["proposed"])
     drafts = DraftStore(store).drafts(statuses, args.limit)
@@ -790,9 +793,8 @@ def cmd_discord_invite(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from bot import wiring
     from bot.evaluation import runner
-    from bot.pipeline import Decider
-    from bot.scorers import build_scorers
 
     config = _config(args)
     if args.suite == "live":
@@ -825,8 +827,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 posts if config.scorers.claims.rerank else None,
             )
         else:
-            scorers, embedder = build_scorers(config.scorers)
-            decider = Decider(scorers, config.build_policy(), embedder)
+            decider = wiring.filter_stack(config, rules=False).decider
             score = runner.scorer_for(decider, args.category)
             if args.suite == "bias":
                 report, plots = runner.bias(args.data, score, decider.versions, command)
@@ -886,7 +887,7 @@ def _eval_live(args: argparse.Namespace, config: Config) -> int:
     from datetime import datetime
 
     from bot.evaluation.live import audit_store
-    from bot.service import open_store
+    from bot.wiring import open_store
 
     result = audit_store(open_store(config), args.days)
     since = datetime.fromisoformat(result["since"])
@@ -915,7 +916,7 @@ def _eval_live(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_claims_import(args: argparse.Namespace) -> int:
     from bot.claims import ImportError_, read, store_claims
-    from bot.service import open_store
+    from bot.wiring import open_store
     from model.embedding import Embedder
 
     config = _config(args)

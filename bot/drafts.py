@@ -25,9 +25,10 @@ from bot.config import Config, ReplyConfig, ReplyTemplates
 from bot.metrics import Metrics
 from bot.storage.drafts import AUTO_SEND, DraftOutcome, DraftStore, DraftView
 from bot.storage.schema import ClaimRow, utcnow
-from bot.storage.store import DRAFT, ActionSpec, Store
-from model.claims import claim_id_in
+from bot.storage.store import Store
 from model.knowledge import Chunk, Embedding, KnowledgeBase
+from moderation.actions import DRAFT, ActionSpec
+from moderation.decider import Decider
 from moderation.drafting import PROMPT_VERSION, Passage, Prompt, build_prompt, check_draft, fit
 from moderation.injection import detect
 from moderation.links import without_urls
@@ -96,8 +97,7 @@ class DraftTriggers:
             return [ActionSpec(DRAFT, {"trigger": "question"})]
         if "misinformation" in triggers:
             for reason in decision.reasons:
-                claim = claim_id_in(reason.message) if reason.category == "misinformation" else None
-                if claim is not None:
+                if (claim := reason.fact_check) is not None:
                     return [ActionSpec(DRAFT, {"trigger": "misinformation", "claim_id": claim})]
         if "rule_reminder" in triggers and decision.outcome in self.rule_outcomes and decision.reasons:
             return [ActionSpec(DRAFT, {"trigger": "rule_reminder", "category": decision.reasons[0].category})]
@@ -396,20 +396,10 @@ def build_writer(cfg: ReplyConfig, data_dir: Path, store: Store, embedder: Embed
     )
 
 
-async def write_queued(config: Config, store: Store) -> int:
+async def write_queued(config: Config, store: Store, decider: Decider, embedder: Embedding | None) -> int:
     """Write every queued draft now, in this process (`modbot drafts --write`, and tests): the same
-    worker the service runs, with the configured scorers as the filter gate."""
-    from bot.pipeline import Decider
-    from bot.scorers import build_domain_list, build_scorers, build_spam_rules
-
-    scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers, store)
-    decider = Decider(
-        scorers,
-        config.build_policy(),
-        embedder,
-        spam=build_spam_rules(config.scorers),
-        domains=build_domain_list(config.scorers),
-    )
+    worker the service runs, with `decider` (the configured filter) as the gate and `embedder`
+    (the one its scorers share, if any) for the knowledge folders."""
 
     async def check(posts: Sequence[Post]) -> list[Decision]:
         return [d for d, _ in await asyncio.to_thread(decider.decide, posts, False)]

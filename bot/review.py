@@ -3,9 +3,17 @@ later the dashboard), so each verdict is audited and acted on the same way."""
 
 from __future__ import annotations
 
-from bot.actions import Verdict, verdict_actions
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from bot.adapters.base import CaseVerb, DeskStatus
 from bot.storage.store import CaseView, Store
+from moderation.actions import Verdict, verdict_actions
+from moderation.decider import Decider
 from moderation.policy import Policy
+
+T = TypeVar("T")
 
 RESOLUTION: dict[Verdict, str] = {"approve": "approved", "remove": "removed", "timeout": "removed", "ban": "removed"}
 
@@ -26,3 +34,47 @@ def resolve_case(
 def escalate_case(store: Store, case_id: int, actor: str, origin: str, note: str | None = None) -> CaseView:
     """Hand the case to senior moderators: it stays in the queue, marked escalated."""
     return store.escalate(case_id, actor, origin, note)
+
+
+class Desk:
+    """The ReviewDesk adapters are given (bot/adapters/base.py): store calls on the runtime's
+    database thread (`db`), and the shadow switch both stored (so that `--role worker` processes
+    see it) and set on this process's Decider."""
+
+    def __init__(self, store: Store, decider: Decider, db: Callable[..., Awaitable[Any]]) -> None:
+        self.store = store
+        self.decider = decider
+        self.db = db
+
+    async def case(self, case_id: int) -> CaseView | None:
+        view: CaseView | None = await self.db(self.store.case, case_id)
+        return view
+
+    async def open_cases(self, platform: str, community: str, limit: int) -> list[CaseView]:
+        cases: list[CaseView] = await self.db(self.store.cases, ("open", "escalated"), limit, platform, community)
+        return cases
+
+    async def author_record(self, platform: str, community: str, author_id: str) -> dict[str, int]:
+        record: dict[str, int] = await self.db(self.store.author_record, platform, community, author_id)
+        return record
+
+    async def refused(self, actor: str, case_id: int, verb: str, origin: str) -> None:
+        await self.db(self.store.audit, actor, "case.refused", "case", str(case_id), origin, {"verb": verb})
+
+    async def act(self, case_id: int, verb: CaseVerb, actor: str, origin: str) -> CaseView:
+        if verb == "escalate":
+            view: CaseView = await self.db(escalate_case, self.store, case_id, actor, origin)
+        else:
+            view = await self.db(resolve_case, self.store, self.decider.policy, case_id, verb, actor, origin)
+        return view
+
+    async def set_shadow(self, platform: str, community: str, on: bool, actor: str, origin: str) -> None:
+        await self.db(self.store.set_shadow, platform, community, on, actor, origin)
+        self.decider.shadow_overrides[(platform, community)] = on
+
+    async def status(self, platform: str, community: str, since: datetime) -> DeskStatus:
+        counts: dict[str, int] = await self.db(self.store.outcome_counts, platform, community, since)
+        rules = self.decider.policy.rules_for(community, "")
+        override = self.decider.shadow_overrides.get((platform, community))
+        shadow = rules.shadow if override is None else override
+        return DeskStatus(dict(self.decider.versions), shadow, rules.version, counts)

@@ -16,24 +16,20 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot import systemd
-from bot.actions import ActionPlanner
+from bot import systemd, wiring
 from bot.adapters.base import Adapter
-from bot.adapters.console import ConsoleAdapter, IngestStats
+from bot.adapters.console.adapter import ConsoleAdapter, IngestStats
 from bot.config import Config, ConfigError
-from bot.drafts import DraftTriggers, DraftWorker, build_writer
+from bot.drafts import DraftWorker, build_writer
 from bot.executor import Executor
 from bot.listen import listen
 from bot.metrics import Health, Metrics, make_health_app
-from bot.pipeline import Decided, Decider, Pipeline
-from bot.scorers import build_domain_list, build_scorers, build_spam_rules
-from bot.storage.db import display_url, make_engine, upgrade
+from bot.pipeline import Decided, Pipeline
+from bot.review import Desk
 from bot.storage.drafts import DraftStore
 from bot.storage.maintenance import purge_text
 from bot.storage.schema import utcnow
 from bot.storage.spool import IngestSpool
-from bot.storage.store import Store
-from moderation.types import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +46,6 @@ class RunReport:
     errors: list[str] = field(default_factory=list)
 
 
-def open_store(config: Config) -> Store:
-    """The store on the configured database, migrated to the newest schema."""
-    url = config.database_url()
-    engine = make_engine(url)
-    revision = upgrade(engine)
-    log.info("database %s at schema %s", display_url(url), revision)
-    return Store(engine)
-
-
 async def run_service(
     config: Config,
     console_source: str | None = None,
@@ -72,7 +59,7 @@ async def run_service(
     """Run until every source ends or a signal arrives. `console_only` (for `modbot scan`) leaves
     the platform adapters and the draft worker off whatever the config says: drafts a scan asks for
     stay queued for the service or `modbot drafts --write`. `role="ingest"` hands accepted posts to
-    scoring workers through [scale]'s Redis Stream instead of scoring them here (bot/scale.py).
+    scoring workers through [scale]'s Redis Stream instead of scoring them here (bot/worker.py).
     Setting `stop_request` stops the service as SIGTERM does (for embedding it, and for tests)."""
     report = RunReport()
     discord_token = None
@@ -87,18 +74,15 @@ async def run_service(
             raise ConfigError([f"[adapters.bluesky] is enabled but ${config.adapters.bluesky.password_env} is not set"])
         if not config.adapters.bluesky.handle:
             raise ConfigError(["[adapters.bluesky] is enabled but handle is empty"])
-    store = await asyncio.to_thread(open_store, config)
-    scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers, store)
-    policy = config.build_policy()
-    spam = build_spam_rules(config.scorers, config.scale.redis_url if role == "ingest" else "")
-    decider = Decider(scorers, policy, embedder, _planner(config), spam, build_domain_list(config.scorers))
-    decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))
+    store = await asyncio.to_thread(wiring.open_store, config)
+    built = await asyncio.to_thread(wiring.filter_stack, config, store, shared_counters=role == "ingest")
+    decider, embedder, policy = built.decider, built.embedder, built.decider.policy
     p = config.pipeline
     stream = None
     if role == "ingest":
         if not config.scale.redis_url:
             raise ConfigError(["--role ingest needs [scale] redis_url (the stream workers read)"])
-        from bot.scale import PostStream
+        from bot.stream import PostStream
 
         stream = PostStream(config.scale)
     spool = IngestSpool(config.data.dir / "ingest-spool.db", p.ingest_spool) if p.ingest_spool else None
@@ -157,11 +141,18 @@ async def run_service(
         from bot.adapters.discord.adapter import DiscordAdapter
 
         adapters.append(
-            DiscordAdapter(config.adapters.discord, discord_token, pipeline, policy, on_actions_queued=executor.wake)
+            DiscordAdapter(
+                config.adapters.discord,
+                discord_token,
+                pipeline,
+                Desk(store, decider, pipeline.db),
+                on_actions_queued=executor.wake,
+            )
         )
     executor.adapters.update({a.platform: a for a in adapters})
     metrics = Metrics()
-    decider.metrics = executor.metrics = metrics
+    pipeline.metrics = executor.metrics = metrics
+    decider.on_scored = lambda name, seconds: metrics.scorer_seconds.labels(name).observe(seconds)
     if drafter is not None:
         drafter.metrics = metrics
     for component, version in decider.versions.items():
@@ -267,16 +258,3 @@ async def _retention(pipeline: Pipeline, days: int) -> None:
         except Exception as exc:  # the database is down: try again next hour
             log.warning("retention purge failed: %s", exc)
         await asyncio.sleep(3600)
-
-
-def _planner(config: Config) -> ActionPlanner:
-    discord = config.adapters.discord
-    bluesky = config.adapters.bluesky
-    kinds: dict[str, dict[Outcome, tuple[str, ...]]] = {
-        "discord": {Outcome(o): tuple(k) for o, k in discord.actions.items()},
-        "bluesky": {Outcome(o): tuple(k) for o, k in bluesky.actions.items()},
-    }
-    alerts = ["discord"] if discord.enabled and any(g.mod_channel for g in discord.guilds.values()) else []
-    replies = {"bluesky": bluesky.mention_reply} if bluesky.mention_reply else {}
-    drafts = DraftTriggers(config.reply).requests if config.reply.enabled else None
-    return ActionPlanner(kinds, alerts, replies, drafts)

@@ -4,7 +4,6 @@ that puts the best-matching fact-check (claim, rating, URL) into a decision as e
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from moderation import rerank
 from moderation.normalise import normalise
 from moderation.retrieval import BLEND_WEIGHT, BM25, blend, tokens
 from moderation.scoring import ScorerError, ScoreResult, ScoringInput
+from moderation.types import Ref, RefKind
 
 _CACHE = 2048
 """Fact-checks whose word pieces the re-ranker keeps (about 27 KB each): the candidates of posts
@@ -236,15 +236,11 @@ class ClaimScorer:
                 f"{_NOTE_PREFIX} {m.claim.id} ({m.claim.rating or 'unrated'}, {m.claim.publisher or 'unknown'}):"
                 f' "{m.claim.text[:160]}" {m.claim.url}'
             )
-            out.append(ScoreResult({"misinformation": round(m.similarity, 4)}, notes={"misinformation": note}))
+            ref = {"misinformation": Ref(RefKind.FACT_CHECK, str(m.claim.id))}
+            out.append(
+                ScoreResult({"misinformation": round(m.similarity, 4)}, notes={"misinformation": note}, refs=ref)
+            )
         return out
 
 
 _NOTE_PREFIX = "matches fact-check"
-_NOTE_ID = re.compile(re.escape(_NOTE_PREFIX) + r" (\d+) ")
-
-
-def claim_id_in(message: str) -> int | None:
-    """The fact-check a decision reason names (for the context reply that cites it)."""
-    m = _NOTE_ID.search(message)
-    return int(m.group(1)) if m else None

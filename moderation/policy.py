@@ -112,6 +112,7 @@ def decide(
                 Outcome.ALLOW,
                 below_line(category, value, threshold, scorer)
                 + (f"; {note}" if (note := results[scorer].notes.get(category)) else ""),
+                ref=results[scorer].refs.get(category),
             )
             if nearest is None or gap < nearest[0]:
                 nearest = (gap, miss)
@@ -126,7 +127,9 @@ def decide(
             message += f"; evidence: {evidence}"
         if note := results[scorer].notes.get(category):
             message += f"; {note}"
-        reasons.append(Reason(scorer, category, value, threshold, outcome, message, spans))
+        reasons.append(
+            Reason(scorer, category, value, threshold, outcome, message, spans, results[scorer].refs.get(category))
+        )
 
     if not reasons:
         if nearest is not None:

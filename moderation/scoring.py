@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from moderation.types import ABUSE
+from moderation.types import ABUSE, Ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,8 @@ class ScoreResult:
     """Per category, ranges of the *normalised* text that carry the score, where the scorer can tell."""
     notes: Mapping[str, str] = field(default_factory=dict)
     """Per category, what matched, in words (rules say which rule and why)."""
+    refs: Mapping[str, Ref] = field(default_factory=dict)
+    """Per category, what matched as data (the fact-check's id), carried onto the decision's reason."""
 
 
 @runtime_checkable

@@ -135,6 +135,27 @@ def below_line(category: str, score: float, threshold: float, source: str) -> st
     return f"{category} {score:.2f} is below the lowest threshold {threshold:.2f} ({source})"
 
 
+class RefKind(StrEnum):
+    FACT_CHECK = "fact-check"
+    """the id of a stored fact-check (the claims table) a post matched"""
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """What a score points at, kept as data beside the message so that nothing has to read it back
+    out of the sentence (the context reply and the case page cite the fact-check by it)."""
+
+    kind: RefKind
+    id: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "id": self.id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Ref:
+        return cls(RefKind(data["kind"]), str(data["id"]))
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
     """One piece of why a decision came out as it did, readable by a moderator."""
@@ -146,6 +167,12 @@ class Reason:
     outcome: Outcome
     message: str
     spans: tuple[Span, ...] = ()
+    ref: Ref | None = None
+
+    @property
+    def fact_check(self) -> int | None:
+        """The stored fact-check this reason matched, if any."""
+        return int(self.ref.id) if self.ref is not None and self.ref.kind is RefKind.FACT_CHECK else None
 
     def erased(self) -> Reason:
         """The reason without the words it quoted (evidence, a scorer's note), for a post whose
@@ -167,6 +194,7 @@ class Reason:
             "outcome": self.outcome.value,
             "message": self.message,
             "spans": [[s.start, s.end] for s in self.spans],
+            **({"ref": self.ref.to_json()} if self.ref is not None else {}),
         }
 
     @classmethod
@@ -179,6 +207,7 @@ class Reason:
             outcome=Outcome(data["outcome"]),
             message=str(data["message"]),
             spans=tuple(Span(int(a), int(b)) for a, b in data.get("spans", ())),
+            ref=Ref.from_json(data["ref"]) if data.get("ref") else None,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from moderation.scoring import ScoreResult
+from moderation.types import Ref
 
 WINDOW_CHARS = 1000
 OVERLAP_CHARS = 120
@@ -39,6 +40,7 @@ def merge_windows(results: Sequence[ScoreResult], starts: Sequence[int]) -> Scor
     spans shifted back."""
     scores: dict[str, float] = {}
     notes: dict[str, str] = {}
+    refs: dict[str, Ref] = {}
     spans: dict[str, set[tuple[int, int]]] = {}
     for result, offset in zip(results, starts, strict=True):
         for category, value in result.scores.items():
@@ -46,6 +48,8 @@ def merge_windows(results: Sequence[ScoreResult], starts: Sequence[int]) -> Scor
                 scores[category] = value
                 if category in result.notes:
                     notes[category] = result.notes[category]
+                if category in result.refs:
+                    refs[category] = result.refs[category]
         for category, ranges in result.spans.items():
             spans.setdefault(category, set()).update((a + offset, b + offset) for a, b in ranges)
-    return ScoreResult(scores, {c: tuple(sorted(r)) for c, r in spans.items()}, notes)
+    return ScoreResult(scores, {c: tuple(sorted(r)) for c, r in spans.items()}, notes, refs)

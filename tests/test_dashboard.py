@@ -15,10 +15,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
 from bot.config import Config, WebConfig
-from bot.pipeline import Decider
 from bot.storage.store import Store
 from bot.web.accounts import Accounts
 from bot.web.app import make_app
+from moderation.decider import Decider
 from moderation.types import Author, Post
 from tests.conftest import RULES_ONLY, free_port, swearing_flagged
 
@@ -312,7 +312,7 @@ def test_modbot_run_serves_the_dashboard(db_url: str, tmp_path: Path) -> None:
 def test_failed_platform_actions_are_surfaced_in_the_queue(
     store: Store, accounts: Accounts, profanity_scorer: object
 ) -> None:
-    from bot.storage.store import ActionSpec
+    from moderation.actions import ActionSpec
 
     seed(store, profanity_scorer, [("f1", "ann", "fuck this"), ("f2", "bo", "shit happens")])
     view = store.resolve(1, "removed", "kate", "test", None, [ActionSpec("remove", {"reason": "r"})])

@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
 from bot.config import Config
-from bot.pipeline import Decider
 from bot.scorers import build_scorers
 from model.detox import DetoxifyScorer
+from moderation.decider import Decider
 from moderation.scoring import Cascade, ScorerError, ScoreResult, ScoringInput
 from moderation.types import Author, Outcome, Post
 from tests.conftest import RULES_ONLY

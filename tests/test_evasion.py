@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.pipeline import Decider
+from moderation.decider import Decider
 from moderation.policy import Policy, PolicyRules
 from moderation.types import Author, Post
 

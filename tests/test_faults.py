@@ -100,7 +100,7 @@ def test_spool_keeps_decisions_in_order_until_the_database_answers(store, caplog
     exactly once."""
     from datetime import UTC, datetime
 
-    from bot.pipeline import Decider
+    from moderation.decider import Decider
     from moderation.policy import Policy, PolicyRules
     from moderation.types import Author, Post
 
@@ -154,8 +154,8 @@ def test_redis_outage_makes_ingest_wait_with_posts_already_stored(store, tmp_pat
     import redis
 
     from bot.config import ScaleConfig
-    from bot.pipeline import Decider
-    from bot.scale import PostStream
+    from bot.stream import PostStream
+    from moderation.decider import Decider
     from moderation.policy import Policy, PolicyRules
     from moderation.types import Author, Post
 
@@ -203,7 +203,7 @@ def test_ingest_spool_takes_posts_while_the_database_is_down_and_pauses_when_ful
     ingest with a log line."""
     from datetime import UTC, datetime
 
-    from bot.pipeline import Decider
+    from moderation.decider import Decider
     from moderation.policy import Policy, PolicyRules
     from moderation.types import Author, Post
 

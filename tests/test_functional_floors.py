@@ -8,8 +8,8 @@ import pytest
 
 from bot.config import Config
 from bot.evaluation.abuse import functional
-from bot.pipeline import Decider
 from bot.scorers import build_scorers
+from moderation.decider import Decider
 
 OVERALL = 0.85
 PER_FUNCTIONALITY = {"hate": 0.5, "harassment": 0.35}

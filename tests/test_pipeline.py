@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config
-from bot.pipeline import Decided, Decider, Pipeline
+from bot.pipeline import Decided, Pipeline
 from bot.service import run_service
 from bot.storage.store import Store
+from moderation.decider import Decider
 from moderation.policy import Policy, PolicyRules
 from moderation.scoring import ScoreResult, ScoringInput
 from moderation.types import Author, Outcome, Post

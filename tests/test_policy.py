@@ -3,7 +3,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from bot.actions import ActionPlanner
+from moderation.actions import ActionPlanner
 from moderation.normalise import normalise
 from moderation.policy import PolicyRules, decide
 from moderation.scoring import ScoreResult

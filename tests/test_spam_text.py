@@ -18,9 +18,9 @@ import pytest
 from bot import spam_corpus, spam_training
 from bot.cli import main
 from bot.config import Config
-from bot.pipeline import Decider
 from bot.scorers import build_scorers
 from model.spamtext import SpamTextModel, SpamTextScorer, fit
+from moderation.decider import Decider
 from moderation.scoring import ScorerError, ScoringInput
 from moderation.types import Author, Outcome, Post
 from tests.conftest import REPO

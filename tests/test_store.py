@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from bot.review import escalate_case, resolve_case
-from bot.storage.store import ActionSpec, CursorUpdate, Store
+from bot.storage.store import CursorUpdate, Store
+from moderation.actions import ActionSpec
 from moderation.policy import Policy, PolicyRules
 from moderation.types import Author, Decision, Outcome, Post, Reason, Span
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypeVar
 
 from bot.backoff import Backoff
 from bot.storage.db import DatabaseError
-from bot.storage.store import ActionRecord, CursorUpdate
-from moderation.types import Post
+from bot.storage.store import ActionRecord, CaseView, CursorUpdate
+from moderation.actions import Verdict
+from moderation.types import Decision, Post
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -21,6 +24,50 @@ class PostSink(Protocol):
     """Where adapters hand posts over (the pipeline). Returns how many were new."""
 
     async def submit(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> int: ...
+
+
+class DecisionSink(PostSink, Protocol):
+    """A sink for a platform that also decides on its own (Discord's AutoMod) and lets moderators
+    ask for a decision without storing one."""
+
+    async def record_external(self, post: Post, decision: Decision, decided_by: str) -> int | None: ...
+
+    async def check(self, posts: Sequence[Post]) -> list[Decision]: ...
+
+
+CaseVerb = Verdict | Literal["escalate"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeskStatus:
+    scorers: dict[str, str]
+    """scorer name -> model version"""
+    shadow: bool
+    policy_version: str
+    counts: dict[str, int]
+    """outcome -> decisions since the time asked about"""
+
+
+class ReviewDesk(Protocol):
+    """The review queue as an adapter with its own review surface (slash commands, buttons) sees
+    it: every verdict goes through the same code as the CLI's and the dashboard's (bot/review.py).
+    Lookups raise nothing; `act` raises LookupError or ValueError with a message for the moderator."""
+
+    async def case(self, case_id: int) -> CaseView | None: ...
+
+    async def open_cases(self, platform: str, community: str, limit: int) -> list[CaseView]: ...
+
+    async def author_record(self, platform: str, community: str, author_id: str) -> dict[str, int]: ...
+
+    async def refused(self, actor: str, case_id: int, verb: str, origin: str) -> None:
+        """Audit a refused attempt to act on a case."""
+        ...
+
+    async def act(self, case_id: int, verb: CaseVerb, actor: str, origin: str) -> CaseView: ...
+
+    async def set_shadow(self, platform: str, community: str, on: bool, actor: str, origin: str) -> None: ...
+
+    async def status(self, platform: str, community: str, since: datetime) -> DeskStatus: ...
 
 
 async def patiently(stopping: asyncio.Event, fn: Callable[..., T], *args: Any) -> T:

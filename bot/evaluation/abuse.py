@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.evaluation import corpora
 from bot.evaluation.runner import Report, decide_texts
-from bot.pipeline import Decider
+from moderation.decider import Decider
 from moderation.metrics import macro_f1, roc_auc
 from moderation.types import ABUSE, Decision, Outcome
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.evaluation import datasets
-from bot.pipeline import Decider
+from moderation.decider import Decider
 from moderation.metrics import bias_aucs, binary, macro_f1, pr_auc, roc_auc
 from moderation.types import ABUSE, Author, Decision, Post
 

@@ -30,19 +30,11 @@ from bot.storage.schema import (
     PostRow,
     utcnow,
 )
+from moderation.actions import DRAFT, ActionSpec
 from moderation.cleaning import clean_text, storable
 from moderation.types import Author, Decision, Outcome, Post, Reason
 
 T = TypeVar("T")
-
-DRAFT = "draft"
-"""ActionSpec kind that asks for a reply draft (written to `drafts`, not to the outbox)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ActionSpec:
-    kind: str
-    params: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

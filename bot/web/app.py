@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
-from bot.actions import Verdict
 from bot.config import WebConfig
 from bot.evaluation.live import audit_store
 from bot.listen import listen
@@ -34,7 +33,7 @@ from bot.storage.store import CaseView, Store
 from bot.web import queries
 from bot.web.accounts import ROLES, Accounts, LoginRefused, Role, WebSession
 from bot.web.openapi import OPENAPI
-from model.claims import claim_id_in
+from moderation.actions import Verdict
 from moderation.drafting import length_of
 from moderation.policy import Policy
 from moderation.types import CATEGORIES
@@ -335,8 +334,7 @@ async def case_page(request: web.Request) -> web.Response:
     rules = state.policy.rules_for(case.post.community, case.post.channel)
     fact_check = None
     for reason in case.decision.reasons:
-        claim_id = claim_id_in(reason.message) if reason.category == "misinformation" else None
-        if claim_id is not None:
+        if (claim_id := reason.fact_check) is not None:
             fact_check = await state.db(state.store.fact_check, claim_id)
             break
     return _render(

@@ -18,15 +18,12 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.adapters.base import ActionFailed
+from bot.adapters.base import ActionFailed, DecisionSink, ReviewDesk
 from bot.adapters.discord import permissions
 from bot.adapters.discord.cases import CaseButton, buttons, case_embed
 from bot.adapters.discord.convert import PLATFORM, TIMEOUT_CAP_SECONDS, automod_record, to_post
 from bot.config import DiscordConfig, DiscordGuildConfig
-from bot.pipeline import Pipeline
-from bot.review import escalate_case, resolve_case
-from bot.storage.store import ActionRecord, CaseView, Store
-from moderation.policy import Policy
+from bot.storage.store import ActionRecord, CaseView
 
 log = logging.getLogger(__name__)
 _NO_GUILD = DiscordGuildConfig()
@@ -39,15 +36,14 @@ class DiscordAdapter:
         self,
         config: DiscordConfig,
         token: str,
-        pipeline: Pipeline,
-        policy: Policy,
+        sink: DecisionSink,
+        desk: ReviewDesk,
         on_actions_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self.config = config
         self.token = token
-        self.pipeline = pipeline
-        self.store: Store = pipeline.store
-        self.policy = policy
+        self.sink = sink
+        self.desk = desk
         self.on_actions_queued = on_actions_queued
         if config.api_url:
             discord.http.Route.BASE = config.api_url.rstrip("/")
@@ -143,18 +139,18 @@ class DiscordAdapter:
         mentioned = me is not None and any(u.id == me.id for u in message.mentions)
         # A DM or a mention is a question for the reply assistant; DMs are decided and logged but
         # never acted on (ActionPlanner skips them).
-        await self.pipeline.submit([to_post(message, asks_bot=mentioned)])
+        await self.sink.submit([to_post(message, asks_bot=mentioned)])
 
     async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
         if after.guild is None or before.content == after.content:
             return
         if self.client.user is not None and after.author.id == self.client.user.id:
             return
-        await self.pipeline.submit([to_post(after, edited=True)])
+        await self.sink.submit([to_post(after, edited=True)])
 
     async def on_automod_action(self, execution: discord.AutoModAction) -> None:
         post, decision = automod_record(execution)
-        await self.pipeline.record_external(post, decision, decided_by="discord-automod")
+        await self.sink.record_external(post, decision, decided_by="discord-automod")
 
     # --- actions ----------------------------------------------------------------------------------
 
@@ -254,7 +250,7 @@ class DiscordAdapter:
             raise ActionFailed(f"no mod_channel configured for guild {ref['guild_id']}", retryable=False)
         if action.case_id is None:
             raise ActionFailed("alert without a case", retryable=False)
-        case = await self.pipeline.db(self.store.case, action.case_id)
+        case = await self.desk.case(action.case_id)
         if case is None:
             raise ActionFailed(f"case {action.case_id} is gone", retryable=False)
         record = await self._record(case)
@@ -263,9 +259,7 @@ class DiscordAdapter:
         return f"case posted as message {sent.id} in channel {mod_channel}"
 
     async def _record(self, case: CaseView) -> dict[str, int]:
-        return await self.pipeline.db(
-            self.store.author_record, case.post.platform, case.post.community, case.post.author.id
-        )
+        return await self.desk.author_record(case.post.platform, case.post.community, case.post.author.id)
 
     # --- review -----------------------------------------------------------------------------------
 
@@ -285,20 +279,13 @@ class DiscordAdapter:
         user = interaction.user
         origin = f"discord:guild {interaction.guild_id} button"
         if not self._is_moderator(user):
-            await self.pipeline.db(
-                self.store.audit, self._actor(user), "case.refused", "case", str(case_id), origin, {"verb": verb}
-            )
+            await self.desk.refused(self._actor(user), case_id, verb, origin)
             await interaction.response.send_message(
                 "Only moderators can act on cases (Manage Messages or a moderator role).", ephemeral=True
             )
             return
         try:
-            if verb == "escalate":
-                case = await self.pipeline.db(escalate_case, self.store, case_id, self._actor(user), origin)
-            else:
-                case = await self.pipeline.db(
-                    resolve_case, self.store, self.policy, case_id, verb, self._actor(user), origin
-                )
+            case = await self.desk.act(case_id, verb, self._actor(user), origin)  # type: ignore[arg-type]
         except (LookupError, ValueError) as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
@@ -318,9 +305,7 @@ class DiscordAdapter:
         async def queue(interaction: discord.Interaction[Any]) -> None:
             if not await self._gate(interaction):
                 return
-            cases = await self.pipeline.db(
-                self.store.cases, ("open", "escalated"), 10, PLATFORM, str(interaction.guild_id)
-            )
+            cases = await self.desk.open_cases(PLATFORM, str(interaction.guild_id), 10)
             if not cases:
                 await interaction.response.send_message("No open cases.", ephemeral=True)
                 return
@@ -336,7 +321,7 @@ class DiscordAdapter:
         async def case(interaction: discord.Interaction[Any], case_id: int) -> None:
             if not await self._gate(interaction):
                 return
-            view = await self.pipeline.db(self.store.case, case_id)
+            view = await self.desk.case(case_id)
             if view is None or view.post.platform != PLATFORM or view.post.community != str(interaction.guild_id):
                 await interaction.response.send_message(f"No case {case_id} in this server.", ephemeral=True)
                 return
@@ -352,15 +337,8 @@ class DiscordAdapter:
                 return
             on = state.value == "on"
             community = str(interaction.guild_id)
-            await self.pipeline.db(
-                self.store.set_shadow,
-                PLATFORM,
-                community,
-                on,
-                self._actor(interaction.user),
-                f"discord:guild {community} /modbot shadow",
-            )
-            self.pipeline.decider.shadow_overrides[(PLATFORM, community)] = on
+            origin = f"discord:guild {community} /modbot shadow"
+            await self.desk.set_shadow(PLATFORM, community, on, self._actor(interaction.user), origin)
             await interaction.response.send_message(
                 f"Shadow mode is {'on: modbot decides and logs but does not act' if on else 'off: modbot acts'}.",
                 ephemeral=True,
@@ -372,15 +350,12 @@ class DiscordAdapter:
                 return
             community = str(interaction.guild_id)
             midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            counts = await self.pipeline.db(self.store.outcome_counts, PLATFORM, community, midnight)
-            rules = self.pipeline.decider.policy.rules_for(community, "")
-            override = self.pipeline.decider.shadow_overrides.get((PLATFORM, community))
-            shadow_on = rules.shadow if override is None else override
-            scorers = ", ".join(f"{k} {v}" for k, v in self.pipeline.decider.versions.items())
+            now = await self.desk.status(PLATFORM, community, midnight)
+            scorers = ", ".join(f"{k} {v}" for k, v in now.scorers.items())
             text = (
-                f"Scorers: {scorers}\nShadow mode: {'on' if shadow_on else 'off'}\nPolicy: {rules.version}\n"
+                f"Scorers: {scorers}\nShadow mode: {'on' if now.shadow else 'off'}\nPolicy: {now.policy_version}\n"
                 f"Mod channel: {self.guild_config(community).mod_channel or 'not configured'}\n"
-                f"Today: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no decisions yet")
+                f"Today: " + (", ".join(f"{k} {v}" for k, v in sorted(now.counts.items())) or "no decisions yet")
             )
             await interaction.response.send_message(text, ephemeral=True)
 
@@ -392,7 +367,7 @@ class DiscordAdapter:
         async def check(interaction: discord.Interaction[Any], message: discord.Message) -> None:
             if not await self._gate(interaction):
                 return
-            [decision] = await self.pipeline.check([to_post(message)])
+            [decision] = await self.sink.check([to_post(message)])
             scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(decision.scores.items(), key=lambda kv: -kv[1]))
             reasons = "\n".join(f"• {discord.utils.escape_markdown(r.message)}" for r in decision.reasons)
             await interaction.response.send_message(

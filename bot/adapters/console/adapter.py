@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bot.adapters.base import PostSink, patiently
-from bot.adapters.jsonl import PLATFORM, LineError, parse_line
+from bot.adapters.console.convert import PLATFORM, LineError, parse_line
 from bot.storage.store import ActionRecord, CursorUpdate, Store
 from moderation.types import Post
 

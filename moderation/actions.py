@@ -9,9 +9,9 @@ case for moderators is not acting on the user.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from bot.storage.store import ActionSpec
 from moderation.policy import PolicyRules
 from moderation.types import Decision, Outcome, Post
 
@@ -21,6 +21,19 @@ DEFAULT_KINDS: Mapping[Outcome, tuple[str, ...]] = {
     Outcome.TIMEOUT: ("remove", "timeout"),
     Outcome.BAN: ("remove", "ban"),
 }
+
+DRAFT = "draft"
+"""ActionSpec kind that asks for a reply draft (written to `drafts`, not to the outbox)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """One effect of a decision, applied after the decision is stored: the executor carries out
+    its `kind` on the post's platform (the store queues it in the outbox)."""
+
+    kind: str
+    params: dict[str, Any]
+
 
 Verdict = Literal["approve", "remove", "timeout", "ban"]
 

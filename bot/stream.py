@@ -1,4 +1,4 @@
-"""Past one machine: ingest and scoring as separate processes joined by a Redis Stream.
+"""The Redis Stream that joins `--role ingest` to `--role worker` processes past one machine.
 
 `modbot run --role ingest` runs the adapters and the action executor: each post is stored in
 PostgreSQL first (accepted, pending), then its row id is appended to the stream. `--role worker`
@@ -12,17 +12,13 @@ lost with its Redis loses nothing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from bot.config import Config, ScaleConfig
-from bot.storage.db import DatabaseError
-from bot.storage.store import Store
+from bot.config import ScaleConfig
 
 log = logging.getLogger(__name__)
 
@@ -108,57 +104,3 @@ def _text(value: bytes | str) -> str:
 
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
-
-
-async def run_worker(config: Config, stop: asyncio.Event) -> int:
-    """Decide posts from the stream until `stop`; returns how many this worker decided."""
-    from bot.pipeline import Decider
-    from bot.scorers import build_domain_list, build_scorers, build_spam_rules
-    from bot.service import _planner, open_store
-
-    store: Store = await asyncio.to_thread(open_store, config)
-    scorers, embedder = await asyncio.to_thread(build_scorers, config.scorers, store)
-    spam = build_spam_rules(config.scorers, config.scale.redis_url)
-    domains = build_domain_list(config.scorers)
-    decider = Decider(scorers, config.build_policy(), embedder, _planner(config), spam, domains)
-    decider.shadow_overrides.update(await asyncio.to_thread(store.shadow_overrides))
-    stream = PostStream(config.scale)
-    consumer = consumer_name()
-    batch = config.pipeline.batch_size
-    decided = 0
-    last_claim = 0.0
-    log.info("worker %s reading %s as group %s", consumer, config.scale.stream, config.scale.group)
-    try:
-        while not stop.is_set():
-            try:
-                entries: list[tuple[str, int]] = []
-                if time.monotonic() - last_claim > config.scale.claim_idle_seconds / 2:
-                    last_claim = time.monotonic()
-                    entries = await stream.reclaim(consumer, batch)
-                    if entries:
-                        log.info("worker %s reclaimed %d entries from a stalled consumer", consumer, len(entries))
-                if not entries:
-                    entries = await stream.read(consumer, batch, 1000)
-                if not entries:
-                    continue
-                decided += await _decide_entries(store, decider, stream, entries)
-            except (StreamError, DatabaseError) as exc:  # wait it out; unacknowledged entries stay pending
-                log.error("worker %s paused: %s", consumer, exc)
-                await asyncio.sleep(1)
-    finally:
-        await stream.close()
-        store.engine.dispose()
-    return decided
-
-
-async def _decide_entries(store: Store, decider: Any, stream: PostStream, entries: list[tuple[str, int]]) -> int:
-    rows = [row for _, row in entries]
-    posts = await asyncio.to_thread(store.posts_to_decide, rows)
-    decided = 0
-    if posts:
-        results = await asyncio.to_thread(decider.decide, [p for _, p in posts])
-        items = [(row, post, d, acts) for (row, post), (d, acts) in zip(posts, results, strict=True)]
-        ids = await asyncio.to_thread(store.record, items)
-        decided = sum(i is not None for i in ids)
-    await stream.ack([entry_id for entry_id, _ in entries])  # after the decisions are stored
-    return decided

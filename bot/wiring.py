@@ -1,0 +1,85 @@
+"""The composition root: the store, the Decider and the action planner are built here, once, for
+every entry point (the service, `--role worker`, the CLI's eval and draft commands, the bench), so
+that each runs the same filter with the same parts and none reaches into another's privates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.drafts import DraftTriggers
+from bot.scorers import build_domain_list, build_scorers, build_spam_rules
+from bot.storage.db import display_url, make_engine, upgrade
+from bot.storage.store import Store
+from model.embedding import Embedder
+from moderation.actions import ActionPlanner
+from moderation.decider import Decider, EmbeddingModel
+from moderation.domains import DomainReputation
+from moderation.scoring import Cascade, Scorer
+from moderation.types import Outcome
+
+log = logging.getLogger(__name__)
+
+
+def open_store(config: Config) -> Store:
+    """The store on the configured database, migrated to the newest schema."""
+    url = config.database_url()
+    engine = make_engine(url)
+    revision = upgrade(engine)
+    log.info("database %s at schema %s", display_url(url), revision)
+    return Store(engine)
+
+
+def planner(config: Config) -> ActionPlanner:
+    """What each outcome means on each configured platform, alerts, templated replies and drafts."""
+    discord = config.adapters.discord
+    bluesky = config.adapters.bluesky
+    kinds: dict[str, dict[Outcome, tuple[str, ...]]] = {
+        "discord": {Outcome(o): tuple(k) for o, k in discord.actions.items()},
+        "bluesky": {Outcome(o): tuple(k) for o, k in bluesky.actions.items()},
+    }
+    alerts = ["discord"] if discord.enabled and any(g.mod_channel for g in discord.guilds.values()) else []
+    replies = {"bluesky": bluesky.mention_reply} if bluesky.mention_reply else {}
+    drafts = DraftTriggers(config.reply).requests if config.reply.enabled else None
+    return ActionPlanner(kinds, alerts, replies, drafts)
+
+
+@dataclass(frozen=True, slots=True)
+class FilterStack:
+    decider: Decider
+    embedder: Embedder | None
+    """the sentence encoder the scorers share, if any needs it; the reply assistant's knowledge
+    folders are indexed with it too, so that the model is loaded once"""
+
+
+def filter_stack(
+    config: Config, store: Store | None = None, *, shared_counters: bool = False, rules: bool = True
+) -> FilterStack:
+    """The configured filter. `store`: where fact-checks and moderators' shadow switches are read
+    (none for an offline eval). `shared_counters`: spam counters in [scale]'s Redis, so that every
+    worker counts every post. `rules=False` leaves the spam and domain rules out, for measuring
+    the scorers on texts that have no authors or times."""
+    scorers, embedder = build_scorers(config.scorers, store)
+    built = decider_from(config, scorers, embedder, store, shared_counters=shared_counters, rules=rules)
+    return FilterStack(built, embedder)
+
+
+def decider_from(
+    config: Config,
+    scorers: Sequence[Scorer | Cascade],
+    embedder: EmbeddingModel | None,
+    store: Store | None = None,
+    *,
+    shared_counters: bool = False,
+    rules: bool = True,
+    domains: DomainReputation | None = None,
+) -> Decider:
+    """The filter around scorers already built (the bench adds its own claim index)."""
+    spam = build_spam_rules(config.scorers, config.scale.redis_url if shared_counters else "") if rules else None
+    domains = domains or (build_domain_list(config.scorers) if rules else None)
+    built = Decider(scorers, config.build_policy(), embedder, planner(config), spam, domains)
+    if store is not None:
+        built.shadow_overrides.update(store.shadow_overrides())
+    return built
