@@ -13,6 +13,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -30,6 +31,9 @@ from bot.storage.drafts import DraftStore
 from bot.storage.maintenance import purge_text
 from bot.storage.schema import utcnow
 from bot.storage.spool import IngestSpool
+from bot.storage.store import Store
+from bot.stream import PostStream
+from moderation.decider import Decider
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,36 @@ class RunReport:
     actions_failed: int = 0
     stopped_by_signal: bool = False
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Parts:
+    """Everything one service process runs, built and not yet started."""
+
+    store: Store
+    decider: Decider
+    pipeline: Pipeline
+    executor: Executor
+    drafter: DraftWorker | None
+    adapters: list[Adapter]
+    consoles: list[ConsoleAdapter]
+    metrics: Metrics
+    spool: IngestSpool | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Console:
+    """What the caller (`modbot scan`, tests) says of the console source, over the config's."""
+
+    source: str | None
+    follow: bool | None
+    on_progress: Callable[[IngestStats], None] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Secrets:
+    discord_token: str | None
+    bluesky_password: str | None
 
 
 async def run_service(
@@ -62,125 +96,162 @@ async def run_service(
     scoring workers through [scale]'s Redis Stream instead of scoring them here (bot/worker.py).
     Setting `stop_request` stops the service as SIGTERM does (for embedding it, and for tests)."""
     report = RunReport()
-    discord_token = None
-    if config.adapters.discord.enabled and not console_only:
-        discord_token = os.environ.get(config.adapters.discord.token_env)
-        if not discord_token:
-            raise ConfigError([f"[adapters.discord] is enabled but ${config.adapters.discord.token_env} is not set"])
-    bluesky_password = None
-    if config.adapters.bluesky.enabled and not console_only:
-        bluesky_password = os.environ.get(config.adapters.bluesky.password_env)
-        if not bluesky_password:
-            raise ConfigError([f"[adapters.bluesky] is enabled but ${config.adapters.bluesky.password_env} is not set"])
-        if not config.adapters.bluesky.handle:
-            raise ConfigError(["[adapters.bluesky] is enabled but handle is empty"])
+    secrets = _secrets(config, console_only)
+    if role == "ingest" and not config.scale.redis_url:
+        raise ConfigError(["--role ingest needs [scale] redis_url (the stream workers read)"])
     store = await asyncio.to_thread(wiring.open_store, config)
     built = await asyncio.to_thread(wiring.filter_stack, config, store, shared_counters=role == "ingest")
-    decider, embedder, policy = built.decider, built.embedder, built.decider.policy
-    p = config.pipeline
-    stream = None
-    if role == "ingest":
-        if not config.scale.redis_url:
-            raise ConfigError(["--role ingest needs [scale] redis_url (the stream workers read)"])
-        from bot.stream import PostStream
+    console = _Console(console_source, console_follow, on_progress)
+    parts = _assemble(config, store, built, secrets, console, role, console_only)
+    if keep_decisions:
+        parts.pipeline.on_decided(report.decided.extend)
+    try:
+        servers = await _serve(config, parts, console_only)
+    except ConfigError:
+        parts.pipeline.close()
+        store.engine.dispose()
+        raise
+    try:
+        await _run(config, parts, report, stop_request, console_only)
+    finally:
+        for server in servers:
+            await server.cleanup()
+        parts.pipeline.close()
+        if parts.spool is not None:
+            parts.spool.close()
+        store.engine.dispose()
+    report.ingest = {c.source: c.stats for c in parts.consoles}
+    report.failed = parts.pipeline.failed_count
+    report.actions_done, report.actions_failed = parts.executor.done, parts.executor.failed
+    return report
 
-        stream = PostStream(config.scale)
+
+def _secrets(config: Config, console_only: bool) -> _Secrets:
+    """The platform credentials from the environment, refused before anything starts if missing."""
+    discord_token = bluesky_password = None
+    discord, bluesky = config.adapters.discord, config.adapters.bluesky
+    if discord.enabled and not console_only:
+        discord_token = os.environ.get(discord.token_env)
+        if not discord_token:
+            raise ConfigError([f"[adapters.discord] is enabled but ${discord.token_env} is not set"])
+    if bluesky.enabled and not console_only:
+        bluesky_password = os.environ.get(bluesky.password_env)
+        if not bluesky_password:
+            raise ConfigError([f"[adapters.bluesky] is enabled but ${bluesky.password_env} is not set"])
+        if not bluesky.handle:
+            raise ConfigError(["[adapters.bluesky] is enabled but handle is empty"])
+    return _Secrets(discord_token, bluesky_password)
+
+
+def _assemble(
+    config: Config,
+    store: Store,
+    built: wiring.FilterStack,
+    secrets: _Secrets,
+    console: _Console,
+    role: str,
+    console_only: bool,
+) -> _Parts:
+    decider = built.decider
+    p = config.pipeline
+    stream = PostStream(config.scale) if role == "ingest" else None
     spool = IngestSpool(config.data.dir / "ingest-spool.db", p.ingest_spool) if p.ingest_spool else None
     pipeline = Pipeline(
-        store,
-        decider,
-        p.batch_size,
-        p.batch_wait_ms,
-        p.queue_size,
-        p.retry_failed_seconds,
-        p.decision_spool,
-        stream,
-        spool,
-    )
-    if keep_decisions:
-        pipeline.on_decided(report.decided.extend)
-
+        store, decider, p.batch_size, p.batch_wait_ms, p.queue_size, p.retry_failed_seconds, p.decision_spool,
+        stream, spool,
+    )  # fmt: skip
+    metrics = Metrics()
     executor = Executor(store, {}, pipeline.db, config.executor.max_attempts, config.executor.backoff_seconds)
+    pipeline.metrics = executor.metrics = metrics
+    decider.on_scored = lambda name, seconds: metrics.scorer_seconds.labels(name).observe(seconds)
+    for component, version in decider.versions.items():
+        metrics.models.labels(component, version).set(1)
     pipeline.on_decided(lambda _: executor.wake())
     drafter = None
     if config.reply.enabled and not console_only:
-        writer = build_writer(config.reply, config.data.dir, store, embedder)
+        writer = build_writer(config.reply, config.data.dir, store, built.embedder)
+        is_shadow = lambda post: decider.rules_for(post).shadow  # noqa: E731
         drafter = DraftWorker(
-            DraftStore(store),
-            writer,
-            pipeline.check,
-            pipeline.db,
-            config.reply,
-            is_shadow=lambda post: decider.rules_for(post).shadow,
-            on_sent=executor.wake,
+            DraftStore(store), writer, pipeline.check, pipeline.db, config.reply, is_shadow, on_sent=executor.wake
         )
+        drafter.metrics = metrics
         pipeline.on_decided(lambda _: drafter.wake() if drafter else None)
-    adapters: list[Adapter] = []
-    consoles: list[ConsoleAdapter] = []
+    consoles = _consoles(config, console, pipeline, store)
+    adapters: list[Adapter] = [
+        *consoles,
+        *_platforms(config, secrets, pipeline, Desk(store, decider, pipeline.db), executor),
+    ]
+    executor.adapters.update({a.platform: a for a in adapters})
+    return _Parts(store, decider, pipeline, executor, drafter, adapters, consoles, metrics, spool)
+
+
+def _consoles(config: Config, asked: _Console, pipeline: Pipeline, store: Store) -> list[ConsoleAdapter]:
     console = config.adapters.console
-    if console.enabled or console_source is not None:
-        consoles.append(
-            ConsoleAdapter(
-                pipeline,
-                store,
-                source=console_source if console_source is not None else console.source,
-                community=console.community,
-                follow=console.follow if console_follow is None else console_follow,
-                poll_seconds=console.poll_seconds,
-                max_chars=p.max_post_chars,
-                actions_log=console.actions_log or config.data.dir / "console-actions.jsonl",
-                on_progress=on_progress,
-            )
+    if not console.enabled and asked.source is None:
+        return []
+    return [
+        ConsoleAdapter(
+            pipeline,
+            store,
+            source=asked.source if asked.source is not None else console.source,
+            community=console.community,
+            follow=console.follow if asked.follow is None else asked.follow,
+            poll_seconds=console.poll_seconds,
+            max_chars=config.pipeline.max_post_chars,
+            actions_log=console.actions_log or config.data.dir / "console-actions.jsonl",
+            on_progress=asked.on_progress,
         )
-        adapters.extend(consoles)
-    if bluesky_password is not None:
+    ]
+
+
+def _platforms(config: Config, secrets: _Secrets, pipeline: Pipeline, desk: Desk, executor: Executor) -> list[Adapter]:
+    adapters: list[Adapter] = []
+    if secrets.bluesky_password is not None:
         from bot.adapters.bluesky.adapter import BlueskyAdapter
 
-        adapters.append(BlueskyAdapter(config.adapters.bluesky, bluesky_password, pipeline, store))
-    if discord_token is not None:
+        adapters.append(BlueskyAdapter(config.adapters.bluesky, secrets.bluesky_password, pipeline, pipeline.store))
+    if secrets.discord_token is not None:
         from bot.adapters.discord.adapter import DiscordAdapter
 
-        adapters.append(
-            DiscordAdapter(
-                config.adapters.discord,
-                discord_token,
-                pipeline,
-                Desk(store, decider, pipeline.db),
-                on_actions_queued=executor.wake,
-            )
-        )
-    executor.adapters.update({a.platform: a for a in adapters})
-    metrics = Metrics()
-    pipeline.metrics = executor.metrics = metrics
-    decider.on_scored = lambda name, seconds: metrics.scorer_seconds.labels(name).observe(seconds)
-    if drafter is not None:
-        drafter.metrics = metrics
-    for component, version in decider.versions.items():
-        metrics.models.labels(component, version).set(1)
+        discord = config.adapters.discord
+        adapters.append(DiscordAdapter(discord, secrets.discord_token, pipeline, desk, on_actions_queued=executor.wake))
+    return adapters
+
+
+async def _serve(config: Config, parts: _Parts, console_only: bool) -> list[web.AppRunner]:
+    """The health endpoint and the dashboard, if configured; a port in use is a ConfigError."""
     servers: list[web.AppRunner] = []
+    if console_only:
+        return servers
     try:
-        if config.health.enabled and not console_only:
+        if config.health.enabled:
+            pipeline, store = parts.pipeline, parts.store
             health = Health(
-                metrics,
+                parts.metrics,
                 db_ping=lambda: pipeline.db(store.ping),
                 outbox=lambda: pipeline.db(store.outbox_backlog),
                 queue_depth=pipeline.queue_depth,
                 pipeline_running=lambda: pipeline.running,
-                adapters=adapters,
+                adapters=parts.adapters,
             )
             servers.append(await listen(make_health_app(health), "health", config.health.host, config.health.port))
-        if config.web.enabled and not console_only:
+        if config.web.enabled:
             from bot.web.app import make_app
 
-            dashboard = make_app(store, policy, config.web)
+            dashboard = make_app(parts.store, parts.decider.policy, config.web)
             servers.append(await listen(dashboard, "web", config.web.host, config.web.port))
     except ConfigError:
         for server in servers:
             await server.cleanup()
-        pipeline.close()
-        store.engine.dispose()
         raise
+    return servers
 
+
+async def _run(
+    config: Config, parts: _Parts, report: RunReport, stop_request: asyncio.Event | None, console_only: bool
+) -> None:
+    """Start, run the adapters until they end or a signal arrives, drain, then stop the workers."""
+    pipeline, adapters = parts.pipeline, parts.adapters
     loop = asyncio.get_running_loop()
 
     def on_signal(signame: str) -> None:
@@ -194,27 +265,21 @@ async def run_service(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig.name)
-    watcher = None
+    background: list[asyncio.Task[Any]] = []
     if stop_request is not None:
         watcher = asyncio.create_task(stop_request.wait())
         watcher.add_done_callback(lambda _: on_signal("stop request"))
-    executor_stop = asyncio.Event()
-    executor_task = asyncio.create_task(executor.run_until(executor_stop), name="modbot-executor")
-    drafter_stop = asyncio.Event()
-    drafter_task = asyncio.create_task(drafter.run_until(drafter_stop), name="modbot-drafts") if drafter else None
-    watchdog_task: asyncio.Task[None] | None = None
-    retention_task = (
-        asyncio.create_task(_retention(pipeline, config.retention.post_text_days), name="modbot-retention")
-        if config.retention.post_text_days > 0 and not console_only
-        else None
-    )
+        background.append(watcher)
+    if config.retention.post_text_days > 0 and not console_only:
+        background.append(asyncio.create_task(_retention(pipeline, config.retention.post_text_days)))
+    workers = _Workers(parts)
     try:
         pipeline.start()
         report.resumed = await pipeline.resume_pending()
         # Ready: schema migrated, models loaded, the backlog queued, adapters about to connect.
         systemd.notify("READY=1", f"STATUS=running: {', '.join(a.platform for a in adapters) or 'no adapters'}")
         if (interval := systemd.watchdog_interval()) is not None:
-            watchdog_task = asyncio.create_task(systemd.watchdog(interval), name="modbot-watchdog")
+            background.append(asyncio.create_task(systemd.watchdog(interval), name="modbot-watchdog"))
         results = await asyncio.gather(*(a.run() for a in adapters), return_exceptions=True)
         for adapter, result in zip(adapters, results, strict=True):
             if isinstance(result, BaseException):
@@ -222,30 +287,35 @@ async def run_service(
                 report.errors.append(f"{adapter.platform} adapter: {result}")
         await pipeline.drain()
     finally:
-        for task in (watchdog_task, retention_task):
-            if task is not None:
-                task.cancel()
-        if watcher is not None:
-            watcher.cancel()
-        if drafter is not None and drafter_task is not None:  # a batch being written finishes; queued drafts wait
-            drafter_stop.set()
-            drafter.wake()
-            await asyncio.gather(drafter_task, return_exceptions=True)
-        executor_stop.set()
-        executor.wake()
-        await asyncio.gather(executor_task, return_exceptions=True)
-        for server in servers:
-            await server.cleanup()
+        for task in background:
+            task.cancel()
+        await workers.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        pipeline.close()
-        if spool is not None:
-            spool.close()
-        store.engine.dispose()
-    report.ingest = {c.source: c.stats for c in consoles}
-    report.failed = pipeline.failed_count
-    report.actions_done, report.actions_failed = executor.done, executor.failed
-    return report
+
+
+class _Workers:
+    """The executor and the draft worker, each a task until told to stop."""
+
+    def __init__(self, parts: _Parts) -> None:
+        self.parts = parts
+        self._executor_stop = asyncio.Event()
+        self._executor = asyncio.create_task(parts.executor.run_until(self._executor_stop), name="modbot-executor")
+        self._drafter_stop = asyncio.Event()
+        drafter = parts.drafter
+        self._drafter = (
+            asyncio.create_task(drafter.run_until(self._drafter_stop), name="modbot-drafts") if drafter else None
+        )
+
+    async def stop(self) -> None:
+        """A batch of drafts being written finishes (queued drafts wait); then due actions run out."""
+        if self.parts.drafter is not None and self._drafter is not None:
+            self._drafter_stop.set()
+            self.parts.drafter.wake()
+            await asyncio.gather(self._drafter, return_exceptions=True)
+        self._executor_stop.set()
+        self.parts.executor.wake()
+        await asyncio.gather(self._executor, return_exceptions=True)
 
 
 async def _retention(pipeline: Pipeline, days: int) -> None:
