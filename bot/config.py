@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import string
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from moderation.policy import Policy, PolicyRules
 from moderation.types import CATEGORIES, RENAMED, Outcome
@@ -22,7 +23,17 @@ from moderation.types import CATEGORIES, RENAMED, Outcome
 Category = Literal["hate", "harassment", "threat", "sexual", "profanity", "toxicity", "spam", "misinformation"]
 OutcomeName = Literal["log", "flag", "hide", "remove", "timeout", "ban"]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
-UserPath = Annotated[Path, AfterValidator(lambda p: p.expanduser())]
+
+
+def _not_empty(value: Any) -> Any:
+    """An empty path would mean the current directory, wherever the service happens to start."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("an empty path; leave the key out for the default")
+    return value
+
+
+UserPath = Annotated[Path, BeforeValidator(_not_empty), Field(strict=False), AfterValidator(lambda p: p.expanduser())]
+"""TOML has no path type: a path is a string, the one coercion a strict config allows."""
 
 
 def _ordered(outcomes: dict[str, float]) -> dict[str, float]:
@@ -71,7 +82,8 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `port = "80"` or `shadow = "yes"` is an error, not a guess at what was meant
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def default_data_dir() -> Path:
@@ -91,6 +103,37 @@ class DatabaseConfig(_Strict):
     """SQLAlchemy URL. Empty: SQLite file `modbot.db` in the data dir."""
     url_env: str = Field("MODBOT_DATABASE_URL", pattern=r"^[A-Z_][A-Z0-9_]*$")
     """Environment variable that, when set, overrides `url` (keeps passwords out of the file)."""
+
+    @field_validator("url")
+    @classmethod
+    def _no_secret(cls, url: str) -> str:
+        if url:
+            check_database_url(url, "database.url")
+        return url
+
+
+def masked(url: str) -> str:
+    """The URL with whatever stands between `user:` and the last `@` of its address hidden, also
+    when an unencoded `@` inside the password would make a parser split it elsewhere."""
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+
+
+def check_database_url(url: str, where: str, password_allowed: bool = False) -> None:
+    """A URL SQLAlchemy can parse, and outside the environment one without a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError(
+            f"{where} is not a database URL SQLAlchemy can read ({masked(url)}); percent-encode special characters"
+        ) from None
+    if parsed.password and not password_allowed:
+        raise ValueError(
+            f"{where} holds a password ({masked(url)}); secrets never live in the file: put the whole URL "
+            "in the environment variable named by database.url_env"
+        )
 
 
 class PipelineConfig(_Strict):
@@ -506,6 +549,10 @@ class Config(_Strict):
 
     def database_url(self) -> str:
         if env := os.environ.get(self.database.url_env):
+            try:
+                check_database_url(env, f"${self.database.url_env}", password_allowed=True)
+            except ValueError as exc:
+                raise ConfigError([str(exc)]) from None
             return env
         if self.database.url:
             return self.database.url
@@ -582,8 +629,9 @@ def _describe(path: Path, err: Any) -> str:
             f"{path}: {key}: the category {value!r} is now {RENAMED[value]!r} "
             f"(categories: {', '.join(CATEGORIES)}); rename it in the file"
         )
-    shown = "" if isinstance(value, dict) else f" (got {value!r})"
-    return f"{path}: {key}: {err['msg']}{shown}"
+    shown = "" if isinstance(value, dict) or key == "database.url" else f" (got {value!r})"
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{path}: {key}: {message}{shown}"
 
 
 def _allowed_keys(loc: list[str]) -> list[str]:

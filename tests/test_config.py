@@ -51,7 +51,7 @@ model_type = "huge"
     assert "policy.thresholds.toxicity.flag: Input should be less than or equal to 1 (got 1.5)" in text
     assert "communities.g1.shadw: unknown key; allowed keys here: channels, exempt_roles" in text
     assert "scorers.detoxify.model_type: Input should be 'original', 'unbiased'" in text
-    assert "communities.g1.thresholds.hate: Value error, remove (0.6) must not be below flag (0.8)" in text
+    assert "communities.g1.thresholds.hate: remove (0.6) must not be below flag (0.8)" in text
 
 
 def test_toml_syntax_and_encoding_errors_name_the_file(tmp_path: Path) -> None:
@@ -141,3 +141,48 @@ def test_config_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["config", "check", str(bad)]) == 2
     errors = capsys.readouterr().err
     assert errors.count("config error:") == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('[web]\nport = "80"\n', "web.port: Input should be a valid integer (got '80')"),
+        ('[policy]\nshadow = "yes"\n', "policy.shadow: Input should be a valid boolean (got 'yes')"),
+        ('[pipeline]\nbatch_size = 3.0\n', "pipeline.batch_size: Input should be a valid integer (got 3.0)"),
+        ('[data]\ndir = ""\n', "data.dir: an empty path; leave the key out for the default"),
+        ('[adapters.console]\nactions_log = " "\n', "adapters.console.actions_log: an empty path"),
+        (
+            '[database]\nurl = "postgresql://modbot:hunter2@db.example/modbot"\n',
+            "database.url: database.url holds a password (postgresql://modbot:***@db.example/modbot)",
+        ),
+        (  # an unencoded @ in the password: nothing of it may show
+            '[database]\nurl = "postgresql://modbot:hun@ter2@db.example/modbot"\n',
+            "(postgresql://modbot:***@db.example/modbot)",
+        ),
+        (
+            '[database]\nurl = "postgresql://modbot@db.example:port/modbot"\n',
+            "database.url: database.url is not a database URL SQLAlchemy can read",
+        ),
+    ],
+)
+def test_careless_values_are_refused_not_coerced(tmp_path: Path, body: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, body))
+    text = "\n".join(caught.value.problems)
+    assert expected in text
+    assert "hunter2" not in text and "ter2" not in text
+
+
+def test_a_password_in_the_environment_url_is_allowed_and_a_broken_one_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODBOT_DATABASE_URL", "postgresql://modbot:hunter2@db.example/modbot")
+    assert Config().database_url().endswith("@db.example/modbot")
+    monkeypatch.setenv("MODBOT_DATABASE_URL", "postgresql://modbot:hunter2@db.example:port/modbot")
+    with pytest.raises(ConfigError) as caught:
+        Config().database_url()
+    assert "$MODBOT_DATABASE_URL is not a database URL" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_numbers_may_be_written_as_integers_where_a_float_is_meant(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[policy.thresholds.hate]\nflag = 1\n[pipeline]\nbatch_wait_ms = 20\n"))
+    assert config.policy.thresholds["hate"]["flag"] == 1.0
