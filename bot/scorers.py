@@ -122,13 +122,19 @@ def build_spam_rules(cfg: ScorersConfig, shared_redis: str = "") -> SpamRules | 
     if not s.enabled:
         return None
     counters: Counters
+    settings = _spam_settings(cfg)
     if s.redis_url or shared_redis:
         from bot.counters import RedisCounters
 
-        counters = RedisCounters(s.redis_url or shared_redis)
+        counters = RedisCounters(s.redis_url or shared_redis, horizon_seconds=settings.horizon)
     else:
-        counters = InMemoryCounters()
-    settings = SpamSettings(
+        counters = InMemoryCounters(horizon_seconds=settings.horizon)
+    return SpamRules(counters, settings)
+
+
+def _spam_settings(cfg: ScorersConfig) -> SpamSettings:
+    s = cfg.spam
+    return SpamSettings(
         s.author_burst,
         s.burst_seconds,
         s.community_burst,
@@ -138,7 +144,6 @@ def build_spam_rules(cfg: ScorersConfig, shared_redis: str = "") -> SpamRules | 
         s.max_mentions,
         s.new_account_hours,
     )
-    return SpamRules(counters, settings)
 
 
 def load_claim_map(cfg: ClaimsConfig, model: str) -> ClaimMap | None:

@@ -86,4 +86,5 @@ def storable(post: Post, now: datetime) -> Post:
         links=tuple(clean_text(u) for u in post.links),
         mentions=tuple(clean_text(m) for m in post.mentions),
         platform_ref=_clean_json(dict(post.platform_ref)),
+        received_at=usable_time(post.received_at) or now,
     )

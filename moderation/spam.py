@@ -33,6 +33,11 @@ class SpamSettings:
     max_mentions: int = 6
     new_account_hours: int = 24
 
+    @property
+    def horizon(self) -> int:
+        """The longest window a rule reads: counters may forget anything older."""
+        return max(self.burst_seconds, self.duplicate_seconds)
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
@@ -120,8 +125,8 @@ def duplicates(ctx: Context) -> Hit | None:
         ctx.counters.count(f"dup:{ctx.post.platform}:{band}", s.duplicate_seconds, ctx.now) for band in ctx.fingerprint
     )
     author_key = ctx.post.account_key
-    already = any(
-        ctx.counters.count(f"dup:{ctx.post.platform}:{band}:{author_key}", s.duplicate_seconds, ctx.now)
+    already = any(  # this account is one of those counted already
+        ctx.counters.seen(f"dup:{ctx.post.platform}:{band}", author_key, s.duplicate_seconds, ctx.now)
         for band in ctx.fingerprint
     )
     n = accounts + (0 if already else 1)
@@ -176,7 +181,6 @@ def record(ctx: Context) -> None:
     if len(ctx.text.text) >= 20:
         for band in ctx.fingerprint:
             c.add(f"dup:{post.platform}:{band}", post.account_key, now)
-            c.add(f"dup:{post.platform}:{band}:{post.account_key}", post.id, now)
 
 
 class SpamRules:
@@ -191,7 +195,8 @@ class SpamRules:
 
     def check(self, post: Post, text: Normalised, count: bool = True) -> ScoreResult:
         """Score a post; `count=False` for looking at a post without it counting (a "check this")."""
-        ctx = Context(post, text, self.counters, self.settings, post.created_at.timestamp(), fingerprint(text.text))
+        now = post.counted_at.timestamp()
+        ctx = Context(post, text, self.counters, self.settings, now, fingerprint(text.text))
         hits = evaluate(ctx)
         if count:
             record(ctx)

@@ -103,6 +103,16 @@ class Post:
     time_known: bool = True
     """False when the source gave no timestamp and `created_at` is only when modbot read the post:
     rules that count posts in a time window must not treat a file read in a second as a burst."""
+    received_at: datetime | None = None
+    """When modbot received the post (set by the store on acceptance), the clock the spam rules
+    count by: `created_at` is whatever the author's client claimed (Bluesky's createdAt), and a
+    back-dated post would otherwise fall outside every window. The console adapter, replaying a
+    feed the operator supplies, sets it to the post's own time."""
+
+    @property
+    def counted_at(self) -> datetime:
+        """The time spam windows place the post at."""
+        return self.received_at or self.created_at
 
     @property
     def account_key(self) -> str:

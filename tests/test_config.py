@@ -148,7 +148,7 @@ def test_config_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     [
         ('[web]\nport = "80"\n', "web.port: Input should be a valid integer (got '80')"),
         ('[policy]\nshadow = "yes"\n', "policy.shadow: Input should be a valid boolean (got 'yes')"),
-        ('[pipeline]\nbatch_size = 3.0\n', "pipeline.batch_size: Input should be a valid integer (got 3.0)"),
+        ("[pipeline]\nbatch_size = 3.0\n", "pipeline.batch_size: Input should be a valid integer (got 3.0)"),
         ('[data]\ndir = ""\n', "data.dir: an empty path; leave the key out for the default"),
         ('[adapters.console]\nactions_log = " "\n', "adapters.console.actions_log: an empty path"),
         (

@@ -13,7 +13,8 @@ import json
 import sqlite3
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,9 @@ class IngestSpool:
         return self.count() >= self.max_posts
 
     def put(self, posts: Sequence[Post], cursor: CursorUpdate | None) -> None:
-        body = json.dumps([_post_json(p) for p in posts], ensure_ascii=False)
+        """Spooled now: this is when they were received, not when the database takes them."""
+        now = datetime.now(UTC)
+        body = json.dumps([_post_json(replace(p, received_at=p.received_at or now)) for p in posts], ensure_ascii=False)
         mark = json.dumps([cursor.adapter, cursor.key, cursor.value]) if cursor else None
         with self._lock:
             self._db.execute("INSERT INTO spooled (n, posts, cursor) VALUES (?, ?, ?)", (len(posts), body, mark))
@@ -87,6 +90,7 @@ def _post_json(p: Post) -> dict[str, Any]:
         "mentions": list(p.mentions),
         "platform_ref": p.platform_ref,
         "time_known": p.time_known,
+        "received_at": p.received_at.isoformat() if p.received_at else None,
     }
 
 
@@ -114,4 +118,5 @@ def _post_from_json(d: dict[str, Any]) -> Post:
         mentions=tuple(d["mentions"]),
         platform_ref=d["platform_ref"],
         time_known=d.get("time_known", True),
+        received_at=_when(d.get("received_at")),
     )

@@ -668,6 +668,7 @@ def _post_row(post: Post) -> PostRow:
         links=list(post.links),
         mentions=list(post.mentions),
         platform_ref=dict(post.platform_ref),
+        received_at=post.received_at or utcnow(),
         status="pending",
     )
 
@@ -694,6 +695,7 @@ def post_from_row(row: PostRow) -> Post:
         mentions=tuple(row.mentions or ()),
         platform_ref=dict(row.platform_ref or {}),
         time_known=bool(row.time_known),
+        received_at=row.received_at,
     )
 
 

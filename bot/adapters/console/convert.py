@@ -92,6 +92,7 @@ def _post(obj: dict[str, Any], line_no: int, source: str, community: str, max_ch
         text=text,
         created_at=created_at or datetime.now(UTC),
         time_known=created_at is not None,
+        received_at=created_at,  # a replayed feed arrived when its posts were written
         reply_to=_optional_string(obj, "reply_to"),
         thread_root=_optional_string(obj, "thread_root"),
         links=links,
