@@ -501,10 +501,27 @@ class WebConfig(_Strict):
     """Send the session cookie only over HTTPS (browsers treat http://127.0.0.1 and localhost as secure)."""
     session_hours: int = Field(12, ge=1, le=720)
     max_failed_logins: int = Field(5, ge=1, le=100)
-    """Failed passwords in a row before the account is locked for `lockout_minutes`."""
+    """Failed logins in a row for one name from one client address before that address must wait
+    (1 s, doubling with each further failure, at most `lockout_minutes`); other addresses are not
+    affected, so a stranger's guesses cannot lock a moderator out."""
     lockout_minutes: int = Field(15, ge=1, le=1440)
     login_attempts_per_minute: int = Field(10, ge=1, le=1000)
     """Per client address, whatever the account: slows password guessing across accounts."""
+    trusted_proxies: list[str] = []
+    """Addresses or networks of reverse proxies whose X-Forwarded-For names the client; from
+    anyone else the header is ignored (behind an unlisted proxy every client is the proxy)."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        import ipaddress
+
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network") from None
+        return proxies
 
 
 class ScaleConfig(_Strict):

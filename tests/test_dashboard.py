@@ -9,8 +9,10 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
@@ -18,6 +20,7 @@ from bot.config import Config, WebConfig
 from bot.storage.store import Store
 from bot.web.accounts import Accounts
 from bot.web.app import make_app
+from bot.web.throttle import LoginThrottle, client_address
 from moderation.decider import Decider
 from moderation.types import Author, Post
 from tests.conftest import RULES_ONLY, free_port, swearing_flagged
@@ -50,8 +53,17 @@ def run(store: Store, test: Callable[[TestClient], Awaitable[None]], **web: obje
     asyncio.run(go())
 
 
+async def post_login(client: TestClient, name: str, password: str, **kwargs: Any) -> ClientResponse:
+    """Log in as a browser does: the form first (its token and cookie), then the post."""
+    form = await (await client.get("/login")).text()
+    token = re.search(r'name="login_csrf" value="([^"]+)"', form)
+    assert token is not None
+    data = {"name": name, "password": password, "login_csrf": token[1]}
+    return await client.post("/login", data=data, **kwargs)
+
+
 async def login(client: TestClient, name: str, password: str = PASSWORD) -> str:
-    resp = await client.post("/login", data={"name": name, "password": password}, allow_redirects=False)
+    resp = await post_login(client, name, password, allow_redirects=False)
     assert resp.status == 303, await resp.text()
     me = await (await client.get("/api/me")).json()
     return str(me["csrf"])
@@ -139,32 +151,84 @@ def test_csrf_roles_and_verdicts(store: Store, accounts: Accounts, profanity_sco
     assert all(origin.startswith("web ") for a, b, origin in audit if b.startswith("case."))
 
 
-def test_lockout_and_rate_limit(store: Store, accounts: Accounts) -> None:
+def test_failed_logins_slow_one_address_down_without_locking_anyone_out(store: Store, accounts: Accounts) -> None:
     async def test(client: TestClient) -> None:
+        for name in ("kate", "nobody"):  # a real name and an unknown one answer alike
+            for _ in range(5):
+                bad = await post_login(client, name, "nope")
+                assert bad.status == 401 and "wrong name or password" in await bad.text()
+            waiting = await post_login(client, name, PASSWORD)
+            assert waiting.status == 429 and "too many failed logins; try again in 1 s" in await waiting.text()
+        # kate herself, from another address behind the trusted proxy, is not locked out
+        elsewhere = await post_login(client, "kate", PASSWORD, headers={"X-Forwarded-For": "203.0.113.9"})
+        assert elsewhere.status == 200 and "Log in" not in await elsewhere.text()
+        # and the header means nothing from a peer that is not a listed proxy: see the next run
+        limited = await post_login(client, "ada", PASSWORD)
+        assert limited.status == 429 and "wait a minute" in await limited.text()  # 13 attempts from 127.0.0.1
+
+    run(store, test, login_attempts_per_minute=12, trusted_proxies=["127.0.0.1"])
+    with store.engine.connect() as conn:
+        throttled = (
+            conn.execute(text("SELECT target_id FROM audit_log WHERE action = 'login.throttled' ORDER BY id"))
+            .scalars()
+            .all()
+        )
+    assert throttled == ["kate", "nobody"]  # the admin's alert: who was tried, from where, in the audit log
+
+    async def untrusted(client: TestClient) -> None:
         for _ in range(5):
-            bad = await client.post("/login", data={"name": "kate", "password": "nope"})
-            assert bad.status == 401 and "wrong name or password" in await bad.text()
-        locked = await client.post("/login", data={"name": "kate", "password": PASSWORD})
-        assert locked.status == 401 and "locked" in await locked.text()
-        unknown = await client.post("/login", data={"name": "nobody", "password": PASSWORD})
-        assert unknown.status == 401 and "wrong name or password" in await unknown.text()
-        limited = await client.post("/login", data={"name": "ada", "password": PASSWORD})
-        assert limited.status == 429  # eight attempts from one address within a minute
+            await post_login(client, "kate", "nope", headers={"X-Forwarded-For": f"198.51.100.{_}"})
+        waiting = await post_login(client, "kate", PASSWORD, headers={"X-Forwarded-For": "203.0.113.9"})
+        assert waiting.status == 429  # a client cannot pick its own address
 
-    run(store, test, login_attempts_per_minute=7)
-    with store.engine.begin() as conn:  # the lockout ends by itself
-        conn.execute(text("UPDATE moderators SET locked_until = :t"), {"t": "2000-01-01 00:00:00+00:00"})
+    run(store, untrusted)
 
-    async def later(client: TestClient) -> None:
-        await login(client, "kate")
 
-    run(store, later)
+def test_the_wait_doubles_up_to_its_cap_and_a_success_clears_it() -> None:
+    throttle = LoginThrottle(free=2, cap_seconds=30)
+    waits = [throttle.failed("Kate", "10.0.0.1", now=0) for _ in range(9)]
+    assert waits == [0, 1, 2, 4, 8, 16, 30, 30, 30]
+    assert throttle.wait("kate", "10.0.0.1", now=10) == 20 and throttle.wait("kate", "10.0.0.2", now=10) == 0
+    assert throttle.wait("kate", "10.0.0.1", now=31) == 0  # never longer than the cap
+    throttle.succeeded("KATE", "10.0.0.1")
+    assert throttle.failed("kate", "10.0.0.1", now=40) == 0
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "proxies", "client"),
+    [
+        ("10.0.0.5", None, [], "10.0.0.5"),
+        ("10.0.0.5", "203.0.113.9", [], "10.0.0.5"),  # not a proxy: the header is the client's own words
+        ("10.0.0.5", "203.0.113.9", ["10.0.0.0/8"], "203.0.113.9"),
+        ("10.0.0.5", "1.2.3.4, 203.0.113.9, 10.0.0.7", ["10.0.0.0/8"], "203.0.113.9"),  # past every proxy
+        ("10.0.0.5", "", ["10.0.0.0/8"], "10.0.0.5"),
+        (None, "203.0.113.9", ["10.0.0.0/8"], "?"),
+    ],
+)
+def test_the_client_address_believes_only_listed_proxies(
+    peer: str | None, forwarded: str | None, proxies: list[str], client: str
+) -> None:
+    assert client_address(peer, forwarded, proxies) == client
+
+
+def test_a_login_posted_from_another_site_is_refused(store: Store, accounts: Accounts) -> None:
+    async def test(client: TestClient) -> None:
+        bare = await client.post("/login", data={"name": "kate", "password": PASSWORD})
+        assert bare.status == 400 and "did not come from this site" in await bare.text()
+        form = await (await client.get("/login")).text()
+        token = re.search(r'name="login_csrf" value="([^"]+)"', form)
+        assert token is not None
+        client.session.cookie_jar.clear()  # a cross-site post carries no SameSite=Strict cookie
+        forged = await client.post("/login", data={"name": "kate", "password": PASSWORD, "login_csrf": token[1]})
+        assert forged.status == 400
+
+    run(store, test)
 
 
 def test_sessions_expire_and_disabled_accounts_are_logged_out(store: Store, accounts: Accounts) -> None:
     async def test(client: TestClient) -> None:
-        resp = await client.post("/login", data={"name": "ada", "password": PASSWORD}, allow_redirects=False)
-        cookie = resp.headers["Set-Cookie"]
+        resp = await post_login(client, "ada", PASSWORD, allow_redirects=False)
+        cookie = resp.cookies["modbot_session"].output()
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
         csrf = (await (await client.get("/api/me")).json())["csrf"]
         added = await client.post(
@@ -261,8 +325,14 @@ def test_secure_cookie_by_default(store: Store, accounts: Accounts) -> None:
     async def go() -> None:
         app = make_app(store, swearing_flagged().build_policy(), WebConfig())
         async with TestClient(TestServer(app)) as client:
-            resp = await client.post("/login", data={"name": "kate", "password": PASSWORD}, allow_redirects=False)
-            assert "Secure" in resp.headers["Set-Cookie"]
+            form = await client.get("/login")
+            assert "Secure" in form.cookies["modbot_login"].output()
+            # over plain http the jar keeps a Secure cookie back, as a browser would; send it by hand
+            token = form.cookies["modbot_login"].value
+            data = {"name": "kate", "password": PASSWORD, "login_csrf": token}
+            headers = {"Cookie": f"modbot_login={token}"}
+            resp = await client.post("/login", data=data, headers=headers, allow_redirects=False)
+            assert resp.status == 303 and "Secure" in resp.cookies["modbot_session"].output()
 
     asyncio.run(go())
 

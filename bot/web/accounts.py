@@ -1,4 +1,4 @@
-"""Dashboard accounts and sessions: argon2id password hashes, lockout after failed logins, and
+"""Dashboard accounts and sessions: argon2id password hashes, every login attempt audited, and
 server-side sessions whose cookie token is stored only as a hash (a copy of the database does not
 log anyone in)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -34,7 +34,6 @@ class Moderator:
     name: str
     role: Role
     disabled: bool
-    locked_until: datetime | None
 
     def may(self, role: Role) -> bool:
         return RANK[self.role] >= RANK[role]
@@ -48,12 +47,12 @@ class WebSession:
 
 
 class LoginRefused(Exception):
-    """Wrong name or password, a disabled account or a locked one; the message is safe to show."""
+    """Wrong name or password, or a disabled account; the message is safe to show."""
 
 
 def _moderator(row: ModeratorRow) -> Moderator:
     role: Role = row.role  # type: ignore[assignment]
-    return Moderator(row.id, row.name, role, row.disabled, row.locked_until)
+    return Moderator(row.id, row.name, role, row.disabled)
 
 
 def _digest(token: str) -> str:
@@ -61,10 +60,8 @@ def _digest(token: str) -> str:
 
 
 class Accounts:
-    def __init__(self, store: Store, max_failed: int = 5, lockout: timedelta = timedelta(minutes=15)) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.max_failed = max_failed
-        self.lockout = lockout
 
     def add(self, name: str, password: str, role: Role, actor: str, origin: str) -> Moderator:
         if role not in ROLES:
@@ -102,7 +99,7 @@ class Accounts:
                 if disabled:  # a disabled account is logged out everywhere
                     session.execute(delete(WebSessionRow).where(WebSessionRow.moderator_id == row.id))
                 else:
-                    row.failed_logins, row.locked_until = 0, None
+                    row.failed_logins = 0
             session.add(_audit(actor, "moderator.update", name, origin, {"role": role, "disabled": disabled}))
             return _moderator(row)
 
@@ -126,15 +123,9 @@ class Accounts:
                 _verify(_DUMMY_HASH, password)
                 session.add(_audit(name[:100], "login.failed", name[:100], address, {"why": "unknown name"}))
                 return "wrong name or password"
-            if row.locked_until is not None and row.locked_until > now:
-                session.add(_audit(name, "login.refused", name, address, {"why": "locked"}))
-                return "this account is locked after too many failed logins; try again later"
             if not _verify(row.password_hash, password):
                 row.failed_logins += 1
                 details: dict[str, object] = {"why": "wrong password", "failed_in_a_row": row.failed_logins}
-                if row.failed_logins >= self.max_failed:
-                    row.locked_until, row.failed_logins = now + self.lockout, 0
-                    details["locked_until"] = row.locked_until.isoformat()
                 session.add(_audit(name, "login.failed", name, address, details))
                 return "wrong name or password"
             if row.disabled:
@@ -142,7 +133,7 @@ class Accounts:
                 return "this account is disabled"
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = _hasher.hash(password)
-            row.failed_logins, row.locked_until = 0, None
+            row.failed_logins = 0
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             session.add(
                 WebSessionRow(

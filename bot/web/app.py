@@ -13,10 +13,11 @@ import dataclasses
 import hmac
 import json
 import logging
+import math
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +34,7 @@ from bot.storage.store import CaseView, Store
 from bot.web import queries
 from bot.web.accounts import ROLES, Accounts, LoginRefused, Role, WebSession
 from bot.web.openapi import OPENAPI
+from bot.web.throttle import LoginThrottle, client_address
 from moderation.actions import Verdict
 from moderation.drafting import length_of
 from moderation.policy import Policy
@@ -41,6 +43,7 @@ from moderation.types import CATEGORIES
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 COOKIE = "modbot_session"
+LOGIN_COOKIE = "modbot_login"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -58,7 +61,8 @@ class Dashboard:
         self.store = store
         self.policy = policy
         self.cfg = cfg
-        self.accounts = Accounts(store, cfg.max_failed_logins, timedelta(minutes=cfg.lockout_minutes))
+        self.accounts = Accounts(store)
+        self.throttle = LoginThrottle(cfg.max_failed_logins, cfg.lockout_minutes * 60.0)
         self.drafts = DraftStore(store)
         self.attempts: dict[str, deque[float]] = {}
         self.templates = jinja2.Environment(
@@ -197,8 +201,13 @@ def _json_error(kind: type[web.HTTPException], message: str) -> web.HTTPExceptio
     return kind(text=json.dumps({"error": message}), content_type="application/json")
 
 
+def _client(request: web.Request) -> str:
+    proxies = request.app[STATE].cfg.trusted_proxies
+    return client_address(request.remote, request.headers.get("X-Forwarded-For"), proxies)
+
+
 def _origin(request: web.Request) -> str:
-    return f"web {request.remote or '?'}"
+    return f"web {_client(request)}"
 
 
 def _redirect(to: str) -> web.Response:
@@ -228,26 +237,42 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(OPENAPI)
 
 
-async def login_page(request: web.Request) -> web.Response:
-    return _render(request, "login.html", error=None)
+async def login_page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
+    """The form, with a token also set as a cookie the browser sends only from this site: a page
+    elsewhere cannot post the form and log the browser into an account of its choosing."""
+    token = secrets.token_urlsafe(24)
+    response = _render(request, "login.html", status=status, error=error, login_csrf=token)
+    secure = request.app[STATE].cfg.secure_cookies
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, secure=secure, samesite="Strict", path="/login")
+    return response
 
 
 async def login(request: web.Request) -> web.Response:
     state = request.app[STATE]
     form = await request.post()
-    address = request.remote or "?"
+    address = _client(request)
+    sent, expected = str(form.get("login_csrf", "")), request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        return await login_page(request, "the login form did not come from this site or has expired; try again", 400)
     if not state.allow_attempt(address):
-        return _render(request, "login.html", status=429, error="too many login attempts; wait a minute")
+        return await login_page(request, "too many login attempts; wait a minute", 429)
+    name, now = str(form.get("name", "")), time.monotonic()
+    if (wait := state.throttle.wait(name, address, now)) > 0:
+        return await login_page(request, f"too many failed logins; try again in {math.ceil(wait)} s", 429)
     try:
         session = await state.db(
-            state.accounts.login,
-            str(form.get("name", "")),
-            str(form.get("password", "")),
-            address,
-            state.cfg.session_hours,
+            state.accounts.login, name, str(form.get("password", "")), address, state.cfg.session_hours
         )
     except LoginRefused as exc:
-        return _render(request, "login.html", status=401, error=str(exc))
+        if (delay := state.throttle.failed(name, address, now)) > 0:
+            log.warning(
+                "dashboard: repeated failed logins for %r from %s; that address waits %.0f s", name, address, delay
+            )
+            details = {"wait_seconds": delay}
+            origin = f"web {address}"
+            await state.db(state.store.audit, name[:100], "login.throttled", "moderator", name[:100], origin, details)
+        return await login_page(request, str(exc), 401)
+    state.throttle.succeeded(name, address)
     response = web.HTTPSeeOther("/queue")
     response.set_cookie(
         COOKIE,
