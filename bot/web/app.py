@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import math
+import re
 import secrets
 import time
 from collections import deque
@@ -240,7 +241,10 @@ async def openapi(request: web.Request) -> web.Response:
 async def login_page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
     """The form, with a token also set as a cookie the browser sends only from this site: a page
     elsewhere cannot post the form and log the browser into an account of its choosing."""
-    token = secrets.token_urlsafe(24)
+    # kept while the browser has one: a second load of the page (another tab, a prefetch) must
+    # not invalidate the form already showing
+    kept = request.cookies.get(LOGIN_COOKIE, "")
+    token = kept if re.fullmatch(r"[A-Za-z0-9_-]{32}", kept) else secrets.token_urlsafe(24)
     response = _render(request, "login.html", status=status, error=error, login_csrf=token)
     secure = request.app[STATE].cfg.secure_cookies
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, secure=secure, samesite="Strict", path="/login")
