@@ -44,7 +44,7 @@ CATEGORIES = ["hate", "harassment", "threat", "profanity"]
 """No shared set labels sexual content, and "not toxic" comes from one set only (OLID), which
 taught the first model to rate "I love being a trans woman" 0.97 toxic: the model claims neither
 (detoxify's unbiased model scores both)."""
-RECIPE = "abuse-model-recipe-2"
+RECIPE = "abuse-model-recipe-3"
 PER_SOURCE = 12_000
 """training texts drawn from one set at most (seeded), so 35 minutes of fine-tuning see every set"""
 DEV_PER_SOURCE = 800

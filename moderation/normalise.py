@@ -65,6 +65,7 @@ def _one_pass(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     chars, src = _join_separated_letters(chars, src)
     chars, src = _unmask_words(chars, src)
     chars, src = _squeeze_repeats(chars, src)
+    chars, src = _restore_apostrophes(chars, src)
     return _collapse_whitespace(chars, src)
 
 
@@ -321,6 +322,47 @@ def _squeeze_repeats(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     for m in _REPEAT.finditer(text):
         doomed.update(range(m.start() + 2, m.end()))
     return _delete(chars, src, doomed)
+
+
+# where the apostrophe goes, counted from the word's end; only words that mean nothing else
+_CONTRACTED = {
+    w: 1
+    for w in (
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "wont",
+        "cant",
+        "couldnt",
+        "wouldnt",
+        "shouldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "aint",
+        "mustnt",
+        "neednt",
+    )
+}
+_CONTRACTED |= {"im": 1, "ive": 2, "youre": 2, "theyre": 2, "youve": 2, "theyve": 2, "thats": 1, "whats": 1}
+_CONTRACTION = re.compile(r"(?<![\w'’])(?:" + "|".join(_CONTRACTED) + r")(?![\w'’])", re.IGNORECASE)
+
+
+def _restore_apostrophes(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
+    """`dont` -> `don't`, `arent` -> `aren't`: casual posts drop the apostrophe, which hides the
+    negation from a model that learned it from edited text; the apostrophe takes the raw position
+    of the letter before it."""
+    text = "".join(chars)
+    out_c, out_s = list(chars), list(src)
+    for inserted, m in enumerate(_CONTRACTION.finditer(text)):
+        at = m.end() - _CONTRACTED[m.group().lower()] + inserted
+        out_c.insert(at, "'")
+        out_s.insert(at, out_s[at - 1])
+    return out_c, out_s
 
 
 _UNCOLLAPSED = re.compile(r"\s\s|[^\S ]|^\s|\s$")
