@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderation.normalise import normalise
+from moderation.types import Span
 
 
 @pytest.mark.parametrize(
@@ -51,6 +52,24 @@ def test_evasion_tricks_are_undone(raw: str, expected: str) -> None:
 )
 def test_ordinary_text_is_left_alone(raw: str) -> None:
     assert normalise(raw).text == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("i dont hate them", "i don't hate them"),
+        ("they arent the problem", "they aren't the problem"),
+        ("Youre not an idiot, Im sure", "You're not an idiot, I'm sure"),
+        ("DONT", "DON'T"),
+        ("don't and dont", "don't and don't"),
+        ("its fine, well done", "its fine, well done"),  # its / well / were / ill / id mean something else
+        ("condonts", "condonts"),  # only whole words
+    ],
+)
+def test_a_dropped_apostrophe_is_restored_where_the_word_means_nothing_else(raw: str, expected: str) -> None:
+    normalised = normalise(raw)
+    assert normalised.text == expected
+    assert normalised.to_raw(0, len(normalised.text)) == Span(0, len(raw))  # evidence maps to what was written
 
 
 def test_pure_cyrillic_words_are_not_folded_in_cyrillic_text() -> None:
