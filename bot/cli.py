@@ -113,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_queue)
 
+    p = sub.add_parser("quarantine", help="list input that could not become a post, newest first")
+    p.add_argument("--platform", help="only this platform's")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--raw", action="store_true", help="show each item's raw bytes (control characters as codes)")
+    p.set_defaults(func=cmd_quarantine)
+
     p = sub.add_parser("case", help="show one case in full")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_case)
@@ -591,6 +597,26 @@ def cmd_queue(args: argparse.Namespace) -> int:
             escape(_excerpt(c.post.text)),
             escape(top),
         )
+    out.print(table)
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from bot.storage.quarantine import QuarantineStore
+
+    entries = QuarantineStore(_review_store(args)).latest(args.limit, args.platform)
+    if not entries:
+        out.print("nothing in quarantine")
+        return 0
+    table = Table(title=f"quarantine ({len(entries)} newest)")
+    for col in ("id", "at", "platform", "source", "where", "why", "bytes"):
+        table.add_column(col)
+    for e in entries:
+        item = e.item
+        row = [str(e.id), e.at.strftime("%Y-%m-%d %H:%M:%S"), item.platform, item.source, item.position, item.reason]
+        table.add_row(*(escape(v) for v in row), str(e.raw_size))
+        if args.raw:
+            table.add_row("", "", "", "", "", escape(item.raw.decode("utf-8", "replace")), "")
     out.print(table)
     return 0
 

@@ -37,6 +37,9 @@ class Metrics:
         self.batch_posts = Histogram(
             "modbot_batch_posts", "Posts per scored batch", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r
         )
+        self.quarantined = Counter(
+            "modbot_quarantined", "Input that could not become a post, kept in quarantine", ["platform"], registry=r
+        )
         self.scoring_failures = Counter("modbot_scoring_failures", "Posts whose scoring raised", registry=r)
         self.actions = Counter("modbot_actions", "Platform actions finished", ["kind", "result"], registry=r)
         self.reconnects = Gauge("modbot_adapter_reconnects", "Reconnects since start", ["platform"], registry=r)

@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 from bot.backoff import Backoff
 from bot.metrics import Metrics
 from bot.storage.db import DatabaseError
+from bot.storage.quarantine import QuarantineStore
 from bot.storage.spool import IngestSpool
 from bot.storage.store import CursorUpdate, Store
 from bot.stream import PostStream, StreamError
 from moderation.actions import ActionSpec
 from moderation.decider import Decider
-from moderation.types import Decision, Post
+from moderation.types import Decision, Post, Quarantined
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,6 +118,21 @@ class Pipeline:
         if pending:
             log.info("resuming %d accepted but undecided posts", len(pending))
         return len(pending)
+
+    async def quarantine(self, items: Sequence[Quarantined]) -> None:
+        """Keep what an adapter could not turn into a post (bot/storage/quarantine.py). Never raises:
+        with the database down the items are logged, and the source still moves past them."""
+        for item in items:
+            log.warning("quarantined %s %s at %s: %s", item.platform, item.source, item.position, item.reason)
+        if not items:
+            return
+        try:
+            await self.db(QuarantineStore(self.store).put, items)
+        except DatabaseError as exc:
+            log.error("could not store %d quarantined items (logged above): %s", len(items), exc)
+        if self.metrics is not None:
+            for item in items:
+                self.metrics.quarantined.labels(item.platform).inc()
 
     async def submit(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> int:
         """Store posts (and the adapter's cursor) durably, then queue the new ones for deciding.

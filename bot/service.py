@@ -29,6 +29,7 @@ from bot.pipeline import Decided, Pipeline
 from bot.review import Desk
 from bot.storage.drafts import DraftStore
 from bot.storage.maintenance import purge_text
+from bot.storage.quarantine import QuarantineStore
 from bot.storage.schema import utcnow
 from bot.storage.spool import IngestSpool
 from bot.storage.store import Store
@@ -322,9 +323,13 @@ async def _retention(pipeline: Pipeline, days: int) -> None:
     """Purge post text past the retention window, at start and hourly."""
     while True:
         try:
-            purged = await pipeline.db(purge_text, pipeline.store, utcnow() - timedelta(days=days))
+            cutoff = utcnow() - timedelta(days=days)
+            purged = await pipeline.db(purge_text, pipeline.store, cutoff)
             if purged.posts:
                 log.info("retention: purged the text of %d posts older than %d days", purged.posts, days)
+            # quarantined input is raw text too
+            if dropped := await pipeline.db(QuarantineStore(pipeline.store).purge_before, cutoff):
+                log.info("retention: dropped %d quarantined items older than %d days", dropped, days)
         except Exception as exc:  # the database is down: try again next hour
             log.warning("retention purge failed: %s", exc)
         await asyncio.sleep(3600)

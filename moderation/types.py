@@ -128,6 +128,20 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
+class Quarantined:
+    """Input an adapter could not turn into a post (a line that is not JSON, a record the platform's
+    schema does not fit), kept with why so that one bad item is looked at, not lost or fatal."""
+
+    platform: str
+    source: str
+    """where it came from: a file, "stdin", a firehose URL"""
+    position: str
+    """where in the source: a line number, a sequence number, a message id"""
+    reason: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Span:
     """Half-open range of code points in the post's raw text."""
 

@@ -13,6 +13,7 @@ import pytest
 
 from bot.config import Config
 from bot.service import run_service
+from bot.storage.quarantine import QuarantineEntry, QuarantineStore
 from moderation.cleaning import clean_text, storable, usable_time
 from moderation.types import Author, Post
 from tests.conftest import RULES_ONLY, decision_counts
@@ -57,8 +58,25 @@ def test_no_poison_stops_ingest_and_every_neighbour_is_decided_once(db_url: str,
     stats = report.ingest[str(feed)]
     assert len(stats.errors) == len(poison) - len(kept), [e.message for e in stats.errors]
     assert decision_counts(db_url) == (len(decided), len(decided), 0)
+    quarantined = _quarantined(config)
+    refused = {f"line {2 * i + 2}" for i, (_, _, stored) in enumerate(poison) if not stored}
+    assert {e.item.position for e in quarantined} == refused  # every bad line, with why and its bytes
+    assert all(e.item.reason and e.item.raw and e.item.source == feed.name for e in quarantined)
+    huge = next(e for e in quarantined if b"9999" in e.item.raw)
+    assert huge.raw_size == len(huge.item.raw) > 5000  # under QUARANTINE_BYTES: kept whole
     again = asyncio.run(run_service(config, console_source=str(feed), keep_decisions=True))
     assert again.decided == []  # a restart moves past every line and decides nothing twice
+    assert len(_quarantined(config)) == len(quarantined)  # and quarantines nothing twice
+
+
+def _quarantined(config: Config) -> list[QuarantineEntry]:
+    from bot.wiring import open_store
+
+    store = open_store(config)
+    try:
+        return QuarantineStore(store).latest(1000)
+    finally:
+        store.engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from bot.backoff import Backoff
 from bot.storage.db import DatabaseError
 from bot.storage.store import ActionRecord, CaseView, CursorUpdate
 from moderation.actions import Verdict
-from moderation.types import Decision, Post
+from moderation.types import Decision, Post, Quarantined
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -24,6 +24,10 @@ class PostSink(Protocol):
     """Where adapters hand posts over (the pipeline). Returns how many were new."""
 
     async def submit(self, posts: Sequence[Post], cursor: CursorUpdate | None = None) -> int: ...
+
+    async def quarantine(self, items: Sequence[Quarantined]) -> None:
+        """Keep input that could not become a post, with why; never raises."""
+        ...
 
 
 class DecisionSink(PostSink, Protocol):

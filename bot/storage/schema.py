@@ -6,7 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -242,7 +254,8 @@ class DraftRow(Base):
 
 
 class ModeratorRow(Base):
-    """A dashboard account. Passwords are argon2id hashes; failed logins lock the account a while."""
+    """A dashboard account. Passwords are argon2id hashes. `locked_until` is no longer set: failed
+    logins slow the address they come from down (bot/web/throttle.py), never the account."""
 
     __tablename__ = "moderators"
 
@@ -269,3 +282,28 @@ class WebSessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     address: Mapped[str] = mapped_column(String(100), default="")
+
+
+class QuarantineRow(Base):
+    """Input that could not become a post (moderation/types.py Quarantined): why, and its raw bytes
+    up to QUARANTINE_BYTES, for an operator to look at; the source moved on past it."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        UniqueConstraint("platform", "source", "position", "raw_sha256", name="uq_quarantine_item"),
+        Index("ix_quarantine_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    platform: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(512))
+    position: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_size: Mapped[int] = mapped_column(Integer)
+    """the input's size before it was cut to QUARANTINE_BYTES"""
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+
+
+QUARANTINE_BYTES = 16_384

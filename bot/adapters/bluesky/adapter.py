@@ -3,7 +3,7 @@ atproto SDK, and carries out Bluesky's moderation actions for the bot account.
 
 The firehose cursor is stored in the same transaction as the posts it covers, so a restart
 resumes with no gap, and posts are idempotent by at-uri, so a replayed frame decides nothing
-twice. A frame that cannot be decoded is logged with its seq and skipped; a dropped connection
+twice. A frame that cannot be decoded goes to the quarantine with its seq and is skipped; a dropped connection
 is retried with backoff from the stored cursor.
 """
 
@@ -39,7 +39,7 @@ from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError,
 from bot.config import BlueskyConfig
 from bot.storage.db import DatabaseError
 from bot.storage.store import ActionRecord, CursorUpdate, Store
-from moderation.types import Author, Post
+from moderation.types import Author, Post, Quarantined
 
 log = logging.getLogger(__name__)
 _AUTHOR_CACHE = 10_000
@@ -77,6 +77,7 @@ class BlueskyAdapter:
         self.frames = 0
         self.reconnects = 0
         self._connected = False
+        self._bad: list[Quarantined] = []
         self.skipped: list[str] = []
         """Why records or frames were skipped (seq and reason), for operators and tests."""
 
@@ -160,6 +161,7 @@ class BlueskyAdapter:
             self._seq = int(seq)
             if self._firehose is not None:
                 self._firehose.update_params(models.ComAtprotoSyncSubscribeRepos.Params(cursor=self._seq))
+        await self._hand_over_skipped()
         if posts:
             await self.sink.submit(posts, CursorUpdate(PLATFORM, self.config.firehose_url, str(self._seq)))
             self._cursor_saved_at = time.monotonic()
@@ -170,7 +172,7 @@ class BlueskyAdapter:
         try:
             car = CAR.from_bytes(commit.blocks)
         except Exception as exc:
-            self._skip(commit.seq, f"commit blocks of {commit.repo} do not decode: {exc}")
+            self._skip(commit.seq, f"commit blocks of {commit.repo} do not decode: {exc}", bytes(commit.blocks))
             return []
         posts = []
         for op in commit.ops:
@@ -186,16 +188,22 @@ class BlueskyAdapter:
                     commit.repo, rkey_of(op.path), str(op.cid), record, self.community, await self._author(commit.repo)
                 )
             except RecordError as exc:
-                self._skip(commit.seq, f"{uri}: {exc}")
+                self._skip(commit.seq, f"{uri}: {exc}", repr(record).encode("utf-8", "backslashreplace"))
                 continue
             if post.author.id != self.did and self._wanted(post):
                 posts.append(self._mark_question(post))
         return posts
 
-    def _skip(self, seq: Any, why: str) -> None:
+    def _skip(self, seq: Any, why: str, raw: bytes = b"") -> None:
+        """Note what was skipped; it goes to the quarantine with the next hand-over (`_hand_over_skipped`)."""
+        source = self.config.firehose_url if seq != "notification" else "notifications"
+        self._bad.append(Quarantined(PLATFORM, source, f"seq {seq}", why, raw))
         self.skipped.append(f"seq {seq}: {why}")
-        del self.skipped[:-1000]
-        log.warning("bluesky firehose seq %s skipped: %s", seq, why)
+        del self.skipped[:-1000]  # the sink logs each one
+
+    async def _hand_over_skipped(self) -> None:
+        bad, self._bad = self._bad, []
+        await self.sink.quarantine(bad)
 
     async def _on_callback_error(self, exc: BaseException) -> None:
         self._skip(self._seq, f"frame after seq {self._seq} failed: {type(exc).__name__}: {exc}")
@@ -290,9 +298,10 @@ class BlueskyAdapter:
                             Author(id=n.author.did, handle=n.author.handle),
                         )
                     except RecordError as exc:
-                        self._skip("notification", f"{n.uri}: {exc}")
+                        self._skip("notification", f"{n.uri}: {exc}", repr(record).encode("utf-8", "backslashreplace"))
                         continue
                     posts.append(self._mark_question(post))
+                await self._hand_over_skipped()
                 if posts:
                     await self.sink.submit(posts)
                 self._connected = True

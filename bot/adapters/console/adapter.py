@@ -23,7 +23,7 @@ from typing import BinaryIO
 from bot.adapters.base import PostSink, patiently
 from bot.adapters.console.convert import PLATFORM, LineError, parse_line
 from bot.storage.store import ActionRecord, CursorUpdate, Store
-from moderation.types import Post
+from moderation.types import Post, Quarantined
 
 log = logging.getLogger(__name__)
 _CHUNK_LINES = 64
@@ -175,6 +175,7 @@ class ConsoleAdapter:
 
     async def _hand_over(self, chunk: list[_Line], source: str, cursor: CursorUpdate | None) -> None:
         posts: list[Post] = []
+        bad: list[Quarantined] = []
         for line_no, raw in chunk:
             self.stats.lines += 1
             self.stats.bytes_read += len(raw or b"")
@@ -186,11 +187,12 @@ class ConsoleAdapter:
                 parsed = parse_line(raw, line_no, source, self.community, self.max_chars)
             if isinstance(parsed, LineError):
                 self.stats.errors.append(parsed)
-                log.warning("%s", parsed)
+                bad.append(Quarantined(PLATFORM, source, f"line {line_no}", parsed.message, raw or b""))
             elif parsed is not None:
                 posts.append(parsed)
                 self.stats.post_keys.append((parsed.community, parsed.id))
         self.stats.posts += len(posts)
+        await self.sink.quarantine(bad)  # first: the cursor in submit moves past these lines too
         self.stats.accepted += await self.sink.submit(posts, cursor)
         if self.on_progress is not None:
             self.on_progress(self.stats)

@@ -24,6 +24,7 @@ from bot.adapters.discord.cases import CaseButton, buttons, case_embed
 from bot.adapters.discord.convert import PLATFORM, TIMEOUT_CAP_SECONDS, automod_record, to_post
 from bot.config import DiscordConfig, DiscordGuildConfig
 from bot.storage.store import ActionRecord, CaseView
+from moderation.types import Post, Quarantined
 
 log = logging.getLogger(__name__)
 _NO_GUILD = DiscordGuildConfig()
@@ -139,14 +140,28 @@ class DiscordAdapter:
         mentioned = me is not None and any(u.id == me.id for u in message.mentions)
         # A DM or a mention is a question for the reply assistant; DMs are decided and logged but
         # never acted on (ActionPlanner skips them).
-        await self.sink.submit([to_post(message, asks_bot=mentioned)])
+        if (post := await self._converted(message, lambda: to_post(message, asks_bot=mentioned))) is not None:
+            await self.sink.submit([post])
 
     async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
         if after.guild is None or before.content == after.content:
             return
         if self.client.user is not None and after.author.id == self.client.user.id:
             return
-        await self.sink.submit([to_post(after, edited=True)])
+        if (post := await self._converted(after, lambda: to_post(after, edited=True))) is not None:
+            await self.sink.submit([post])
+
+    async def _converted(self, message: discord.Message, convert: Callable[[], Post]) -> Post | None:
+        """The post, or None with the message in quarantine: a payload discord.py parsed but that
+        modbot cannot read must not stop the gateway's event handling."""
+        try:
+            return convert()
+        except Exception as exc:  # anything the conversion raises: the message is kept with why
+            where = f"guild {message.guild.id}" if message.guild else "direct messages"
+            why = f"{type(exc).__name__}: {exc}"
+            raw = repr(message).encode("utf-8", "backslashreplace")
+            await self.sink.quarantine([Quarantined(PLATFORM, where, f"message {message.id}", why, raw)])
+            return None
 
     async def on_automod_action(self, execution: discord.AutoModAction) -> None:
         post, decision = automod_record(execution)
