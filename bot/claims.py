@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.storage.store import Store
+from moderation.links import web_link
 from moderation.normalise import normalise
 
 FORMATS = ("claimreview", "csv", "checkthat")
@@ -27,6 +28,9 @@ class ClaimRecord:
     reviewed_at: datetime | None = None
     title: str = ""
     """the fact-check's headline (CheckThat! gives one): indexed with the claim, as the eval does"""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", web_link(self.url))  # only http(s) links are kept
 
     @property
     def indexed(self) -> str:

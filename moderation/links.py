@@ -13,3 +13,12 @@ def urls_in(text: str) -> list[str]:
 
 def without_urls(text: str) -> str:
     return _URL.sub("", text)
+
+
+def web_link(url: str) -> str:
+    """`url` if it is an http(s) address, else "": a fact-check's link is shown to moderators and
+    cited in replies, and `javascript:` or `data:` in a feed must never become a link."""
+    scheme, sep, rest = url.strip().partition(":")
+    return (
+        url.strip() if sep and scheme.lower() in ("http", "https") and rest.startswith("//") and len(rest) > 2 else ""
+    )

@@ -16,6 +16,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
+from bot.claims import ClaimRecord
 from bot.config import Config, WebConfig
 from bot.storage.store import Store
 from bot.web.accounts import Accounts
@@ -399,3 +400,43 @@ def test_failed_platform_actions_are_surfaced_in_the_queue(
         assert "remove: failed" in case and "Missing Permissions" in case
 
     run(store, test)
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [("https://fact.example/5g", True), ("javascript:alert(document.cookie)", False), ("data:text/html,x", False)],
+)
+def test_a_fact_check_link_is_a_link_only_when_it_is_a_web_address(
+    store: Store, accounts: Accounts, url: str, linked: bool
+) -> None:
+    """Imports keep only http(s) links (bot/claims.py); one stored some other way is shown as text."""
+    from datetime import UTC, datetime
+
+    from bot.storage.schema import ClaimRow
+    from moderation.types import Decision, Outcome, Reason, Ref, RefKind
+
+    with store.engine.begin() as conn:
+        claim_id = conn.execute(
+            ClaimRow.__table__.insert().values(claim="5G spreads the virus", claim_sha256="x", url=url, rating="false")
+        ).inserted_primary_key[0]
+    [(row, post)] = store.accept(
+        [Post("console", "garden", "general", "fc", Author("a"), "5g spreads it", datetime.now(UTC))]
+    )
+    reason = Reason(
+        "claims", "misinformation", 0.9, 0.55, Outcome.FLAG, "matches", ref=Ref(RefKind.FACT_CHECK, str(claim_id))
+    )
+    decision = Decision(
+        Outcome.FLAG, {"misinformation": 0.9}, {"claims": {"misinformation": 0.9}}, (reason,), {}, "p", False, ""
+    )
+    store.record([(row, post, decision, [])])
+    [case] = store.cases(("open",), 10)
+
+    async def test(client: TestClient) -> None:
+        await login(client, "kate")
+        page = await (await client.get(f"/cases/{case.id}")).text()
+        assert "5G spreads the virus" in page
+        assert ('href="https://fact.example/5g"' in page) is linked
+        assert 'href="javascript' not in page and 'href="data' not in page
+
+    run(store, test)
+    assert ClaimRecord("a claim", url=url).url == (url if linked else "")

@@ -38,6 +38,7 @@ from bot.web.openapi import OPENAPI
 from bot.web.throttle import LoginThrottle, client_address
 from moderation.actions import Verdict
 from moderation.drafting import length_of
+from moderation.links import web_link
 from moderation.policy import Policy
 from moderation.types import CATEGORIES
 
@@ -71,6 +72,7 @@ class Dashboard:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
+        self.templates.globals["web_link"] = web_link  # a stored link is a link only if http(s)
 
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
