@@ -160,6 +160,9 @@ class PipelineConfig(_Strict):
     ingest_spool: int = Field(100_000, ge=0, le=10_000_000)
     """Posts kept on local disk (<data dir>/ingest-spool.db) while the database is down, stored when
     it returns; when full, ingest pauses. 0: no spool, adapters wait instead."""
+    ingest_spool_path: UserPath | None = None
+    """Where that spool lives (default <data dir>/ingest-spool.db): on another disk than the
+    database, it still takes posts when the database's disk is full."""
 
 
 class ProfanityConfig(_Strict):

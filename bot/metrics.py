@@ -65,6 +65,7 @@ class Health:
         queue_depth: Callable[[], int],
         pipeline_running: Callable[[], bool],
         adapters: Sequence[Any],
+        ingest_paused: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.metrics = metrics
         self.db_ping = db_ping
@@ -72,6 +73,7 @@ class Health:
         self.queue_depth = queue_depth
         self.pipeline_running = pipeline_running
         self.adapters = list(adapters)
+        self.ingest_paused = ingest_paused
 
     async def problems(self) -> list[str]:
         problems = []
@@ -81,6 +83,8 @@ class Health:
             problems.append(f"database: {type(exc).__name__}: {exc}"[:300])
         if not self.pipeline_running():
             problems.append("pipeline: not running")
+        if (why := self.ingest_paused()) is not None:
+            problems.append(f"ingest paused: {why}")
         for adapter in self.adapters:
             if not adapter.connected():
                 problems.append(f"adapter {adapter.platform}: not connected")

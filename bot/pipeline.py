@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -75,6 +76,9 @@ class Pipeline:
         self.decided_count = 0
         self.failed_count = 0
         self.metrics: Metrics | None = None
+        self.paused: str | None = None
+        """Why ingest waits (the database refuses writes and the spool cannot take the posts: a
+        full disk, a read-only file), for /readyz; None while posts are accepted."""
 
     @property
     def running(self) -> bool:
@@ -150,24 +154,34 @@ class Pipeline:
             except DatabaseError as exc:
                 if self._ingest_stopped:
                     raise
-                spool = self.ingest_spool
-                if spool is not None and not await asyncio.to_thread(spool.full):
-                    await asyncio.to_thread(spool.put, posts, cursor)
-                    self._start_unspooling()
+                if await self._spooled(posts, cursor):
+                    self.paused = None
                     return len(posts)
-                if spool is not None:
-                    log.error(
-                        "ingest spool full (%d posts at %s) and the database is down: ingest pauses",
-                        spool.max_posts,
-                        spool.path,
-                    )
-                else:
-                    log.error(
-                        "cannot store %d posts; retry in %.0f s (not acknowledged): %s", len(posts), backoff.delay, exc
-                    )
+                self.paused = f"cannot store posts: {exc}"[:300]
+                log.error("ingest paused, retry in %.0f s (nothing acknowledged): %s", backoff.delay, exc)
                 await backoff.wait()
+        if self.paused is not None:
+            log.info("ingest resumed: the database takes posts again")
+            self.paused = None
         await self._accepted(accepted)
         return len(accepted)
+
+    async def _spooled(self, posts: Sequence[Post], cursor: CursorUpdate | None) -> bool:
+        """Whether the ingest spool took the posts; False (with why, logged) when there is none, it
+        is full, or its own disk refuses the write."""
+        spool = self.ingest_spool
+        if spool is None:
+            return False
+        try:
+            if await asyncio.to_thread(spool.full):
+                log.error("ingest spool full (%d posts at %s)", spool.max_posts, spool.path)
+                return False
+            await asyncio.to_thread(spool.put, posts, cursor)
+        except (sqlite3.Error, OSError) as exc:  # a full disk or a read-only file: wait, lose nothing
+            log.error("ingest spool at %s cannot be written: %s", spool.path, exc)
+            return False
+        self._start_unspooling()
+        return True
 
     async def _accepted(self, accepted: list[tuple[int, Post]]) -> None:
         if self.metrics is not None:

@@ -156,7 +156,8 @@ def _assemble(
     decider = built.decider
     p = config.pipeline
     stream = PostStream(config.scale) if role == "ingest" else None
-    spool = IngestSpool(config.data.dir / "ingest-spool.db", p.ingest_spool) if p.ingest_spool else None
+    spool_path = p.ingest_spool_path or config.data.dir / "ingest-spool.db"
+    spool = IngestSpool(spool_path, p.ingest_spool) if p.ingest_spool else None
     pipeline = Pipeline(
         store, decider, p.batch_size, p.batch_wait_ms, p.queue_size, p.retry_failed_seconds, p.decision_spool,
         stream, spool,
@@ -234,6 +235,7 @@ async def _serve(config: Config, parts: _Parts, console_only: bool) -> list[web.
                 queue_depth=pipeline.queue_depth,
                 pipeline_running=lambda: pipeline.running,
                 adapters=parts.adapters,
+                ingest_paused=lambda: pipeline.paused,
             )
             servers.append(await listen(make_health_app(health), "health", config.health.host, config.health.port))
         if config.web.enabled:
