@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from bot.config import Config
 from bot.storage.db import make_engine, upgrade
 from bot.storage.store import Store
+from bot.web.accounts import Accounts
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -144,3 +145,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+PASSWORD = "correct horse battery"
+"""every test moderator's password"""
+
+
+@pytest.fixture
+def accounts(store: Store) -> Accounts:
+    """Three dashboard accounts, one per role: ada (admin), kate (moderator), vic (viewer)."""
+    made = Accounts(store)
+    for name, role in (("ada", "admin"), ("kate", "moderator"), ("vic", "viewer")):
+        made.add(name, PASSWORD, role, "test", "test")  # type: ignore[arg-type]
+    return made

@@ -24,10 +24,9 @@ from bot.web.app import make_app
 from bot.web.throttle import LoginThrottle, client_address
 from moderation.decider import Decider
 from moderation.types import Author, Post
-from tests.conftest import RULES_ONLY, free_port, swearing_flagged
+from tests.conftest import PASSWORD, RULES_ONLY, free_port, swearing_flagged
 
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> {{ 7*7 }} fuck you'
-PASSWORD = "correct horse battery"
 
 
 def seed(store: Store, profanity_scorer: object, posts: list[tuple[str, str, str]]) -> None:
@@ -68,14 +67,6 @@ async def login(client: TestClient, name: str, password: str = PASSWORD) -> str:
     assert resp.status == 303, await resp.text()
     me = await (await client.get("/api/me")).json()
     return str(me["csrf"])
-
-
-@pytest.fixture
-def accounts(store: Store) -> Accounts:
-    accounts = Accounts(store)
-    for name, role in (("ada", "admin"), ("kate", "moderator"), ("vic", "viewer")):
-        accounts.add(name, PASSWORD, role, "test", "test")  # type: ignore[arg-type]
-    return accounts
 
 
 def test_hostile_posts_are_escaped_and_pages_are_locked_down(

@@ -34,9 +34,11 @@ from bot.storage.drafts import DraftStore, DraftVerdict
 from bot.storage.store import CaseView, Store
 from bot.web import queries
 from bot.web.accounts import ROLES, Accounts, LoginRefused, Role, WebSession
+from bot.web.inputs import MAX_NAME, MAX_NOTE, BadInput, case_ids, number, path_id, query_text, text_or_none
 from bot.web.openapi import OPENAPI
 from bot.web.throttle import LoginThrottle, client_address
 from moderation.actions import Verdict
+from moderation.cleaning import clean_text
 from moderation.drafting import length_of
 from moderation.links import web_link
 from moderation.policy import Policy
@@ -146,6 +148,9 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
+    except BadInput as exc:
+        api = request.path.startswith("/api/")
+        response = _json_error(web.HTTPBadRequest, str(exc)) if api else web.HTTPBadRequest(text=str(exc))
     except Exception:  # a bug: logged with its trace, answered without one and with the headers
         log.exception("%s %s failed", request.method, request.path)
         response = web.HTTPInternalServerError(text="internal error (the service log has the details)")
@@ -304,30 +309,32 @@ async def logout(request: web.Request) -> web.Response:
 # --- queue and cases ---------------------------------------------------------------------------------
 
 
-def _queue_filter(query: Any) -> queries.QueueFilter:
-    def number(name: str) -> float | None:
-        raw = query.get(name, "").strip()
-        if not raw:
-            return None
-        try:
-            return float(raw)
-        except ValueError as exc:
-            raise web.HTTPBadRequest(text=f"{name} must be a number") from exc
+def _path_id(request: web.Request) -> int:
+    try:
+        return path_id(request.match_info["id"])
+    except LookupError as exc:
+        raise (
+            _json_error(web.HTTPNotFound, str(exc))
+            if request.path.startswith("/api/")
+            else web.HTTPNotFound(text=str(exc))
+        ) from exc
 
+
+def _queue_filter(query: Any) -> queries.QueueFilter:
     states = tuple(s for s in query.getall("state", []) if s in queries.STATES) or ("open", "escalated")
     sort = query.get("sort", "oldest")
     if sort not in ("oldest", "newest", "score"):
         raise web.HTTPBadRequest(text="sort must be oldest, newest or score")
-    page = max(1, int(number("page") or 1))
+    page = int(number(query, "page", 1, 100_000) or 1)
     return queries.QueueFilter(
         states=states,
-        platform=query.get("platform", ""),
-        community=query.get("community", ""),
-        category=query.get("category", ""),
-        min_score=number("min_score"),
-        max_score=number("max_score"),
-        assignee=query.get("assignee", ""),
-        max_age_hours=number("max_age_hours"),
+        platform=query_text(query, "platform"),
+        community=query_text(query, "community"),
+        category=query_text(query, "category"),
+        min_score=number(query, "min_score", -1e6, 1e6),
+        max_score=number(query, "max_score", -1e6, 1e6),
+        assignee=query_text(query, "assignee"),
+        max_age_hours=number(query, "max_age_hours", 0, 1_000_000),
         sort=sort,
         offset=(page - 1) * 50,
     )
@@ -358,7 +365,7 @@ def _page_query(query: Any, page: int) -> str:
 async def case_page(request: web.Request) -> web.Response:
     _session(request)
     state = request.app[STATE]
-    case_id = int(request.match_info["id"])
+    case_id = _path_id(request)
     case: CaseView | None = await state.db(state.store.case, case_id)
     if case is None:
         raise web.HTTPNotFound(text=f"no case {case_id}")
@@ -421,7 +428,7 @@ async def _verdict(request: web.Request, case_id: int, verdict: str, note: str |
 
 async def resolve(request: web.Request) -> web.Response:
     form = await request.post()
-    case_id = int(request.match_info["id"])
+    case_id = _path_id(request)
     await _verdict(request, case_id, str(form.get("verdict", "")), str(form.get("note", "")) or None)
     return _redirect(f"/cases/{case_id}")
 
@@ -429,7 +436,7 @@ async def resolve(request: web.Request) -> web.Response:
 async def escalate(request: web.Request) -> web.Response:
     session = _session(request, "moderator")
     state = request.app[STATE]
-    case_id = int(request.match_info["id"])
+    case_id = _path_id(request)
     form = await request.post()
     note = str(form.get("note", "")) or None
     await state.act(escalate_case, state.store, case_id, session.moderator.name, _origin(request), note)
@@ -439,7 +446,7 @@ async def escalate(request: web.Request) -> web.Response:
 async def assign(request: web.Request) -> web.Response:
     session = _session(request, "moderator")
     state = request.app[STATE]
-    case_id = int(request.match_info["id"])
+    case_id = _path_id(request)
     form = await request.post()
     assignee = str(form.get("assignee", session.moderator.name)) or None
     await _assign(state, case_id, assignee, session, request)
@@ -449,13 +456,15 @@ async def assign(request: web.Request) -> web.Response:
 async def _assign(
     state: Dashboard, case_id: int, assignee: str | None, session: WebSession, request: web.Request
 ) -> None:
+    if assignee is not None and assignee not in {m.name for m in await state.db(state.accounts.list)}:
+        raise BadInput(f"no moderator named {assignee[:MAX_NAME]!r}")
     await state.act(queries.assign, state.store, case_id, assignee, session.moderator.name, _origin(request))
 
 
 async def note(request: web.Request) -> web.Response:
     session = _session(request, "moderator")
     state = request.app[STATE]
-    case_id = int(request.match_info["id"])
+    case_id = _path_id(request)
     form = await request.post()
     text = str(form.get("note", ""))[:4000]
     await state.act(queries.set_note, state.store, case_id, text, session.moderator.name, _origin(request))
@@ -469,7 +478,8 @@ async def bulk(request: web.Request) -> web.Response:
     state = request.app[STATE]
     form = await request.post()
     action = str(form.get("action", ""))
-    ids = sorted({int(str(i)) for i in form.getall("case", []) if str(i).isdigit()})
+    given = [str(i) for i in form.getall("case", [])]
+    ids = case_ids([int(i) for i in given if i.isascii() and i.isdigit() and len(i) < 20])
     if action not in ("approve", "remove", "escalate") or not ids:
         raise web.HTTPBadRequest(text="choose cases and an action (approve, remove or escalate)")
     if form.get("confirmed") != "yes":
@@ -506,7 +516,7 @@ async def _bulk(
 
 async def draft_action(request: web.Request) -> web.Response:
     form = await request.post()
-    draft_id = int(request.match_info["id"])
+    draft_id = _path_id(request)
     verdict = str(form.get("verdict", ""))
     view = await _draft(request, draft_id, verdict, str(form.get("text", "")), str(form.get("note", "")) or None)
     case_id = str(form.get("case", ""))
@@ -538,8 +548,8 @@ async def _draft(request: web.Request, draft_id: int, verdict: str, text: str, n
 async def log_page(request: web.Request) -> web.Response:
     _session(request)
     state = request.app[STATE]
-    q, outcome = request.query.get("q", "")[:200], request.query.get("outcome", "")
-    page = max(1, int(request.query.get("page", "1") or 1) if request.query.get("page", "1").isdigit() else 1)
+    q, outcome = query_text(request.query, "q"), query_text(request.query, "outcome")
+    page = int(number(request.query, "page", 1, 100_000) or 1)
     rows = await state.db(queries.decision_log, state.store, q, outcome, 50, (page - 1) * 50)
     return _render(request, "log.html", rows=rows, q=q, outcome=outcome, page=page)
 
@@ -637,7 +647,7 @@ def _case_json(c: CaseView) -> dict[str, Any]:
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise _json_error(web.HTTPBadRequest, "the body must be a JSON object") from exc
     if not isinstance(body, dict):
         raise _json_error(web.HTTPBadRequest, "the body must be a JSON object")
@@ -669,7 +679,7 @@ def _row(r: queries.QueueRow | queries.LogRow) -> dict[str, Any]:
 async def api_case(request: web.Request) -> web.Response:
     _session(request)
     state = request.app[STATE]
-    case = await state.db(state.store.case, int(request.match_info["id"]))
+    case = await state.db(state.store.case, _path_id(request))
     if case is None:
         raise _json_error(web.HTTPNotFound, "no such case")
     return web.json_response(_case_json(case))
@@ -677,7 +687,10 @@ async def api_case(request: web.Request) -> web.Response:
 
 async def api_resolve(request: web.Request) -> web.Response:
     body = await _json_body(request)
-    view = await _verdict(request, int(request.match_info["id"]), str(body.get("verdict", "")), body.get("note"))
+    verdict = body.get("verdict")
+    if not isinstance(verdict, str):
+        raise BadInput(f"verdict must be one of {', '.join(VERDICTS)}")
+    view = await _verdict(request, _path_id(request), verdict, text_or_none(body, "note", MAX_NOTE))
     return web.json_response(_case_json(view))
 
 
@@ -685,8 +698,8 @@ async def api_escalate(request: web.Request) -> web.Response:
     session = _session(request, "moderator")
     state = request.app[STATE]
     body = await _json_body(request)
-    case_id = int(request.match_info["id"])
-    actor, note = session.moderator.name, body.get("note")
+    case_id = _path_id(request)
+    actor, note = session.moderator.name, text_or_none(body, "note", MAX_NOTE)
     view = await state.act(escalate_case, state.store, case_id, actor, _origin(request), note)
     return web.json_response(_case_json(view))
 
@@ -695,9 +708,10 @@ async def api_assign(request: web.Request) -> web.Response:
     session = _session(request, "moderator")
     state = request.app[STATE]
     body = await _json_body(request)
-    case_id = int(request.match_info["id"])
-    await _assign(state, case_id, body.get("assignee") or None, session, request)
-    return web.json_response({"id": case_id, "assignee": body.get("assignee") or None})
+    case_id = _path_id(request)
+    assignee = text_or_none(body, "assignee", MAX_NAME)
+    await _assign(state, case_id, assignee, session, request)
+    return web.json_response({"id": case_id, "assignee": assignee})
 
 
 async def api_bulk(request: web.Request) -> web.Response:
@@ -707,16 +721,14 @@ async def api_bulk(request: web.Request) -> web.Response:
     action, ids = body.get("action"), body.get("cases")
     if action not in ("approve", "remove", "escalate") or not isinstance(ids, list) or not ids:
         raise _json_error(web.HTTPBadRequest, "give action (approve|remove|escalate) and cases (a list of ids)")
-    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise _json_error(web.HTTPBadRequest, "cases must be integer ids")
-    results = await _bulk(state, sorted({int(i) for i in ids}), action, session, request)
+    results = await _bulk(state, case_ids(ids), action, session, request)
     return web.json_response({"results": [{"case": i, "result": r} for i, r in results]})
 
 
 async def api_drafts(request: web.Request) -> web.Response:
     _session(request)
     state = request.app[STATE]
-    statuses = request.query.getall("status", []) or ["proposed"]
+    statuses = [clean_text(v[:20]) for v in request.query.getall("status", [])] or ["proposed"]
     drafts = await state.db(state.drafts.drafts, statuses, 100)
     return web.json_response(
         {
@@ -738,8 +750,10 @@ async def api_drafts(request: web.Request) -> web.Response:
 
 async def api_draft(request: web.Request) -> web.Response:
     body = await _json_body(request)
-    verdict, text = str(body.get("verdict", "")), str(body.get("text", ""))
-    view = await _draft(request, int(request.match_info["id"]), verdict, text, body.get("note"))
+    verdict, text = body.get("verdict"), text_or_none(body, "text", 20_000) or ""
+    if not isinstance(verdict, str):
+        raise BadInput("verdict must be approve, edit or reject")
+    view = await _draft(request, _path_id(request), verdict, text, text_or_none(body, "note", MAX_NOTE))
     return web.json_response({"id": view.id, "status": view.status, "text": view.text})
 
 
@@ -747,7 +761,7 @@ async def api_decisions(request: web.Request) -> web.Response:
     _session(request)
     state = request.app[STATE]
     rows = await state.db(
-        queries.decision_log, state.store, request.query.get("q", "")[:200], request.query.get("outcome", ""), 100, 0
+        queries.decision_log, state.store, query_text(request.query, "q"), query_text(request.query, "outcome"), 100, 0
     )
     return web.json_response({"decisions": [{**_row(r), "decided_at": r.decided_at.isoformat()} for r in rows]})
 
