@@ -431,3 +431,18 @@ def test_a_fact_check_link_is_a_link_only_when_it_is_a_web_address(
 
     run(store, test)
     assert ClaimRecord("a claim", url=url).url == (url if linked else "")
+
+
+def test_every_request_is_in_the_access_log_without_its_query(
+    store: Store, accounts: Accounts, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def test(client: TestClient) -> None:
+        await login(client, "kate")
+        assert (await client.get("/queue", params={"q": "a user's words"})).status == 200
+
+    with caplog.at_level("INFO", logger="bot.web.access"):
+        run(store, test)
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.web.access"]
+    assert any(" kate GET /queue 200 " in line for line in lines), lines
+    assert any(" - POST /login 303 " in line for line in lines)
+    assert not any("words" in line for line in lines)

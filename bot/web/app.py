@@ -45,6 +45,8 @@ from moderation.policy import Policy
 from moderation.types import CATEGORIES
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("bot.web.access")
+"""one line per dashboard request: client, moderator, method, path, status, time"""
 HERE = Path(__file__).parent
 COOKIE = "modbot_session"
 LOGIN_COOKIE = "modbot_login"
@@ -144,6 +146,7 @@ def make_app(store: Store, policy: Policy, cfg: WebConfig) -> web.Application:
 
 @web.middleware
 async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -162,6 +165,11 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
+        session = request.get(SESSION_KEY)
+        who = session.moderator.name if session else "-"
+        ms = (time.perf_counter() - started) * 1000
+        # the path only: a query string can hold a moderator's search for a user's words
+        access.info("%s %s %s %s %d %.0fms", _client(request), who, request.method, request.path, response.status, ms)
     if isinstance(response, web.HTTPException):
         raise response
     return response
