@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -158,3 +161,24 @@ def accounts(store: Store) -> Accounts:
     for name, role in (("ada", "admin"), ("kate", "moderator"), ("vic", "viewer")):
         made.add(name, PASSWORD, role, "test", "test")  # type: ignore[arg-type]
     return made
+
+
+def own_data_dir(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """CLI calls in this test use `folder` for their data and the embedded defaults otherwise."""
+    monkeypatch.setenv("MODBOT_DATA_DIR", str(folder))
+    monkeypatch.delenv("MODBOT_CONFIG", raising=False)
+    monkeypatch.delenv("MODBOT_DATABASE_URL", raising=False)
+
+
+def start_role(config: Path, data: Path, role: str) -> subprocess.Popen[str]:
+    """`modbot run --role ROLE` with `config` as a real process, its log in `data`."""
+    env = {**os.environ, "MODBOT_DATA_DIR": str(data)}
+    for var in ("MODBOT_CONFIG", "MODBOT_DATABASE_URL"):
+        env.pop(var, None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--role", role],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(data / f"{role}-{time.monotonic_ns()}.log", "w"),
+        text=True,
+    )

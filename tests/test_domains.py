@@ -12,7 +12,7 @@ import pytest
 from bot.cli import main
 from moderation.domains import DomainListError, DomainReputation
 from moderation.types import Author, Post
-from tests.conftest import RULES_ONLY_TOML
+from tests.conftest import RULES_ONLY_TOML, own_data_dir
 
 LIST = """
 # domain               category        reason
@@ -49,9 +49,7 @@ def test_bad_lines_name_the_line(line: str, problem: str) -> None:
 def test_scan_with_a_domain_list(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("MODBOT_CONFIG", raising=False)
-    monkeypatch.delenv("MODBOT_DATABASE_URL", raising=False)
+    own_data_dir(monkeypatch, tmp_path)
     listing = tmp_path / "domains.txt"
     listing.write_text(LIST)
     config = tmp_path / "modbot.toml"

@@ -15,6 +15,7 @@ from bot.storage.quarantine import QuarantineStore
 from bot.storage.schema import QUARANTINE_BYTES, utcnow
 from bot.storage.store import Store
 from moderation.types import Quarantined
+from tests.conftest import own_data_dir
 
 HUGE = Quarantined("console", "feed.jsonl", "line 7", "not JSON", b"x" * (QUARANTINE_BYTES * 3))
 HOSTILE = Quarantined("bluesky", "wss://relay.example", "seq 42", "bad record \x1b[2J", b"\x1b]0;pwned\x07\xff\x00")
@@ -38,9 +39,7 @@ def test_items_are_kept_once_cut_to_size_and_purged(db_url: str) -> None:
 def test_the_command_shows_items_with_controls_made_visible(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("MODBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("MODBOT_DATABASE_URL", raising=False)
-    monkeypatch.delenv("MODBOT_CONFIG", raising=False)
+    own_data_dir(monkeypatch, tmp_path)
     assert main(["quarantine"]) == 0
     assert "nothing in quarantine" in capsys.readouterr().out
     engine = make_engine(f"sqlite:///{tmp_path / 'modbot.db'}")

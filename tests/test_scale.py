@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import decision_counts
+from tests.conftest import decision_counts, start_role
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 POSTS = 10_000
@@ -55,24 +54,11 @@ def test_three_workers_one_killed_decide_every_post_once(pg_database: str, tmp_p
         f'[adapters.console]\nsource = "{feed}"\nfollow = true\npoll_seconds = 0.2\n'
         '[logging]\nlevel = "warning"\n'
     )
-    env = {**os.environ, "MODBOT_DATA_DIR": str(tmp_path)}
-    for var in ("MODBOT_CONFIG", "MODBOT_DATABASE_URL"):
-        env.pop(var, None)
-
-    def start(role: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--role", role],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / f"{role}-{time.monotonic_ns()}.log", "w"),
-            text=True,
-        )
-
     processes: list[subprocess.Popen[str]] = []
     try:
-        ingest = start("ingest")
+        ingest = start_role(config, tmp_path, "ingest")
         processes.append(ingest)
-        workers = [start("worker") for _ in range(3)]
+        workers = [start_role(config, tmp_path, "worker") for _ in range(3)]
         processes += workers
         lines = "".join(
             json.dumps({"id": f"p{i}", "author": f"u{i % 500}", "text": f"message {i} about gardening"}) + "\n"

@@ -6,10 +6,8 @@ restart. Real processes on the running PostgreSQL and Redis, on the rules-only s
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from bot.storage.db import make_engine
 from bot.storage.store import Store
-from tests.conftest import RULES_ONLY_TOML, SWEARING_FLAGGED
+from tests.conftest import RULES_ONLY_TOML, SWEARING_FLAGGED, start_role
 from tests.test_scale import _redis_or_skip
 
 pytestmark = pytest.mark.postgres
@@ -62,25 +60,13 @@ def test_a_shadow_switch_reaches_a_running_worker(pg_database: str, tmp_path: Pa
         f'[adapters.console]\nsource = "{feed}"\nfollow = true\npoll_seconds = 0.2\n'
         '[logging]\nlevel = "warning"\n' + RULES_ONLY_TOML + SWEARING_FLAGGED
     )
-    env = {**os.environ, "MODBOT_DATA_DIR": str(tmp_path)}
-    for var in ("MODBOT_CONFIG", "MODBOT_DATABASE_URL"):
-        env.pop(var, None)
-
-    def start(role: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--role", role],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / f"{role}.log", "w"),
-            text=True,
-        )
 
     def post(name: str) -> None:
         line = json.dumps({"id": name, "author": "u1", "text": "what the fuck is this shit"}) + "\n"
         (feed / f"{name}.tmp").write_text(line)
         (feed / f"{name}.tmp").rename(feed / f"{name}.jsonl")
 
-    processes = [start("ingest"), start("worker")]
+    processes = [start_role(config, tmp_path, "ingest"), start_role(config, tmp_path, "worker")]
     try:
         post("before")
         assert _wait_for(pg_database, "before", processes) == ("flag", False)
