@@ -182,3 +182,22 @@ def start_role(config: Path, data: Path, role: str) -> subprocess.Popen[str]:
         stderr=open(data / f"{role}-{time.monotonic_ns()}.log", "w"),
         text=True,
     )
+
+
+def scaled_out_config(
+    folder: Path, db_url: str, redis_url: str, scale: str = "", tail: str = ""
+) -> tuple[Path, Path, str]:
+    """(config file, feed folder, stream name) for `--role ingest` and `--role worker` processes on
+    PostgreSQL and Redis, reading JSON Lines dropped into the feed folder; a fresh stream each call.
+    `scale`: more [scale] lines; `tail`: more tables."""
+    stream = f"modbot-test:{uuid.uuid4().hex}"
+    feed = folder / "feed"
+    feed.mkdir()
+    config = folder / "modbot.toml"
+    config.write_text(
+        f'[database]\nurl = "{db_url}"\n'
+        f'[scale]\nredis_url = "{redis_url}"\nstream = "{stream}"\ngroup = "workers"\n{scale}'
+        f'[adapters.console]\nsource = "{feed}"\nfollow = true\npoll_seconds = 0.2\n'
+        '[logging]\nlevel = "warning"\n' + tail
+    )
+    return config, feed, stream

@@ -10,13 +10,12 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import decision_counts, start_role
+from tests.conftest import decision_counts, scaled_out_config, start_role
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 POSTS = 10_000
@@ -44,16 +43,7 @@ def test_three_workers_one_killed_decide_every_post_once(pg_database: str, tmp_p
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    stream = f"modbot-test:{uuid.uuid4().hex}"
-    feed = tmp_path / "feed"
-    feed.mkdir()
-    config = tmp_path / "modbot.toml"
-    config.write_text(
-        f'[database]\nurl = "{pg_database}"\n'
-        f'[scale]\nredis_url = "{redis_url}"\nstream = "{stream}"\ngroup = "workers"\nclaim_idle_seconds = 3\n'
-        f'[adapters.console]\nsource = "{feed}"\nfollow = true\npoll_seconds = 0.2\n'
-        '[logging]\nlevel = "warning"\n'
-    )
+    config, feed, stream = scaled_out_config(tmp_path, pg_database, redis_url, scale="claim_idle_seconds = 3\n")
     processes: list[subprocess.Popen[str]] = []
     try:
         ingest = start_role(config, tmp_path, "ingest")

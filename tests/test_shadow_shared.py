@@ -9,7 +9,6 @@ import json
 import signal
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from bot.storage.db import make_engine
 from bot.storage.store import Store
-from tests.conftest import RULES_ONLY_TOML, SWEARING_FLAGGED, start_role
+from tests.conftest import RULES_ONLY_TOML, SWEARING_FLAGGED, scaled_out_config, start_role
 from tests.test_scale import _redis_or_skip
 
 pytestmark = pytest.mark.postgres
@@ -50,16 +49,7 @@ def test_a_shadow_switch_reaches_a_running_worker(pg_database: str, tmp_path: Pa
     import redis
 
     redis_url = _redis_or_skip()
-    stream = f"modbot-test:{uuid.uuid4().hex}"
-    feed = tmp_path / "feed"
-    feed.mkdir()
-    config = tmp_path / "modbot.toml"
-    config.write_text(
-        f'[database]\nurl = "{pg_database}"\n'
-        f'[scale]\nredis_url = "{redis_url}"\nstream = "{stream}"\ngroup = "workers"\n'
-        f'[adapters.console]\nsource = "{feed}"\nfollow = true\npoll_seconds = 0.2\n'
-        '[logging]\nlevel = "warning"\n' + RULES_ONLY_TOML + SWEARING_FLAGGED
-    )
+    config, feed, stream = scaled_out_config(tmp_path, pg_database, redis_url, tail=RULES_ONLY_TOML + SWEARING_FLAGGED)
 
     def post(name: str) -> None:
         line = json.dumps({"id": name, "author": "u1", "text": "what the fuck is this shit"}) + "\n"
