@@ -15,9 +15,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
+from moderation.respell import respell_words, unmask_words
 from moderation.types import Span
 
 _MAX_PASSES = 6
@@ -63,8 +63,9 @@ def _one_pass(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     chars, src = _fold_confusables(chars, src)
     chars, src = _undo_leetspeak(chars, src)
     chars, src = _join_separated_letters(chars, src)
-    chars, src = _unmask_words(chars, src)
+    chars, src = unmask_words(chars, src)
     chars, src = _squeeze_repeats(chars, src)
+    chars, src = respell_words(chars, src)
     chars, src = _restore_apostrophes(chars, src)
     return _collapse_whitespace(chars, src)
 
@@ -274,42 +275,6 @@ def _join_separated_letters(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     for m in _SPACED.finditer(text):
         doomed.update(m.start() + i for i, ch in enumerate(m.group()) if not ch.isalpha())
     return _delete(chars, src, doomed)
-
-
-@cache
-def _mask_lexicon() -> tuple[str, ...]:
-    text = resources.files("moderation").joinpath("data/masked_words.txt").read_text(encoding="utf-8")
-    return tuple(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
-
-
-_MASKED = re.compile(r"(?<![\w*#])[A-Za-z]+[*#%]+[A-Za-z*#%]*(?![\w*#])")
-
-
-def _unmask_words(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
-    """`f*ck`, `sh*t`, `f**k`: a word with mask characters becomes the one lexicon word it can stand
-    for (each mask character standing for one letter). Ambiguous masks stay as written."""
-    text = "".join(chars)
-    matches = list(_MASKED.finditer(text))
-    if not matches:
-        return chars, src
-    out_c: _Chars = []
-    out_s: _Src = []
-    pos = 0
-    for m in matches:
-        word = m.group()
-        pattern = re.compile("".join("[a-z]" if ch in "*#%" else re.escape(ch.lower()) for ch in word))
-        found = [w for w in _mask_lexicon() if pattern.fullmatch(w)]
-        if len(set(found)) != 1:
-            continue
-        out_c.extend(chars[pos : m.start()])
-        out_s.extend(src[pos : m.start()])
-        replacement = found[0]
-        out_c.extend(replacement)
-        out_s.extend(src[m.start() : m.end()])
-        pos = m.end()
-    out_c.extend(chars[pos:])
-    out_s.extend(src[pos:])
-    return out_c, out_s
 
 
 _REPEAT = re.compile(r"([A-Za-z])\1{2,}")

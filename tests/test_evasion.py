@@ -18,6 +18,8 @@ TRICKS = {
     "homoglyphs": "fuсk you, you piece of shіt",  # Cyrillic с and і
     "spaced letters": "f u c k you, you piece of s.h.i.t",
     "leetspeak": "fuck y0u, you piece of sh1t",
+    "swapped letters": "fukc you, you piece of siht",
+    "stretched": "fuuuuck you, you piece of shiiiit",
     "zalgo": "f̷u̸c̵k̶ you, you piece of s̴h̷i̸t̵",
 }
 

@@ -11,11 +11,11 @@ from bot.evaluation.abuse import functional
 from bot.scorers import build_scorers
 from moderation.decider import Decider
 
-OVERALL = 0.85
-PER_FUNCTIONALITY = {"hate": 0.5, "harassment": 0.35}
-"""the lowest pass rate any functionality of the category may have. Floors a little under the
-shipped model's figures (0.879 overall; worst hate.negated 0.560, harassment.negated 0.386), not
-the goal (0.90 overall, 0.75 each): negation is where it still fails most."""
+OVERALL = 0.90
+PER_FUNCTIONALITY = {"hate": 0.75, "harassment": 0.75}
+"""the lowest pass rate any functionality of the category may have: the goal, which the shipped
+stack meets (0.923 overall; worst hate.negated 0.857, harassment.negated 0.773). Negation is
+still where it fails most."""
 
 
 @pytest.fixture(scope="module")
