@@ -41,6 +41,17 @@ class SpamTextModel:
         digest = hashlib.sha256(self.coef.tobytes() + self.features.idf.tobytes()).hexdigest()[:10]
         return f"{self.meta.get('name', 'spam-text')}-{digest}"
 
+    def fits_like(self, other: SpamTextModel, atol: float = 1e-3) -> bool:
+        """Whether two fits are the same model up to float rounding. The recipe is deterministic,
+        but lbfgs sums in a processor's own order (AVX2 or AVX-512), so a refit on another machine
+        differs in the last bits of its weights and hence in `version`; its scores do not."""
+        return (
+            self.features.idf.shape == other.features.idf.shape
+            and bool(np.allclose(self.features.idf, other.features.idf, rtol=0, atol=1e-5))
+            and bool(np.allclose(self.coef, other.coef, rtol=0, atol=atol))
+            and abs(self.intercept - other.intercept) <= atol
+        )
+
     def predict(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if not texts:
             return np.zeros(0, dtype=np.float32)

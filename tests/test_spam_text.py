@@ -144,6 +144,21 @@ def test_the_shipped_artifact_is_recipe_2_small_and_met_its_targets() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("nudge", "same"),
+    [(0.0, True), (2e-4, True), (5e-3, False)],
+    ids=["itself", "rounding", "another fit"],
+)
+def test_two_fits_are_one_model_when_their_weights_differ_only_by_rounding(nudge: float, same: bool) -> None:
+    """What the reproduction check accepts: another processor's last bits, not a changed recipe."""
+    model = SpamTextModel.load()
+    coef = model.coef.copy()
+    coef[np.flatnonzero(coef)[:50]] += nudge
+    other = SpamTextModel(model.features, coef, model.intercept, model.meta)
+    assert model.fits_like(other) is same
+    assert (model.version == other.version) is (nudge == 0.0)
+
+
 def test_the_shipped_templates_cover_ten_families_with_held_out_frames() -> None:
     templates = spam_corpus.load()
     assert len(templates.spam) == 10 and all(len(frames) >= 30 for frames in templates.spam.values())
@@ -216,16 +231,19 @@ def test_the_corpus_is_the_same_per_seed_whatever_the_hash_seed() -> None:
 def test_the_recipe_reproduces_the_shipped_model_and_meets_the_goal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`modbot train spam` is deterministic: its artifact is the model shipped, and its held-out
+    """`modbot train spam` is deterministic: its artifact is the model shipped (up to the float
+    rounding of another processor, so compared by weights and figures, not by bytes), and its held-out
     figures meet the goal (no more than 2 % of OLID or CAD test posts flagged at 0.6). The recipe
     runs once (about 90 s); train and eval then reuse it."""
     run = spam_training.evaluate(DATA, 13)
     monkeypatch.setattr(spam_training, "evaluate", lambda data, seed=13: run)
     assert main(["train", "spam", "--data", str(DATA), "--out", str(tmp_path / "spam.npz")]) == 0
     trained, shipped = SpamTextModel.load(tmp_path / "spam.npz"), SpamTextModel.load()
-    assert trained.version == shipped.version == run.model.version
-    assert (tmp_path / "spam.npz").read_bytes() == (REPO / "model" / "artifacts" / "spam-text.npz").read_bytes()
+    assert trained.version == run.model.version
+    assert trained.fits_like(shipped)
     metrics = trained.meta["metrics"]
+    for key, value in shipped.meta["metrics"].items():
+        assert metrics[key] == pytest.approx(value, abs=0.002), key
     assert metrics["held-out comment spam OLID test false-positive rate at 0.6"] <= 0.02
     assert metrics["held-out comment spam CAD test false-positive rate at 0.6"] <= 0.02
     assert trained.meta["texts"]["SMS ham"] == 4517 and trained.meta["texts"]["SMS spam"] == 653
