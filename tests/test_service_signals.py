@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -44,23 +45,42 @@ level = "warning"
 
 
 class Writer(threading.Thread):
-    """Appends posts to the feed in small bursts, as a live source would."""
+    """Appends posts to the feed in small bursts, as a live source would. `pause` holds it between
+    bursts until `resume`, so the stop lands mid-stream however long the first process takes to end."""
 
     def __init__(self, feed: Path) -> None:
         super().__init__(daemon=True)
         self.feed = feed
         self.written = 0
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self._running.set()
+
+    def pause(self) -> int:
+        """Holds the writer and says how many posts it had written."""
+        with self._lock:
+            self._running.clear()
+            return self.written
+
+    def resume(self) -> None:
+        self._running.set()
 
     def run(self) -> None:
         texts = ["nice to meet you all", "shut the fuck up", "see you at the meetup", "you absolute sh1t"]
         with self.feed.open("a", encoding="utf-8") as f:
             while self.written < TOTAL:
-                for _ in range(15):
-                    i = self.written
-                    f.write(json.dumps({"id": f"p{i}", "author": f"u{i % 7}", "text": texts[i % 4]}) + "\n")
-                    self.written += 1
-                f.flush()
+                self._running.wait()
+                with self._lock:
+                    if self._running.is_set():  # not paused while this burst waited for the lock
+                        self._burst(f, texts)
                 time.sleep(0.05)
+
+    def _burst(self, f: TextIO, texts: list[str]) -> None:
+        for _ in range(min(15, TOTAL - self.written)):
+            i = self.written
+            f.write(json.dumps({"id": f"p{i}", "author": f"u{i % 7}", "text": texts[i % 4]}) + "\n")
+            self.written += 1
+        f.flush()
 
 
 def _decided(db_url: str) -> tuple[int, int, int]:
@@ -108,14 +128,15 @@ def test_stop_mid_stream_and_restart_loses_nothing_and_decides_once(
     writer.start()
     _wait_for(lambda: _decided(db_url)[0] >= 100, 60, "the first decisions")
     first.send_signal(how)
+    interrupted_at = writer.pause()
+    assert interrupted_at < TOTAL, "the writer finished before the stop: not mid-stream"
     output = first.communicate(timeout=60)[0].decode(errors="replace")
     if how is signal.SIGTERM:
         assert first.returncode == 0, output
         assert "modbot stopped" in output
-    interrupted_at = writer.written
-    assert interrupted_at < TOTAL, "the writer finished before the stop: not mid-stream"
 
     second = _start(cfg)
+    writer.resume()
     writer.join(timeout=60)
     _wait_for(lambda: _decided(db_url)[1] >= TOTAL, 120, "every post to be decided")
     second.send_signal(signal.SIGTERM)
