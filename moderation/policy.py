@@ -67,21 +67,13 @@ def decide(
     settled_by: str | None = None,
 ) -> Decision:
     """`settled_by`: a cascade scorer whose scores replace the others' in the categories it gives."""
-    by_scorer = {name: dict(r.scores) for name, r in results.items()}
-    best: dict[str, tuple[float, str]] = {}
-    for name, result in results.items():
-        for category, value in result.scores.items():
-            if category not in best or value > best[category][0]:
-                best[category] = (value, name)
-    if settled_by is not None:
-        best.update({c: (v, settled_by) for c, v in results[settled_by].scores.items()})
-    scores = {c: v for c, (v, _) in best.items()}
+    best = _best(results, settled_by)
 
     def finish(outcome: Outcome, reasons: list[Reason]) -> Decision:
         return Decision(
             outcome=outcome,
-            scores=scores,
-            scores_by_scorer=by_scorer,
+            scores={c: v for c, (v, _) in best.items()},
+            scores_by_scorer={name: dict(r.scores) for name, r in results.items()},
             reasons=tuple(reasons),
             scorer_versions=dict(scorer_versions),
             policy_version=rules.version,
@@ -92,64 +84,68 @@ def decide(
     exempt = _exemption(post, rules)
     if exempt:
         return finish(Outcome.ALLOW, [Reason("policy", "exempt", 0.0, 0.0, Outcome.ALLOW, exempt)])
+    reasons, nearest = _weighed(post, normalised, results, rules, best)
+    if not reasons:
+        return finish(Outcome.ALLOW, [nearest or _NOTHING_TO_WEIGH])
+    reasons = _held_for_review(reasons, rules.review_only)
+    reasons.sort(key=lambda r: (-r.outcome.severity, -r.score))
+    return finish(reasons[0].outcome, reasons)
 
+
+_NOTHING_TO_WEIGH = Reason(
+    "policy", "none", 0.0, 0.0, Outcome.ALLOW, "no scorer produced a category this policy has thresholds for"
+)
+
+
+def _best(results: Mapping[str, ScoreResult], settled_by: str | None) -> dict[str, tuple[float, str]]:
+    """Each category's highest score and the scorer that gave it."""
+    best: dict[str, tuple[float, str]] = {}
+    for name, result in results.items():
+        for category, value in result.scores.items():
+            if category not in best or value > best[category][0]:
+                best[category] = (value, name)
+    if settled_by is not None:
+        best.update({c: (v, settled_by) for c, v in results[settled_by].scores.items()})
+    return best
+
+
+def _weighed(
+    post: Post,
+    normalised: Normalised,
+    results: Mapping[str, ScoreResult],
+    rules: PolicyRules,
+    best: Mapping[str, tuple[float, str]],
+) -> tuple[list[Reason], Reason | None]:
+    """A reason for every category past one of its thresholds, and the category that came nearest
+    when none did (so an allowed post still says how close it was, and to what)."""
     reasons: list[Reason] = []
     nearest: tuple[float, Reason] | None = None
     for category, thresholds in sorted(rules.thresholds.items()):
         if category not in best or not thresholds:
             continue
         value, scorer = best[category]
-        spans = tuple(normalised.to_raw(a, b) for a, b in results[scorer].spans.get(category, ()))
+        result = results[scorer]
+        note = result.notes.get(category)
         hit = _strongest(thresholds, value)
         if hit is None:
             threshold = min(thresholds.values())
-            gap = threshold - value
-            miss = Reason(
-                scorer,
-                category,
-                value,
-                threshold,
-                Outcome.ALLOW,
-                below_line(category, value, threshold, scorer)
-                + (f"; {note}" if (note := results[scorer].notes.get(category)) else ""),
-                ref=results[scorer].refs.get(category),
-            )
-            if nearest is None or gap < nearest[0]:
-                nearest = (gap, miss)
+            message = below_line(category, value, threshold, scorer) + (f"; {note}" if note else "")
+            miss = Reason(scorer, category, value, threshold, Outcome.ALLOW, message, ref=result.refs.get(category))
+            if nearest is None or threshold - value < nearest[0]:
+                nearest = (threshold - value, miss)
             continue
         outcome, threshold = hit
         message = threshold_line(category, value, threshold, scorer, outcome)
         if category in rules.review_only and outcome.severity > Outcome.FLAG.severity:
             message += f"; capped at flag: {category} goes to human review, never straight to {outcome.value}"
             outcome = Outcome.FLAG
-        evidence = _excerpt(post.text, spans)
-        if evidence:
+        spans = tuple(normalised.to_raw(a, b) for a, b in result.spans.get(category, ()))
+        if evidence := _excerpt(post.text, spans):
             message += f"; evidence: {evidence}"
-        if note := results[scorer].notes.get(category):
+        if note:
             message += f"; {note}"
-        reasons.append(
-            Reason(scorer, category, value, threshold, outcome, message, spans, results[scorer].refs.get(category))
-        )
-
-    if not reasons:
-        if nearest is not None:
-            return finish(Outcome.ALLOW, [nearest[1]])
-        return finish(
-            Outcome.ALLOW,
-            [
-                Reason(
-                    "policy",
-                    "none",
-                    0.0,
-                    0.0,
-                    Outcome.ALLOW,
-                    "no scorer produced a category this policy has thresholds for",
-                )
-            ],
-        )
-    reasons = _held_for_review(reasons, rules.review_only)
-    reasons.sort(key=lambda r: (-r.outcome.severity, -r.score))
-    return finish(reasons[0].outcome, reasons)
+        reasons.append(Reason(scorer, category, value, threshold, outcome, message, spans, result.refs.get(category)))
+    return reasons, nearest[1] if nearest else None
 
 
 def _held_for_review(reasons: list[Reason], review_only: frozenset[str]) -> list[Reason]:

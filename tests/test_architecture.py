@@ -152,17 +152,12 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 OVERSIZED = {
     "bot/adapters/bluesky/adapter.py",
-    "bot/adapters/discord/adapter.py",
     "bot/config.py",
     "bot/drafts.py",
-    "bot/evaluation/runner.py",
     "bot/pipeline.py",
     "bot/spam_training.py",
     "bot/storage/store.py",
     "bot/web/app.py",
-    "bot/adapters/discord/adapter.py:_add_commands",
-    "bot/evaluation/runner.py:claims",
-    "moderation/policy.py:decide",
 }
 """what is still too long (issue 15): it may only shrink; a new entry is a failure, and so is an
 entry that has been fixed but not struck from the list"""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -21,6 +21,7 @@ from discord import app_commands
 from bot.adapters.base import ActionFailed, DecisionSink, ReviewDesk
 from bot.adapters.discord import permissions
 from bot.adapters.discord.cases import CaseButton, buttons, case_embed
+from bot.adapters.discord.commands import SlashCommands, actor_name, author_record
 from bot.adapters.discord.convert import PLATFORM, TIMEOUT_CAP_SECONDS, automod_record, to_post
 from bot.config import DiscordConfig, DiscordGuildConfig
 from bot.storage.store import ActionRecord, CaseView
@@ -61,7 +62,7 @@ class DiscordAdapter:
         for name in ("on_ready", "on_message", "on_message_edit", "on_automod_action", "on_disconnect"):
             setattr(self.client, name, getattr(self, name))
         self.tree = app_commands.CommandTree(self.client)
-        self._add_commands()
+        SlashCommands(desk, sink, self._is_moderator, self.guild_config).install(self.tree)
         self._stopping = asyncio.Event()
         self._checked_guilds: set[int] = set()
         self.ready = asyncio.Event()
@@ -274,7 +275,7 @@ class DiscordAdapter:
         return f"case posted as message {sent.id} in channel {mod_channel}"
 
     async def _record(self, case: CaseView) -> dict[str, int]:
-        return await self.desk.author_record(case.post.platform, case.post.community, case.post.author.id)
+        return await author_record(self.desk, case)
 
     # --- review -----------------------------------------------------------------------------------
 
@@ -286,117 +287,23 @@ class DiscordAdapter:
         allowed = set(self.guild_config(member.guild.id).moderator_roles)
         return any(str(r.id) in allowed or r.name in allowed for r in member.roles)
 
-    @staticmethod
-    def _actor(member: discord.Member | discord.User) -> str:
-        return f"discord:{member.id} ({member.name})"
-
     async def _on_case_button(self, interaction: discord.Interaction[Any], case_id: int, verb: str) -> None:
         user = interaction.user
         origin = f"discord:guild {interaction.guild_id} button"
         if not self._is_moderator(user):
-            await self.desk.refused(self._actor(user), case_id, verb, origin)
+            await self.desk.refused(actor_name(user), case_id, verb, origin)
             await interaction.response.send_message(
                 "Only moderators can act on cases (Manage Messages or a moderator role).", ephemeral=True
             )
             return
         try:
-            case = await self.desk.act(case_id, verb, self._actor(user), origin)  # type: ignore[arg-type]
+            case = await self.desk.act(case_id, verb, actor_name(user), origin)  # type: ignore[arg-type]
         except (LookupError, ValueError) as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
         self.on_actions_queued()
         record = await self._record(case)
         await interaction.response.edit_message(embed=case_embed(case, record), view=buttons(case))
-
-    def _add_commands(self) -> None:
-        group = app_commands.Group(
-            name="modbot",
-            description="modbot moderation",
-            default_permissions=discord.Permissions(manage_messages=True),
-            guild_only=True,
-        )
-
-        @group.command(name="queue", description="Open cases in this server")
-        async def queue(interaction: discord.Interaction[Any]) -> None:
-            if not await self._gate(interaction):
-                return
-            cases = await self.desk.open_cases(PLATFORM, str(interaction.guild_id), 10)
-            if not cases:
-                await interaction.response.send_message("No open cases.", ephemeral=True)
-                return
-            lines = [
-                f"**{c.id}** {c.decision.outcome.value} · <@{c.post.author.id}> · "
-                f"{discord.utils.escape_markdown(c.decision.reasons[0].message if c.decision.reasons else '')}"
-                for c in cases
-            ]
-            await interaction.response.send_message("\n".join(lines)[:1900], ephemeral=True)
-
-        @group.command(name="case", description="Show one case")
-        @app_commands.describe(case_id="the case number")
-        async def case(interaction: discord.Interaction[Any], case_id: int) -> None:
-            if not await self._gate(interaction):
-                return
-            view = await self.desk.case(case_id)
-            if view is None or view.post.platform != PLATFORM or view.post.community != str(interaction.guild_id):
-                await interaction.response.send_message(f"No case {case_id} in this server.", ephemeral=True)
-                return
-            record = await self._record(view)
-            await interaction.response.send_message(embed=case_embed(view, record), view=buttons(view), ephemeral=True)
-
-        @group.command(name="shadow", description="Shadow mode: decide and log, never act")
-        @app_commands.choices(
-            state=[app_commands.Choice(name="on", value="on"), app_commands.Choice(name="off", value="off")]
-        )
-        async def shadow(interaction: discord.Interaction[Any], state: app_commands.Choice[str]) -> None:
-            if not await self._gate(interaction):
-                return
-            on = state.value == "on"
-            community = str(interaction.guild_id)
-            origin = f"discord:guild {community} /modbot shadow"
-            await self.desk.set_shadow(PLATFORM, community, on, self._actor(interaction.user), origin)
-            await interaction.response.send_message(
-                f"Shadow mode is {'on: modbot decides and logs but does not act' if on else 'off: modbot acts'}.",
-                ephemeral=True,
-            )
-
-        @group.command(name="status", description="What modbot does here and today's counts")
-        async def status(interaction: discord.Interaction[Any]) -> None:
-            if not await self._gate(interaction):
-                return
-            community = str(interaction.guild_id)
-            midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            now = await self.desk.status(PLATFORM, community, midnight)
-            scorers = ", ".join(f"{k} {v}" for k, v in now.scorers.items())
-            text = (
-                f"Scorers: {scorers}\nShadow mode: {'on' if now.shadow else 'off'}\nPolicy: {now.policy_version}\n"
-                f"Mod channel: {self.guild_config(community).mod_channel or 'not configured'}\n"
-                f"Today: " + (", ".join(f"{k} {v}" for k, v in sorted(now.counts.items())) or "no decisions yet")
-            )
-            await interaction.response.send_message(text, ephemeral=True)
-
-        self.tree.add_command(group)
-
-        @app_commands.context_menu(name="Check with modbot")
-        @app_commands.default_permissions(manage_messages=True)
-        @app_commands.guild_only()
-        async def check(interaction: discord.Interaction[Any], message: discord.Message) -> None:
-            if not await self._gate(interaction):
-                return
-            [decision] = await self.sink.check([to_post(message)])
-            scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(decision.scores.items(), key=lambda kv: -kv[1]))
-            reasons = "\n".join(f"• {discord.utils.escape_markdown(r.message)}" for r in decision.reasons)
-            await interaction.response.send_message(
-                f"**{decision.outcome.value}**{' (shadow)' if decision.shadow else ''}\n{scores}\n{reasons}"[:1900],
-                ephemeral=True,
-            )
-
-        self.tree.add_command(check)
-
-    async def _gate(self, interaction: discord.Interaction[Any]) -> bool:
-        if self._is_moderator(interaction.user):
-            return True
-        await interaction.response.send_message("modbot commands are for moderators.", ephemeral=True)
-        return False
 
 
 def _reason(action: ActionRecord) -> str:
