@@ -109,7 +109,7 @@ def evaluate(args: argparse.Namespace) -> int:
 def _eval_claims(
     args: argparse.Namespace, config: Config, command: str
 ) -> tuple[Report, dict[str, Callable[[Path], None]]]:
-    from bot.evaluation import runner
+    from bot.evaluation import retrieval
     from bot.scorers import load_claim_map
     from model.embedding import Embedder
 
@@ -118,7 +118,7 @@ def _eval_claims(
     claims_embedder = posts if posts.precision == "fp32" else Embedder(e.model_dir, e.device, e.batch_size)
     claim_map = load_claim_map(config.scorers.claims, posts.version)
     reranker = posts if config.scorers.claims.rerank else None
-    return runner.claims(
+    return retrieval.claims(
         args.data, posts.embed, posts.label, command, args.split, claim_map, claims_embedder.embed, reranker
     )
 

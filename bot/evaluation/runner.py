@@ -10,16 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.evaluation import datasets
 from moderation.decider import Decider
 from moderation.metrics import bias_aucs, binary, macro_f1, pr_auc, roc_auc
 from moderation.types import ABUSE, Author, Decision, Post
-
-if TYPE_CHECKING:
-    from model.claimmap import ClaimMap
-    from model.claims import TokenEncoder
 
 ABUSE_CATEGORIES = tuple(c for c in ABUSE if c != "profanity")
 """what "the highest abuse score" means: profanity alone is evidence, not abuse"""
@@ -230,141 +226,6 @@ def _identity_plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_xticks(list(x), [r["identity"] for r in rows], rotation=70, fontsize=7)
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def claims(
-    data: Path,
-    embed: Callable[[Sequence[str]], list[list[float]]],
-    version: str,
-    command: str,
-    split: str = "dev",
-    claim_map: ClaimMap | None = None,
-    embed_claims: Callable[[Sequence[str]], list[list[float]]] | None = None,
-    encoder: TokenEncoder | None = None,
-) -> tuple[Report, dict[str, Callable[[Path], None]]]:
-    """CheckThat! 2020 task 2 (`split` dev or train; or "coaid", CoAID's news headlines against
-    its fact-checked claims, out of the map's domain): rank the fact-checks for each query;
-    MAP@5, MRR, Recall@k for the index's own hybrid search (through `claim_map` when given, and
-    re-ranked by its re-ranker when there is an `encoder`, every query as if past the gate), and
-    for comparison the search before re-ranking, without the map, reciprocal-rank fusion, and the
-    lexical and embedding halves alone. Fact-checks are embedded by `embed_claims` (as `modbot
-    claims import` does; default `embed`), queries by `embed` (as the service does)."""
-    import numpy as np
-
-    from model.claims import Claim, ClaimIndex
-    from moderation.normalise import normalise
-    from moderation.retrieval import average_precision_at, fuse
-
-    started = time.perf_counter()
-    task = datasets.coaid_retrieval(data) if split == "coaid" else datasets.checkthat(data, split)
-    ids = [i for i, _ in task.claims]
-    claim_vectors = np.asarray((embed_claims or embed)([normalise(t).text for _, t in task.claims]), dtype=np.float32)
-    records = [Claim(i, t, "", "", "") for i, t in task.claims]
-    index = ClaimIndex(records, claim_vectors)
-    mapped = ClaimIndex(records, claim_vectors, claim_map) if claim_map is not None else None
-    reranked = ClaimIndex(records, claim_vectors, claim_map, encoder) if claim_map is not None else None
-    if reranked is not None and reranked.reranker is None:
-        reranked = None
-    queries = [(q, normalise(t).text) for q, t in task.queries if q in task.relevant]
-    query_vectors = embed([t for _, t in queries])
-    rankings: dict[str, list[list[int]]] = {"hybrid": []}
-    if reranked is not None:
-        rankings["hybrid before re-ranking"] = []
-    if mapped is not None:
-        rankings["hybrid without the map"] = []
-    rankings.update({"reciprocal-rank fusion": [], "bm25": [], "embedding": []})
-    top_matches: list[tuple[float, bool]] = []  # the hybrid's best match: similarity, right or not
-    shipped = reranked or mapped or index
-    found_all = shipped.search_many([t for _, t in queries], query_vectors, k=20)
-    for (q, text_), vector, found in zip(queries, query_vectors, found_all, strict=True):
-        rankings["hybrid"].append([m.claim.id for m in found])
-        top_matches.append((found[0].similarity, found[0].claim.id in task.relevant[q]))
-        if reranked is not None and mapped is not None:
-            rankings["hybrid before re-ranking"].append([m.claim.id for m in mapped.search(text_, vector, k=20)])
-        if mapped is not None:
-            rankings["hybrid without the map"].append([m.claim.id for m in index.search(text_, vector, k=20)])
-        cosine = index.embeddings @ np.asarray(vector, dtype=np.float32)
-        lexical = index.bm25.scores(text_)
-        rankings["reciprocal-rank fusion"].append([ids[i] for i in fuse([cosine, lexical])[:20]])
-        rankings["bm25"].append([ids[int(i)] for i in np.argsort(-lexical, kind="stable")[:20]])
-        rankings["embedding"].append([ids[int(i)] for i in np.argsort(-cosine, kind="stable")[:20]])
-    rel = [task.relevant[q] for q, _ in queries]
-    rows = []
-    for method, ranked in rankings.items():
-        rows.append(
-            {
-                "method": method,
-                "MAP@5": float(np.mean([average_precision_at(r, g, 5) for r, g in zip(ranked, rel, strict=True)])),
-                "MRR": float(
-                    np.mean(
-                        [
-                            next((1 / (i + 1) for i, d in enumerate(r) if d in g), 0.0)
-                            for r, g in zip(ranked, rel, strict=True)
-                        ]
-                    )
-                ),
-                "Recall@1": _recall_at(ranked, rel, 1),
-                "Recall@5": _recall_at(ranked, rel, 5),
-            }
-        )
-    report = Report(
-        "claims",
-        command,
-        {
-            "embedding": version,
-            "map": claim_map.version if claim_map else "none",
-            "re-ranker": "yes" if reranked is not None else "none",
-        },
-    )
-    hybrid = rows[0]
-    report.figures = {
-        "split": split,
-        "queries": len(queries),
-        "fact-checks": len(task.claims),
-        "hybrid MAP@5": hybrid["MAP@5"],
-        "hybrid MRR": hybrid["MRR"],
-        "hybrid Recall@5": hybrid["Recall@5"],
-    }
-    report.tables["retrieval methods"] = rows
-    report.tables["best match by similarity threshold (hybrid)"] = [
-        {
-            "threshold": t,
-            "queries at or above": sum(s >= t for s, _ in top_matches) / len(top_matches),
-            "right fact-check among them": _share([right for s, right in top_matches if s >= t]),
-        }
-        for t in (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
-    ]
-    report.seconds = time.perf_counter() - started
-    return report, {"claims_recall.png": lambda p: _recall_plot(rankings, rel, p)}
-
-
-def _recall_at(ranked: list[list[int]], relevant: list[set[int]], k: int) -> float:
-    """How often a relevant fact-check is among the first k."""
-    return sum(bool(set(r[:k]) & g) for r, g in zip(ranked, relevant, strict=True)) / len(ranked)
-
-
-def _share(flags: list[bool]) -> float:
-    return sum(flags) / len(flags) if flags else float("nan")
-
-
-def _recall_plot(rankings: dict[str, list[list[int]]], relevant: list[set[int]], path: Path) -> None:
-    """Recall@k for k = 1-20."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ks = range(1, 21)
-    for method, ranked in rankings.items():
-        ax.plot(list(ks), [_recall_at(ranked, relevant, k) for k in ks], label=method)
-    ax.set_xlabel("k (fact-checks shown)")
-    ax.set_ylabel("Recall@k")
-    ax.set_xticks([1, 5, 10, 15, 20])
-    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
