@@ -20,8 +20,9 @@ from aiohttp import web
 from bot import systemd, wiring
 from bot.adapters.base import Adapter
 from bot.adapters.console.adapter import ConsoleAdapter, IngestStats
+from bot.assistant.drafting_loop import DraftWorker
+from bot.assistant.writer import build_writer
 from bot.config import Config, ConfigError
-from bot.drafts import DraftWorker, build_writer
 from bot.executor import Executor
 from bot.listen import listen
 from bot.metrics import Health, Metrics, make_health_app

@@ -8,8 +8,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.assistant.triggers import DraftTriggers
 from bot.config import Config
-from bot.drafts import DraftTriggers
 from bot.scorers import build_domain_list, build_scorers, build_spam_rules
 from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.store import Store

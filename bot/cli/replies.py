@@ -57,7 +57,7 @@ def list_drafts(args: argparse.Namespace) -> int:
     store = open_store(config)
     if args.write:
         from bot import wiring
-        from bot.drafts import write_queued
+        from bot.assistant.drafting_loop import write_queued
 
         built = wiring.filter_stack(config, store)
         written = asyncio.run(write_queued(config, store, built.decider, built.embedder))

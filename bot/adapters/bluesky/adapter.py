@@ -15,7 +15,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -35,6 +35,7 @@ from atproto_client.exceptions import (
 )
 
 from bot.adapters.base import ActionFailed, PostSink, patiently
+from bot.adapters.bluesky.actions import carry_out
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
 from bot.config import BlueskyConfig
 from bot.storage.db import DatabaseError
@@ -44,14 +45,6 @@ from moderation.types import Author, Post, Quarantined
 log = logging.getLogger(__name__)
 _AUTHOR_CACHE = 10_000
 _CURSOR_EVERY_SECONDS = 5.0
-_REPORT_REASON = {
-    "profanity": "com.atproto.moderation.defs#reasonRude",
-    "toxicity": "com.atproto.moderation.defs#reasonRude",
-    "harassment": "com.atproto.moderation.defs#reasonRude",
-    "threat": "com.atproto.moderation.defs#reasonViolation",
-    "hate": "com.atproto.moderation.defs#reasonViolation",
-    "sexual": "com.atproto.moderation.defs#reasonSexual",
-}
 
 
 class BlueskyAdapter:
@@ -321,105 +314,15 @@ class BlueskyAdapter:
             self._last_action = time.monotonic()
         try:
             try:
-                return await self._act(action)
+                return await carry_out(self.client, self.did, self.config, action)
             except (UnauthorizedError, BadRequestError) as exc:
                 if "ExpiredToken" not in str(exc) and not isinstance(exc, UnauthorizedError):
                     raise
                 log.info("bluesky: session expired; logging in again")
                 await self._login()
-                return await self._act(action)
+                return await carry_out(self.client, self.did, self.config, action)
         except RequestErrorBase as exc:
             status = exc.response.status_code if exc.response is not None else None
             if status is not None and 400 <= status < 500 and status != 429:
                 raise ActionFailed(f"Bluesky refused {action.kind} ({status}): {exc}", retryable=False) from exc
             raise ActionFailed(f"Bluesky {action.kind} failed: {exc}") from exc
-
-    async def _act(self, action: ActionRecord) -> str:
-        ref = action.platform_ref
-        subject = {"uri": ref["uri"], "cid": ref["cid"]}
-        match action.kind:
-            case "reply":
-                text = str(action.params.get("text", ""))
-                if not text:
-                    raise ActionFailed("reply without text", retryable=False)
-                root = ref.get("root") or subject
-                reply = models.AppBskyFeedPost.ReplyRef(
-                    root=models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"]),
-                    parent=models.ComAtprotoRepoStrongRef.Main(**subject),
-                )
-                sent = await self.client.send_post(text, reply_to=reply, profile_identify=self.did)
-                return f"replied: {sent.uri}"
-            case "report":
-                category = str(action.params.get("category", ""))
-                client = self.client.with_proxy("atproto_labeler", self.config.moderation_service_did)
-                await client.com.atproto.moderation.create_report(
-                    {
-                        "reasonType": _REPORT_REASON.get(category, "com.atproto.moderation.defs#reasonOther"),
-                        "reason": f"modbot: {action.params.get('reason', '')}"[:2000],
-                        "subject": {"$type": "com.atproto.repo.strongRef", **subject},
-                    }
-                )
-                return f"reported to {self.config.moderation_service_did}"
-            case "label":
-                if not self.config.labeler_did:
-                    raise ActionFailed("no labeler_did configured for the label action", retryable=False)
-                client = self.client.with_proxy("atproto_labeler", self.config.labeler_did)
-                await client.tools.ozone.moderation.emit_event(
-                    {
-                        "event": {
-                            "$type": "tools.ozone.moderation.defs#modEventLabel",
-                            "createLabelVals": [self.config.label],
-                            "negateLabelVals": [],
-                            "comment": f"modbot: {action.params.get('reason', '')}"[:2000],
-                        },
-                        "subject": {"$type": "com.atproto.repo.strongRef", **subject},
-                        "createdBy": self.did,
-                    }
-                )
-                return f"labelled {self.config.label!r} via {self.config.labeler_did}"
-            case "hide_reply":
-                return await self._hide_reply(ref)
-            case "mute":
-                await self.client.app.bsky.graph.mute_actor({"actor": ref["repo"]})
-                return f"muted {ref['repo']}"
-            case "block":
-                await self.client.com.atproto.repo.create_record(
-                    {
-                        "repo": self.did,
-                        "collection": "app.bsky.graph.block",
-                        "record": {
-                            "$type": "app.bsky.graph.block",
-                            "subject": ref["repo"],
-                            "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-                        },
-                    }
-                )
-                return f"blocked {ref['repo']}"
-        raise ActionFailed(f"Bluesky has no action {action.kind!r}", retryable=False)
-
-    async def _hide_reply(self, ref: dict[str, Any]) -> str:
-        """Add the reply to the threadgate of the bot's own thread (Bluesky lets only the thread's
-        author hide replies)."""
-        root = (ref.get("root") or {}).get("uri", "")
-        if ref["uri"] == root or not root.startswith(f"at://{self.did}/"):
-            raise ActionFailed("hide_reply works only on replies in the bot account's own threads", False)
-        rkey = rkey_of(root)
-        record: dict[str, Any] = {
-            "$type": "app.bsky.feed.threadgate",
-            "post": root,
-            "hiddenReplies": [],
-            "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        }
-        with contextlib.suppress(BadRequestError):  # no threadgate yet
-            existing = await self.client.com.atproto.repo.get_record(
-                {"repo": self.did, "collection": "app.bsky.feed.threadgate", "rkey": rkey}
-            )
-            record = models.get_model_as_dict(existing.value)
-        hidden = list(record.get("hiddenReplies") or [])
-        if ref["uri"] not in hidden:
-            hidden.append(ref["uri"])
-        record["hiddenReplies"] = hidden
-        await self.client.com.atproto.repo.put_record(
-            {"repo": self.did, "collection": "app.bsky.feed.threadgate", "rkey": rkey, "record": record}
-        )
-        return f"hidden in the threadgate of {root}"
