@@ -20,7 +20,7 @@ Figures, neither of them seen by the model they measure:
   full recipe fitted without them (folds stratified and drawn from the seed).
 
 Features are pruned to n-gram buckets seen in at least MIN_DF training texts, which keeps the
-artifact under 2 MB. C and the per-source sample weights were chosen by `tune`: fitted on the
+artifact under 2 MB. C and the per-source sample weights were chosen by `bot.spam_tuning.tune`: fitted on the
 train frames, scored on the val frames and 15 % of the real training ham and of the SMS (never a
 test part); see docs/models.md.
 """
@@ -58,7 +58,7 @@ C = 1.0
 Weights = dict[str, float]
 WEIGHTS: Weights = {"SMS spam": 7.0, SOCIAL_SPAM: 40.0}
 """sample weight per source (1 when not named): SMS spam balanced against SMS ham, as recipe 1's
-class weighting had it; the social spam far above its share. C and these were chosen by `tune`."""
+class weighting had it; the social spam far above its share. C and these were chosen by `bot.spam_tuning.tune`."""
 MIN_DF = 2
 PER_FRAME = 24
 """texts drawn from each train or val frame (the test frames always give spam_corpus.PER_FRAME)"""
@@ -173,68 +173,14 @@ def build(data: Path, seed: int, parts: Sequence[Part] = ("train", "val"), per_f
     return corpus
 
 
-GRID: tuple[tuple[float, Weights], ...] = (
-    *((c, {"SMS spam": 7.0, SOCIAL_SPAM: w}) for c in (1.0, 2.0, 5.0, 10.0) for w in (10.0, 20.0, 40.0, 80.0)),
-    (5.0, {"SMS spam": 20.0, SOCIAL_SPAM: 20.0}),
-    (5.0, {"SMS spam": 7.0, SOCIAL_SPAM: 20.0, HARD_HAM: 3.0}),
-    (1.0, {"SMS spam": 7.0, SOCIAL_SPAM: 40.0, HARD_HAM: 3.0}),
-    (1.0, {"SMS spam": 7.0, SOCIAL_SPAM: 80.0, HARD_HAM: 3.0}),
-    (1.0, {"SMS spam": 7.0, SOCIAL_SPAM: 80.0, HARD_HAM: 6.0}),
-    (2.0, {"SMS spam": 7.0, SOCIAL_SPAM: 80.0, HARD_HAM: 3.0}),
-    (1.0, {"SMS spam": 7.0, SOCIAL_SPAM: 160.0, HARD_HAM: 6.0}),
-)
-"""the (C, weights) pairs docs/models.md reports; the recipe's pair had the best val F1 with at
-most 0.5 % of the real val ham, 1 % of the SMS val ham and 20 % of the val hard negatives flagged"""
-
-
-def tune(
-    data: Path, seed: int = 13, grid: Sequence[tuple[float, Weights]] = GRID, per_frame: int = PER_FRAME
-) -> list[dict[str, Any]]:
-    """Validation figures per (C, weights), at FLAG: fitted on the train frames and 85 % of the
-    real training ham and of the SMS; scored on the val frames and the other 15 %. No test part is
-    read except to keep its texts out of training."""
-    corpus = build(data, seed, ("train",), per_frame)
-    y = np.asarray(corpus.labels)
-    rng = np.random.default_rng(seed)
-    val = np.zeros(len(y), dtype=bool)
-    for group in (REAL_HAM, ("SMS ham",), ("SMS spam",)):
-        rows = np.flatnonzero([s in group for s in corpus.sources])
-        val[rng.choice(rows, size=len(rows) * 15 // 100, replace=False)] = True
-    sms = np.asarray([s.startswith("SMS") for s in corpus.sources])
-    counts = hasher("char").transform(corpus.texts).tocsr()
-    generated = spam_corpus.generate("val", seed)
-    out: list[dict[str, Any]] = []
-    for c, weights in grid:
-        model = _fit(counts[~val], y[~val], _sample_weights(corpus.sources, weights)[~val], c)
-        spam = np.asarray(score_posts(model, [g.text for g in generated if g.label == 1]))
-        hard = np.asarray(score_posts(model, [g.text for g in generated if g.label == 0]))
-        ham = _predict(model, counts[val & ~sms])
-        labels, scores = [1] * len(spam) + [0] * len(ham), np.concatenate([spam, ham])
-        b = binary(labels, scores >= FLAG)
-        sms_b = binary(y[val & sms], _predict(model, counts[val & sms]) >= FLAG)
-        out.append(
-            {
-                "C": c,
-                "weights": ", ".join(f"{k} {v:g}" for k, v in weights.items()),
-                "spam F1": b.f1,
-                "spam recall": b.recall,
-                "real ham FPR": b.false_positive_rate,
-                "hard-negative FPR": float((hard >= FLAG).mean()),
-                "SMS F1": sms_b.f1,
-                "SMS ham FPR": sms_b.false_positive_rate,
-            }
-        )
-    return out
-
-
 # --- fitting ----------------------------------------------------------------------------------------
 
 
-def _sample_weights(sources: Sequence[str], weights: Weights = WEIGHTS) -> Any:
+def sample_weights(sources: Sequence[str], weights: Weights = WEIGHTS) -> Any:
     return np.asarray([weights.get(s, 1.0) for s in sources], dtype=np.float64)
 
 
-def _fit(counts: Any, labels: Any, sample_weight: Any, c: float = C) -> SpamTextModel:
+def fit(counts: Any, labels: Any, sample_weight: Any, c: float = C) -> SpamTextModel:
     """Weighted logistic regression on TF-IDF rows over the buckets in >= MIN_DF texts: the same
     arithmetic as HashedTfidf.fit and .transform, with hashing done once by the caller. Newton-CG
     on the seen buckets only, to a tight tolerance: lbfgs at its default one stops far enough from
@@ -257,7 +203,7 @@ def _tfidf(counts: Any, idf: Any) -> Any:
     return normalize(counts.astype(np.float32).multiply(idf).tocsr(), norm="l2", copy=False)
 
 
-def _predict(model: SpamTextModel, counts: Any) -> Any:
+def predict(model: SpamTextModel, counts: Any) -> Any:
     logits = np.asarray(_tfidf(counts, model.features.idf) @ model.coef, dtype=np.float32) + model.intercept
     return 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
 
@@ -285,10 +231,10 @@ def cross_validate(corpus: Corpus, counts: Any, seed: int) -> CrossValidation:
         members = rng.permutation(np.flatnonzero(sms & (y == cls)))
         fold[members] = np.arange(len(members)) % FOLDS
     scores = np.zeros(len(y), dtype=np.float32)
-    weights = _sample_weights(corpus.sources)
+    weights = sample_weights(corpus.sources)
     for k in range(FOLDS):
         train_idx, test_idx = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-        scores[test_idx] = _predict(_fit(counts[train_idx], y[train_idx], weights[train_idx]), counts[test_idx])
+        scores[test_idx] = predict(fit(counts[train_idx], y[train_idx], weights[train_idx]), counts[test_idx])
     return CrossValidation(y[sms].tolist(), [float(s) for s in scores[sms]])
 
 
@@ -377,7 +323,7 @@ def evaluate(data: Path, seed: int = 13) -> Run:
     corpus = build(data, seed)
     counts = hasher("char").transform(corpus.texts).tocsr()
     cv = cross_validate(corpus, counts, seed)
-    model = _fit(counts, corpus.labels, _sample_weights(corpus.sources))
+    model = fit(counts, corpus.labels, sample_weights(corpus.sources))
     return Run(model, corpus, cv, held_out(model, data, seed))
 
 
