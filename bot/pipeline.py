@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 from bot.backoff import Backoff
 from bot.metrics import Metrics
+from bot.spool_drain import SpoolDrain
 from bot.storage.db import DatabaseError
 from bot.storage.quarantine import QuarantineStore
 from bot.storage.spool import IngestSpool
@@ -71,7 +71,11 @@ class Pipeline:
         """Decided batches the database refused, oldest first; written when it answers again."""
         self._spool_task: asyncio.Task[None] | None = None
         self.ingest_spool = ingest_spool
-        self._unspool_task: asyncio.Task[None] | None = None
+        self._spool_drain = (
+            SpoolDrain(ingest_spool, lambda posts, cursor: self.db(self.store.accept, posts, cursor), self._accepted)
+            if ingest_spool is not None
+            else None
+        )
         self._ingest_stopped = False
         self.decided_count = 0
         self.failed_count = 0
@@ -115,8 +119,8 @@ class Pipeline:
     async def resume_pending(self) -> int:
         """Queue posts a previous run accepted but never decided (and store what its ingest spool
         still held)."""
-        if self.ingest_spool is not None and (await asyncio.to_thread(self.ingest_spool.count)) > 0:
-            self._start_unspooling()
+        if self._spool_drain is not None:
+            await self._spool_drain.resume()
         pending = await self.db(self.store.pending, 100_000)
         await self._enqueue(pending)
         if pending:
@@ -147,14 +151,14 @@ class Pipeline:
         backoff = Backoff()
         while True:
             try:
-                if self._unspooling:  # keep arrival order behind the posts of the outage
+                if self._spool_drain and self._spool_drain.draining:  # keep arrival order behind the outage
                     raise DatabaseError("posts from the outage are still being stored")
                 accepted = await self.db(self.store.accept, posts, cursor)
                 break
             except DatabaseError as exc:
                 if self._ingest_stopped:
                     raise
-                if await self._spooled(posts, cursor):
+                if self._spool_drain and await self._spool_drain.take(posts, cursor):
                     self.paused = None
                     return len(posts)
                 self.paused = f"cannot store posts: {exc}"[:300]
@@ -166,55 +170,11 @@ class Pipeline:
         await self._accepted(accepted)
         return len(accepted)
 
-    async def _spooled(self, posts: Sequence[Post], cursor: CursorUpdate | None) -> bool:
-        """Whether the ingest spool took the posts; False (with why, logged) when there is none, it
-        is full, or its own disk refuses the write."""
-        spool = self.ingest_spool
-        if spool is None:
-            return False
-        try:
-            if await asyncio.to_thread(spool.full):
-                log.error("ingest spool full (%d posts at %s)", spool.max_posts, spool.path)
-                return False
-            await asyncio.to_thread(spool.put, posts, cursor)
-        except (sqlite3.Error, OSError) as exc:  # a full disk or a read-only file: wait, lose nothing
-            log.error("ingest spool at %s cannot be written: %s", spool.path, exc)
-            return False
-        self._start_unspooling()
-        return True
-
     async def _accepted(self, accepted: list[tuple[int, Post]]) -> None:
         if self.metrics is not None:
             for _, post in accepted:
                 self.metrics.posts.labels(post.platform).inc()
         await self._enqueue(accepted)
-
-    @property
-    def _unspooling(self) -> bool:
-        """The spool holds posts exactly while its drain task runs (it ends when the spool is empty,
-        and every put starts it), so this costs no disk read on the ingest path."""
-        return self._unspool_task is not None and not self._unspool_task.done()
-
-    def _start_unspooling(self) -> None:
-        if self._unspool_task is None or self._unspool_task.done():
-            self._unspool_task = asyncio.create_task(self._unspool(), name="modbot-ingest-spool")
-
-    async def _unspool(self) -> None:
-        """Store what the outage spooled, oldest first, as soon as the database answers."""
-        spool = self.ingest_spool
-        assert spool is not None
-        backoff = Backoff(cap=10.0)
-        while (entry := await asyncio.to_thread(spool.oldest)) is not None:
-            spool_id, posts, cursor = entry
-            try:
-                accepted = await self.db(self.store.accept, posts, cursor)
-            except DatabaseError:
-                await backoff.wait()
-                continue
-            await asyncio.to_thread(spool.remove, spool_id)
-            backoff.reset()
-            await self._accepted(accepted)
-        log.info("database back: the posts spooled during the outage are stored")
 
     async def _enqueue(self, items: Sequence[tuple[int, Post]]) -> None:
         """To the local scorer (waits when full: back-pressure on the adapter), or to the stream for
@@ -262,9 +222,8 @@ class Pipeline:
     async def drain(self) -> None:
         """Decide everything accepted so far, then stop the batch loop. Posts still in the ingest
         spool (the database is still down) stay there for the next start."""
-        if self._unspool_task is not None:
-            self._unspool_task.cancel()
-            await asyncio.gather(self._unspool_task, return_exceptions=True)
+        if self._spool_drain is not None:
+            await self._spool_drain.stop()
         if self._retry_task is not None:
             self._retry_task.cancel()
             await asyncio.gather(self._retry_task, return_exceptions=True)
