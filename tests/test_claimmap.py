@@ -121,25 +121,34 @@ def test_train_command_writes_a_loadable_map(tmp_path: Path, monkeypatch: pytest
 @pytest.mark.slow
 @pytest.mark.skipif(not (DATA / "clef2020-checkthat-t2-claim-retrieval").is_dir(), reason=f"no datasets at {DATA}")
 def test_modbot_train_claims_reproduces_the_shipped_map(tmp_path: Path) -> None:
-    """The whole recipe from a fresh embedding cache: the same epoch count and blend weight are
-    chosen and the cross-validated figures match the shipped map's (embeddings may differ in
-    the last float bits between machines, so the maps are compared by what they do)."""
+    """The whole recipe from a fresh embedding cache: the cross-validated figures match the
+    shipped map's, and so do the settings chosen, or, where another processor's last float bits
+    tip a near-tie the other way, the shipped settings score within 0.002 of the best in this
+    run's own selection table. Maps are compared by what they do (embeddings may differ in the
+    last bits between machines)."""
     config = tmp_path / "modbot.toml"
     config.write_text(f'[data]\ndir = "{tmp_path / "data"}"\n')
     out = tmp_path / "map.npz"
     assert main(["--config", str(config), "train", "claims", "--data", str(DATA), "--out", str(out)]) == 0
     trained, shipped = ClaimMap.load(out), ClaimMap.load()
-    assert (trained.meta["epochs"], trained.blend_weight) == (shipped.meta["epochs"], shipped.blend_weight)
     for key, value in shipped.meta["metrics"].items():
         assert trained.meta["metrics"][key] == pytest.approx(value, abs=0.003)
-    assert np.abs(trained.post_weights - shipped.post_weights).max() < 1e-3
-    assert np.abs(trained.claim_weights - shipped.claim_weights).max() < 1e-3
-    assert trained.meta["re-ranker C"] == shipped.meta["re-ranker C"]
-    assert trained.rerank_weights is not None and shipped.rerank_weights is not None
-    # the re-ranker sees word pieces of a fresh encoding: compared by size and direction
-    cosine = trained.rerank_weights @ shipped.rerank_weights
-    cosine /= np.linalg.norm(trained.rerank_weights) * np.linalg.norm(shipped.rerank_weights)
-    assert cosine > 0.999
+    same_map = (trained.meta["epochs"], trained.blend_weight) == (shipped.meta["epochs"], shipped.blend_weight)
+    if same_map:
+        assert np.abs(trained.post_weights - shipped.post_weights).max() < 1e-3
+        assert np.abs(trained.claim_weights - shipped.claim_weights).max() < 1e-3
+    else:
+        table = trained.meta["selection"]
+        assert table[f"{shipped.meta['epochs']} epochs, blend {shipped.blend_weight:g}"] >= max(table.values()) - 0.002
+    c_table = trained.meta["re-ranker selection"]
+    if trained.meta["re-ranker C"] != shipped.meta["re-ranker C"]:
+        assert c_table[f"C {shipped.meta['re-ranker C']:g}"] >= max(c_table.values()) - 0.002
+    elif same_map:
+        assert trained.rerank_weights is not None and shipped.rerank_weights is not None
+        # the re-ranker sees word pieces of a fresh encoding: compared by size and direction
+        cosine = trained.rerank_weights @ shipped.rerank_weights
+        cosine /= np.linalg.norm(trained.rerank_weights) * np.linalg.norm(shipped.rerank_weights)
+        assert cosine > 0.999
 
 
 def test_a_map_for_another_embedding_model_is_refused(tmp_path: Path, store) -> None:  # type: ignore[no-untyped-def]
