@@ -152,7 +152,6 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 OVERSIZED = {
     "bot/storage/store.py",
-    "bot/web/app.py",
 }
 """what is still too long (issue 15): it may only shrink; a new entry is a failure, and so is an
 entry that has been fixed but not struck from the list"""

@@ -1,0 +1,108 @@
+"""The operations pages and the API share, each once: verdicts, assignment, bulk verdicts, draft
+verdicts, and reading the queue's filter from a query string."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.review import escalate_case, resolve_case
+from bot.storage.drafts import DraftVerdict
+from bot.storage.store import CaseView
+from bot.web import queries
+from bot.web.accounts import WebSession
+from bot.web.context import (
+    STATE,
+    VERDICTS,
+    Dashboard,
+    origin_of,
+    session_of,
+)
+from bot.web.inputs import MAX_NAME, BadInput, number, query_text
+from moderation.drafting import length_of
+
+
+def queue_filter(query: Any) -> queries.QueueFilter:
+    states = tuple(s for s in query.getall("state", []) if s in queries.STATES) or ("open", "escalated")
+    sort = query.get("sort", "oldest")
+    if sort not in ("oldest", "newest", "score"):
+        raise web.HTTPBadRequest(text="sort must be oldest, newest or score")
+    page = int(number(query, "page", 1, 100_000) or 1)
+    return queries.QueueFilter(
+        states=states,
+        platform=query_text(query, "platform"),
+        community=query_text(query, "community"),
+        category=query_text(query, "category"),
+        min_score=number(query, "min_score", -1e6, 1e6),
+        max_score=number(query, "max_score", -1e6, 1e6),
+        assignee=query_text(query, "assignee"),
+        max_age_hours=number(query, "max_age_hours", 0, 1_000_000),
+        sort=sort,
+        offset=(page - 1) * 50,
+    )
+
+
+async def verdict(request: web.Request, case_id: int, verdict: str, note: str | None) -> CaseView:
+    state = request.app[STATE]
+    session = session_of(request)
+    if verdict not in VERDICTS:
+        raise web.HTTPBadRequest(text=f"verdict must be one of {', '.join(VERDICTS)}")
+    view: CaseView = await state.act(
+        resolve_case, state.store, state.policy, case_id, verdict, session.moderator.name, origin_of(request), note
+    )
+    return view
+
+
+async def assign_case(
+    state: Dashboard, case_id: int, assignee: str | None, session: WebSession, request: web.Request
+) -> None:
+    if assignee is not None and assignee not in {m.name for m in await state.db(state.accounts.list)}:
+        raise BadInput(f"no moderator named {assignee[:MAX_NAME]!r}")
+    await state.act(queries.assign, state.store, case_id, assignee, session.moderator.name, origin_of(request))
+
+
+async def bulk_verdicts(
+    state: Dashboard, ids: list[int], action: str, session: WebSession, request: web.Request
+) -> list[tuple[int, str]]:
+    results = []
+    for case_id in ids:
+        try:
+            if action == "escalate":
+                await state.db(escalate_case, state.store, case_id, session.moderator.name, origin_of(request), None)
+            else:
+                await state.db(
+                    resolve_case,
+                    state.store,
+                    state.policy,
+                    case_id,
+                    action,
+                    session.moderator.name,
+                    origin_of(request),
+                    "bulk",
+                )
+            results.append((case_id, "done"))
+        except (LookupError, ValueError) as exc:
+            results.append((case_id, str(exc)))
+    return results
+
+
+async def decide_draft(request: web.Request, draft_id: int, verdict: str, text: str, note: str | None) -> Any:
+    session = session_of(request)
+    state = request.app[STATE]
+    if verdict not in ("approve", "edit", "reject"):
+        raise web.HTTPBadRequest(text="verdict must be approve, edit or reject")
+    current = await state.db(state.drafts.draft, draft_id)
+    if current is None:
+        raise web.HTTPNotFound(text=f"no draft {draft_id}")
+    if verdict == "edit":
+        size, limit, unit = length_of(text, current.post.platform)
+        if size > limit:
+            raise web.HTTPBadRequest(text=f"the edited text is {size} {unit}; {current.post.platform} takes {limit}")
+        if text == current.text:
+            verdict = "approve"
+    dv: DraftVerdict = verdict  # type: ignore[assignment]
+    new_text = text if verdict == "edit" else None
+    return await state.act(
+        state.drafts.decide, draft_id, dv, session.moderator.name, origin_of(request), new_text, note
+    )
