@@ -13,7 +13,8 @@ from typing import Any, Protocol
 from bot.adapters.base import ActionFailed
 from bot.metrics import Metrics
 from bot.storage.db import DatabaseError
-from bot.storage.store import ActionRecord, Store
+from bot.storage.records import ActionRecord
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Executor:
 
     async def run_once(self) -> int:
         """Run every due action once; returns how many were attempted."""
-        actions = await self.db(self.store.claim_actions, list(self.adapters), 50)
+        actions = await self.db(self.store.lease_actions, list(self.adapters), 50)
         for action in actions:
             await self._attempt(action)
         return len(actions)

@@ -19,8 +19,9 @@ from bot.metrics import Metrics
 from bot.spool_drain import SpoolDrain
 from bot.storage.db import DatabaseError
 from bot.storage.quarantine import QuarantineStore
+from bot.storage.records import CursorUpdate
 from bot.storage.spool import IngestSpool
-from bot.storage.store import CursorUpdate, Store
+from bot.storage.store import Store
 from bot.stream import PostStream, StreamError
 from moderation.actions import ActionSpec
 from moderation.decider import Decider

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from bot.adapters.base import CaseVerb, DeskStatus
-from bot.storage.store import CaseView, Store
+from bot.storage.records import CaseView
+from bot.storage.store import Store
 from moderation.actions import Verdict, verdict_actions
 from moderation.decider import Decider
 from moderation.policy import Policy

@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.backoff import Backoff
 from bot.storage.db import DatabaseError
+from bot.storage.records import CursorUpdate
 from bot.storage.spool import IngestSpool
-from bot.storage.store import CursorUpdate
 from moderation.types import Post
 
 log = logging.getLogger(__name__)

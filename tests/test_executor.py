@@ -9,7 +9,8 @@ from typing import Any
 
 from bot.adapters.base import ActionFailed
 from bot.executor import Executor
-from bot.storage.store import ActionRecord, Store
+from bot.storage.records import ActionRecord
+from bot.storage.store import Store
 from moderation.actions import ActionSpec
 from moderation.types import Author, Decision, Outcome, Post
 

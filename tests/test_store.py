@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from bot.review import escalate_case, resolve_case
-from bot.storage.store import CursorUpdate, Store
+from bot.storage.records import CursorUpdate
+from bot.storage.store import Store
 from moderation.actions import ActionSpec
 from moderation.policy import Policy, PolicyRules
 from moderation.types import Author, Decision, Outcome, Post, Reason, Span
@@ -75,11 +76,11 @@ def test_a_post_is_decided_once_with_case_and_outbox(store: Store) -> None:
     [case] = store.cases()
     assert case.decision.outcome is Outcome.REMOVE and case.post == p
     assert case.decision.reasons[0].spans == (Span(0, 5),)
-    [action] = store.claim_actions(["console"])
+    [action] = store.lease_actions(["console"])
     assert action.kind == "remove" and action.platform_ref["post_id"] == "a" and action.attempts == 1
-    assert store.claim_actions(["console"]) == []  # running: nobody else takes it
+    assert store.lease_actions(["console"]) == []  # running: nobody else takes it
     store.finish_action(action.id, False, "timeout", retry_in=timedelta(seconds=0))
-    [again] = store.claim_actions(["console"])
+    [again] = store.lease_actions(["console"])
     assert again.attempts == 2
     store.finish_action(again.id, True, "done")
     full = store.case(case.id)
@@ -96,7 +97,7 @@ def test_allow_opens_no_case_and_shadow_queues_nothing(store: Store) -> None:
     )
     [case] = store.cases()
     assert case.post.id == "b" and case.decision.shadow
-    assert store.claim_actions(["console"]) == []
+    assert store.lease_actions(["console"]) == []
 
 
 def test_resolve_closes_audits_and_queues_removal_once(store: Store) -> None:
@@ -127,9 +128,9 @@ def test_audit_log_is_append_only_in_the_database(store: Store) -> None:
 def test_crashed_running_actions_are_requeued(store: Store) -> None:
     [(row, p)] = store.accept([post("a")])
     store.record([(row, p, decision(Outcome.REMOVE), [ActionSpec("remove", {})])])
-    assert len(store.claim_actions(["console"])) == 1
+    assert len(store.lease_actions(["console"])) == 1
     assert store.requeue_running() == 1
-    assert len(store.claim_actions(["console"])) == 1
+    assert len(store.lease_actions(["console"])) == 1
 
 
 def test_timeout_verdict_and_escalation(store: Store) -> None:

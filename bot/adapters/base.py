@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from bot.backoff import Backoff
 from bot.storage.db import DatabaseError
-from bot.storage.store import ActionRecord, CaseView, CursorUpdate
+from bot.storage.records import ActionRecord, CaseView, CursorUpdate
 from moderation.actions import Verdict
 from moderation.types import Decision, Post, Quarantined
 

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from bot.cli.shared import USAGE, CommandFailed, Subcommands, config_of, err, out
 from bot.config import Config, ConfigError
-from bot.storage.store import StoredDecision
+from bot.storage.records import StoredDecision
 from bot.terminal import escape
 
 _LONG_INPUT_BYTES = 64 * 1024

@@ -18,7 +18,7 @@ from bot.cli.shared import (
     out,
     store_of,
 )
-from bot.storage.store import CaseView
+from bot.storage.records import CaseView
 from bot.terminal import escape
 from moderation.types import Span
 

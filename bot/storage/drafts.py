@@ -16,8 +16,9 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.storage.records import post_from_row
 from bot.storage.schema import ActionRow, AuditRow, DraftRow, PostRow, utcnow
-from bot.storage.store import Store, post_from_row
+from bot.storage.store import Store
 from moderation.types import Post
 
 DraftVerdict = Literal["approve", "edit", "reject"]

@@ -18,8 +18,9 @@ from sqlalchemy import Engine, exists, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bot.storage.records import chunks
 from bot.storage.schema import AuditRow, CaseRow, DecisionRow, DraftRow, PostRow, utcnow
-from bot.storage.store import Store, chunks
+from bot.storage.store import Store
 from moderation.types import Reason
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.storage.store import CursorUpdate
+from bot.storage.records import CursorUpdate
 from moderation.types import Author, Post
 
 

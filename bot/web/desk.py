@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.review import escalate_case, resolve_case
 from bot.storage.drafts import DraftVerdict
-from bot.storage.store import CaseView
+from bot.storage.records import CaseView
 from bot.web import queries
 from bot.web.accounts import WebSession
 from bot.web.context import (

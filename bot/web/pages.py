@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.evaluation.live import audit_store
 from bot.review import escalate_case
-from bot.storage.store import CaseView
+from bot.storage.records import CaseView
 from bot.web import desk, queries
 from bot.web.accounts import ROLES, LoginRefused
 from bot.web.context import (

@@ -13,7 +13,7 @@ from atproto_client.exceptions import BadRequestError
 from bot.adapters.base import ActionFailed
 from bot.adapters.bluesky.convert import rkey_of
 from bot.config import BlueskyConfig
-from bot.storage.store import ActionRecord
+from bot.storage.records import ActionRecord
 
 _REPORT_REASON = {
     "profanity": "com.atproto.moderation.defs#reasonRude",

@@ -39,7 +39,8 @@ from bot.adapters.bluesky.actions import carry_out
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
 from bot.config import BlueskyConfig
 from bot.storage.db import DatabaseError
-from bot.storage.store import ActionRecord, CursorUpdate, Store
+from bot.storage.records import ActionRecord, CursorUpdate
+from bot.storage.store import Store
 from moderation.types import Author, Post, Quarantined
 
 log = logging.getLogger(__name__)

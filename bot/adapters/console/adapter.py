@@ -22,7 +22,8 @@ from typing import BinaryIO
 
 from bot.adapters.base import PostSink, patiently
 from bot.adapters.console.convert import PLATFORM, LineError, parse_line
-from bot.storage.store import ActionRecord, CursorUpdate, Store
+from bot.storage.records import ActionRecord, CursorUpdate
+from bot.storage.store import Store
 from moderation.types import Post, Quarantined
 
 log = logging.getLogger(__name__)

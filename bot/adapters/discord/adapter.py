@@ -24,7 +24,7 @@ from bot.adapters.discord.cases import CaseButton, buttons, case_embed
 from bot.adapters.discord.commands import SlashCommands, actor_name, author_record
 from bot.adapters.discord.convert import PLATFORM, TIMEOUT_CAP_SECONDS, automod_record, to_post
 from bot.config import DiscordConfig, DiscordGuildConfig
-from bot.storage.store import ActionRecord, CaseView
+from bot.storage.records import ActionRecord, CaseView
 from moderation.types import Post, Quarantined
 
 log = logging.getLogger(__name__)

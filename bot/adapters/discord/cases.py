@@ -12,7 +12,7 @@ from typing import Any
 
 import discord
 
-from bot.storage.store import CaseView
+from bot.storage.records import CaseView
 from moderation.types import Span
 
 VERBS = ("approve", "remove", "timeout", "ban", "escalate")

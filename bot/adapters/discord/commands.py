@@ -14,7 +14,7 @@ from bot.adapters.base import DecisionSink, ReviewDesk
 from bot.adapters.discord.cases import buttons, case_embed
 from bot.adapters.discord.convert import PLATFORM, to_post
 from bot.config import DiscordGuildConfig
-from bot.storage.store import CaseView
+from bot.storage.records import CaseView
 
 
 def actor_name(member: discord.Member | discord.User) -> str:

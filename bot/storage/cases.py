@@ -1,0 +1,156 @@
+"""The review queue's cases: listed, read in full (actions and audit), resolved and escalated."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.storage.base import Transactional
+from bot.storage.records import (
+    AuditRecord,
+    CaseView,
+    action_record,
+    action_row,
+    case_view,
+)
+from bot.storage.schema import (
+    ActionRow,
+    AuditRow,
+    CaseRow,
+    DecisionRow,
+    PostRow,
+    utcnow,
+)
+from moderation.actions import ActionSpec
+
+
+class Cases(Transactional):
+    def cases(
+        self,
+        states: Sequence[str] = ("open", "escalated"),
+        limit: int = 50,
+        platform: str | None = None,
+        community: str | None = None,
+    ) -> list[CaseView]:
+        def work(session: Session) -> list[CaseView]:
+            query = (
+                select(CaseRow, PostRow, DecisionRow)
+                .join(PostRow, CaseRow.post_id == PostRow.id)
+                .join(DecisionRow, CaseRow.decision_id == DecisionRow.id)
+                .where(CaseRow.state.in_(list(states)))
+            )
+            if platform is not None:
+                query = query.where(PostRow.platform == platform)
+            if community is not None:
+                query = query.where(PostRow.community == community)
+            rows = session.execute(query.order_by(CaseRow.id).limit(limit))
+            return [case_view(c, p, d) for c, p, d in rows]
+
+        return self.transaction(work)
+
+    def case(self, case_id: int) -> CaseView | None:
+        def work(session: Session) -> CaseView | None:
+            found = session.execute(
+                select(CaseRow, PostRow, DecisionRow)
+                .join(PostRow, CaseRow.post_id == PostRow.id)
+                .join(DecisionRow, CaseRow.decision_id == DecisionRow.id)
+                .where(CaseRow.id == case_id)
+            ).first()
+            if found is None:
+                return None
+            c, p, d = found
+            actions = tuple(
+                action_record(a, p)
+                for a in session.scalars(select(ActionRow).where(ActionRow.post_id == p.id).order_by(ActionRow.id))
+            )
+            audit = tuple(
+                AuditRecord(a.at, a.actor, a.action, a.origin, a.details)
+                for a in session.scalars(
+                    select(AuditRow)
+                    .where(AuditRow.target_type == "case", AuditRow.target_id == str(case_id))
+                    .order_by(AuditRow.id)
+                )
+            )
+            return case_view(c, p, d, actions, audit)
+
+        return self.transaction(work)
+
+    def resolve(
+        self,
+        case_id: int,
+        resolution: str,
+        actor: str,
+        origin: str,
+        note: str | None,
+        actions: Sequence[ActionSpec],
+        verdict: str | None = None,
+    ) -> CaseView:
+        """Close a case with a verdict, queue the actions it implies and write the audit log, all
+        in one transaction. Raises LookupError for an unknown case, ValueError for a closed one."""
+
+        def work(session: Session) -> None:
+            case = _open_case(session, case_id)
+            case.state, case.resolution, case.closed_by = "closed", resolution, actor
+            case.closed_at = utcnow()
+            if note:
+                case.note = note
+            post = session.get(PostRow, case.post_id)
+            assert post is not None
+            for spec in actions:
+                key = f"c{case_id}:{spec.kind}"
+                done_before = session.scalar(
+                    select(ActionRow.id).where(
+                        ActionRow.post_id == post.id, ActionRow.kind == spec.kind, ActionRow.state != "failed"
+                    )
+                )
+                if done_before is None:
+                    session.add(action_row(post.id, post.platform, spec, key, case_id=case_id))
+            session.add(
+                AuditRow(
+                    actor=actor,
+                    action=f"case.{resolution}",
+                    target_type="case",
+                    target_id=str(case_id),
+                    origin=origin,
+                    details={"note": note, "verdict": verdict or resolution, "actions": [a.kind for a in actions]},
+                )
+            )
+
+        self.transaction(work)
+        view = self.case(case_id)
+        assert view is not None
+        return view
+
+    def escalate(self, case_id: int, actor: str, origin: str, note: str | None) -> CaseView:
+        def work(session: Session) -> None:
+            case = _open_case(session, case_id)
+            case.state = "escalated"
+            if note:
+                case.note = note
+            session.add(
+                AuditRow(
+                    actor=actor,
+                    action="case.escalated",
+                    target_type="case",
+                    target_id=str(case_id),
+                    origin=origin,
+                    details={"note": note},
+                )
+            )
+
+        self.transaction(work)
+        view = self.case(case_id)
+        assert view is not None
+        return view
+
+
+def _open_case(session: Session, case_id: int) -> CaseRow:
+    """The case, locked for update; LookupError if there is none, ValueError if it is closed."""
+    case = session.get(CaseRow, case_id, with_for_update=True)
+    if case is None:
+        raise LookupError(f"no case {case_id}")
+    if case.state == "closed":
+        raise ValueError(f"case {case_id} is already closed ({case.resolution} by {case.closed_by})")
+    return case
