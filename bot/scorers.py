@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.config import ClaimsConfig, ScorersConfig
@@ -20,39 +22,63 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """A scorer modbot can build: its `[scorers.<section>]` config section and how to build it
+    from the whole scorers config. Adding a scorer is one entry here (docs/extending.md)."""
+
+    section: str
+    build: Callable[[ScorersConfig], Scorer | Cascade]
+
+
+def _profanity(cfg: ScorersConfig) -> Scorer:
+    from model.profanity import ProfanityScorer
+
+    return ProfanityScorer(span_threshold=cfg.profanity.span_threshold)
+
+
+def _detoxify(cfg: ScorersConfig) -> Scorer | Cascade:
+    from model.detox import DetoxifyScorer
+
+    d = cfg.detoxify
+    detoxify = DetoxifyScorer(
+        model_type=d.model_type,
+        checkpoint=d.checkpoint,
+        huggingface_config_path=d.huggingface_config_path,
+        device=d.device,
+        download=d.download,
+        batch_size=d.batch_size,
+    )
+    return Cascade(detoxify, d.cascade_low, d.cascade_high) if d.cascade else detoxify
+
+
+def _head(cfg: ScorersConfig) -> Scorer:
+    from model.heads import Head
+
+    return HeadScorer(Head.load(cfg.head.artifact))
+
+
+def _spam_text(cfg: ScorersConfig) -> Scorer:
+    from model.spamtext import SpamTextModel, SpamTextScorer
+
+    return SpamTextScorer(SpamTextModel.load(cfg.spam_text.artifact))
+
+
+SCORERS: tuple[Registered, ...] = (
+    Registered("profanity", _profanity),
+    Registered("detoxify", _detoxify),
+    Registered("head", _head),
+    Registered("spam_text", _spam_text),
+)
+"""Every scorer that needs only its config; the fact-check matcher (`[scorers.claims]`) also needs
+the store and the shared embedding, so `build_scorers` adds it last."""
+
+
 def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[Scorer | Cascade], Embedder | None]:
     """The configured scorers and, if any needs it, the shared embedding model. The claim matcher
     needs the store (its fact-checks live there). detoxify comes wrapped in a Cascade when it is
     to see only the posts the others are unsure of."""
-    scorers: list[Scorer | Cascade] = []
-    if cfg.profanity.enabled:
-        from model.profanity import ProfanityScorer
-
-        scorers.append(ProfanityScorer(span_threshold=cfg.profanity.span_threshold))
-    if cfg.detoxify.enabled:
-        from model.detox import DetoxifyScorer
-
-        d = cfg.detoxify
-        detoxify = DetoxifyScorer(
-            model_type=d.model_type,
-            checkpoint=d.checkpoint,
-            huggingface_config_path=d.huggingface_config_path,
-            device=d.device,
-            download=d.download,
-            batch_size=d.batch_size,
-        )
-        scorers.append(Cascade(detoxify, d.cascade_low, d.cascade_high) if d.cascade else detoxify)
-    branch = None
-    if cfg.head.enabled:
-        from model.heads import Head
-
-        head = Head.load(cfg.head.artifact)
-        scorers.append(HeadScorer(head))
-        branch = head.branch
-    if cfg.spam_text.enabled:
-        from model.spamtext import SpamTextModel, SpamTextScorer
-
-        scorers.append(SpamTextScorer(SpamTextModel.load(cfg.spam_text.artifact)))
+    scorers = [entry.build(cfg) for entry in SCORERS if getattr(cfg, entry.section).enabled]
     claims = cfg.claims.enabled and store is not None
     if scorers and not claims and all(isinstance(s, Cascade) for s in scorers):
         raise ScorerError(
@@ -61,21 +87,11 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
         )
     if not scorers and not claims:
         raise ScorerError(
-            "no scorer is enabled: enable [scorers.profanity], [scorers.head], [scorers.spam_text] "
-            "or [scorers.detoxify]"
+            "no scorer is enabled: enable "
+            + ", ".join(f"[scorers.{e.section}]" for e in SCORERS[:-1])
+            + f" or [scorers.{SCORERS[-1].section}]"
         )
-    embedder = None
-    sentences = cfg.embedding.enabled or claims or any(_needs_sentences(s) for s in scorers)
-    if sentences or any(_needs_embedding(s) for s in scorers):
-        e = cfg.embedding
-        embedder = Embedder(e.model_dir, e.device, e.batch_size, branch, e.precision)
-        embedder.sentences = sentences
-        trained_on = head.meta.get("embedding") if branch is not None else None
-        if trained_on is not None and trained_on != embedder.version:
-            raise ScorerError(
-                f"the head's fine-tuned layers belong to {trained_on}, but the embedding model is {embedder.version}: "
-                "use that model or a head trained on yours (modbot train)"
-            )
+    embedder = _shared_embedder(cfg, scorers, claims)
     if claims:  # after the embedder: the re-ranker encodes word pieces with it
         assert store is not None and embedder is not None
         scorers.append(_claim_scorer(store, cfg, embedder))
@@ -85,6 +101,26 @@ def build_scorers(cfg: ScorersConfig, store: Store | None = None) -> tuple[list[
         if isinstance(s, Cascade):
             log.info("scorer %s sees only posts scored %.2f-%.2f by the others", one.name, s.low, s.high)
     return scorers, embedder
+
+
+def _shared_embedder(cfg: ScorersConfig, scorers: list[Scorer | Cascade], claims: bool) -> Embedder | None:
+    """The one embedding model every scorer that needs one shares, carrying the head's fine-tuned
+    branch when there is a head; None when no scorer needs it."""
+    head = next((s.head for s in scorers if isinstance(s, HeadScorer)), None)
+    sentences = cfg.embedding.enabled or claims or any(_needs_sentences(s) for s in scorers)
+    if not sentences and not any(_needs_embedding(s) for s in scorers):
+        return None
+    e = cfg.embedding
+    branch = head.branch if head is not None else None
+    embedder = Embedder(e.model_dir, e.device, e.batch_size, branch, e.precision)
+    embedder.sentences = sentences
+    trained_on = head.meta.get("embedding") if head is not None and branch is not None else None
+    if trained_on is not None and trained_on != embedder.version:
+        raise ScorerError(
+            f"the head's fine-tuned layers belong to {trained_on}, but the embedding model is {embedder.version}: "
+            "use that model or a head trained on yours (modbot train)"
+        )
+    return embedder
 
 
 def _needs_embedding(s: Scorer | Cascade) -> bool:
