@@ -82,7 +82,8 @@ def main() -> None:
         results = [one_run(feed, args.posts, args.config) for _ in range(args.runs)]
     whole = statistics.median(r[0] for r in results)
     steady = statistics.median(r[1] for r in results)
-    what = f"config {args.config}" if args.config else "embedded defaults (profanity + spam rules)"
+    defaults = "embedded defaults (abuse and spam-text models, profanity, spam rules)"
+    what = f"config {args.config}" if args.config else defaults
     print(f"modbot scan, {args.posts} posts, {what}, SQLite, median of {args.runs} runs:")
     print(f"  whole command (start-up + migrations + model load + scan): {whole:,.0f} posts/s")
     print(f"  steady state (first to last decision):                     {steady:,.0f} posts/s")
