@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from bot.adapters.base import CaseVerb, DeskStatus
-from bot.storage.records import CaseView
+from bot.storage.records import WAITING, CaseView
 from bot.storage.store import Store
 from moderation.actions import Verdict, verdict_actions
 from moderation.decider import Decider
@@ -52,7 +52,7 @@ class Desk:
         return view
 
     async def open_cases(self, platform: str, community: str, limit: int) -> list[CaseView]:
-        cases: list[CaseView] = await self.db(self.store.cases, ("open", "escalated"), limit, platform, community)
+        cases: list[CaseView] = await self.db(self.store.cases, WAITING, limit, platform, community)
         return cases
 
     async def author_record(self, platform: str, community: str, author_id: str) -> dict[str, int]:

@@ -18,7 +18,7 @@ from bot.cli.shared import (
     out,
     store_of,
 )
-from bot.storage.records import CaseView
+from bot.storage.records import WAITING, CaseState, CaseView
 from bot.terminal import escape
 from moderation.types import Span
 
@@ -64,7 +64,7 @@ def register(sub: Subcommands) -> None:
 
 def queue(args: argparse.Namespace) -> int:
     store = store_of(args)
-    states = ("open", "escalated", "closed") if args.all else ("open", "escalated")
+    states = tuple(CaseState) if args.all else WAITING
     cases = store.cases(states, args.limit)
     if not cases:
         out.print("no open cases" if not args.all else "no cases")
@@ -76,7 +76,7 @@ def queue(args: argparse.Namespace) -> int:
         top = c.decision.reasons[0].message if c.decision.reasons else ""
         table.add_row(
             str(c.id),
-            c.state if c.state != "closed" else f"closed ({c.resolution})",
+            c.state if c.state != CaseState.CLOSED else f"closed ({c.resolution})",
             c.decision.outcome.value + (" (shadow)" if c.decision.shadow else ""),
             escape(f"{c.post.platform}/{c.post.community}"),
             escape(c.post.author.id),

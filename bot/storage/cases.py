@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from bot.storage.base import Transactional
 from bot.storage.records import (
+    WAITING,
     AuditRecord,
+    CaseState,
     CaseView,
     action_record,
     action_row,
@@ -29,7 +31,7 @@ from moderation.actions import ActionSpec
 class Cases(Transactional):
     def cases(
         self,
-        states: Sequence[str] = ("open", "escalated"),
+        states: Sequence[str] = WAITING,
         limit: int = 50,
         platform: str | None = None,
         community: str | None = None,
@@ -92,7 +94,7 @@ class Cases(Transactional):
 
         def work(session: Session) -> None:
             case = _open_case(session, case_id)
-            case.state, case.resolution, case.closed_by = "closed", resolution, actor
+            case.state, case.resolution, case.closed_by = CaseState.CLOSED, resolution, actor
             case.closed_at = utcnow()
             if note:
                 case.note = note
@@ -126,7 +128,7 @@ class Cases(Transactional):
     def escalate(self, case_id: int, actor: str, origin: str, note: str | None) -> CaseView:
         def work(session: Session) -> None:
             case = _open_case(session, case_id)
-            case.state = "escalated"
+            case.state = CaseState.ESCALATED
             if note:
                 case.note = note
             session.add(
@@ -151,6 +153,6 @@ def _open_case(session: Session, case_id: int) -> CaseRow:
     case = session.get(CaseRow, case_id, with_for_update=True)
     if case is None:
         raise LookupError(f"no case {case_id}")
-    if case.state == "closed":
+    if case.state == CaseState.CLOSED:
         raise ValueError(f"case {case_id} is already closed ({case.resolution} by {case.closed_by})")
     return case

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, exists, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bot.storage.records import chunks
+from bot.storage.records import CaseState, chunks
 from bot.storage.schema import AuditRow, CaseRow, DecisionRow, DraftRow, PostRow, utcnow
 from bot.storage.store import Store
 from moderation.types import Reason
@@ -78,7 +78,7 @@ def purge_text(store: Store, before: datetime, dry_run: bool = False) -> Purged:
     """Remove the text of posts received before `before` whose case (if any) is closed."""
 
     def work(session: Session) -> Purged:
-        open_case = exists().where(CaseRow.post_id == PostRow.id, CaseRow.state != "closed")
+        open_case = exists().where(CaseRow.post_id == PostRow.id, CaseRow.state != CaseState.CLOSED)
         ids = list(
             session.scalars(
                 select(PostRow.id).where(PostRow.received_at < before, PostRow.text.is_not(None), ~open_case)

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,18 @@ from moderation.cleaning import clean_text
 from moderation.types import Author, Decision, Outcome, Post, Reason
 
 T = TypeVar("T")
+
+
+class CaseState(StrEnum):
+    """Where a case is in review; stored as its value."""
+
+    OPEN = "open"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+
+
+WAITING: tuple[CaseState, ...] = (CaseState.OPEN, CaseState.ESCALATED)
+"""the cases still waiting for a verdict"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +64,7 @@ class StoredDecision:
 @dataclass(frozen=True, slots=True)
 class CaseView:
     id: int
-    state: str
+    state: CaseState
     resolution: str | None
     note: str | None
     assignee: str | None
@@ -176,7 +189,7 @@ def case_row(decision_row: DecisionRow, post: Post, decision: Decision) -> CaseR
     return CaseRow(
         post_id=decision_row.post_id,
         decision_id=decision_row.id,
-        state="open",
+        state=CaseState.OPEN,
         platform=post.platform,
         community=post.community,
         category=top.category if top else "",
@@ -204,7 +217,7 @@ def case_view(
 ) -> CaseView:
     return CaseView(
         id=c.id,
-        state=c.state,
+        state=CaseState(c.state),
         resolution=c.resolution,
         note=c.note,
         assignee=c.assignee,

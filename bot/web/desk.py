@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.review import escalate_case, resolve_case
 from bot.storage.drafts import DraftVerdict
-from bot.storage.records import CaseView
+from bot.storage.records import WAITING, CaseView
 from bot.web import queries
 from bot.web.accounts import WebSession
 from bot.web.context import (
@@ -24,7 +24,7 @@ from moderation.drafting import length_of
 
 
 def queue_filter(query: Any) -> queries.QueueFilter:
-    states = tuple(s for s in query.getall("state", []) if s in queries.STATES) or ("open", "escalated")
+    states = tuple(s for s in query.getall("state", []) if s in queries.STATES) or WAITING
     sort = query.get("sort", "oldest")
     if sort not in ("oldest", "newest", "score"):
         raise web.HTTPBadRequest(text="sort must be oldest, newest or score")

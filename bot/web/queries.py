@@ -11,18 +11,19 @@ from typing import Any, Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.storage.records import WAITING, CaseState
 from bot.storage.schema import ActionRow, AuditRow, CaseRow, DecisionRow, PostRow, utcnow
 from bot.storage.store import Store
 from moderation.types import Outcome
 
 Sort = Literal["oldest", "newest", "score"]
 PLATFORMS = ("discord", "bluesky", "console")
-STATES = ("open", "escalated", "closed")
+STATES = tuple(CaseState)
 
 
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
-    states: tuple[str, ...] = ("open", "escalated")
+    states: tuple[str, ...] = WAITING
     platform: str = ""
     community: str = ""
     category: str = ""
@@ -127,7 +128,7 @@ def next_open(store: Store, after: int) -> int | None:
     """The next case waiting for review after this one (for the `n` key), else the first one."""
 
     def work(session: Session) -> int | None:
-        waiting = CaseRow.state.in_(["open", "escalated"])
+        waiting = CaseRow.state.in_(WAITING)
         following = session.scalar(select(func.min(CaseRow.id)).where(waiting, CaseRow.id > after))
         return following or session.scalar(select(func.min(CaseRow.id)).where(waiting, CaseRow.id != after))
 
@@ -159,7 +160,7 @@ def assign(store: Store, case_id: int, assignee: str | None, actor: str, origin:
         case = session.get(CaseRow, case_id, with_for_update=True)
         if case is None:
             raise LookupError(f"no case {case_id}")
-        if case.state == "closed":
+        if case.state == CaseState.CLOSED:
             raise ValueError(f"case {case_id} is closed")
         case.assignee = assignee
         session.add(_audit(actor, "case.assign", case_id, origin, {"assignee": assignee}))
@@ -315,7 +316,7 @@ def stats(store: Store, days: int = 30) -> dict[str, Any]:
         ):
             c = categories.setdefault(category or "(none)", {"cases": 0, "reviewed": 0, "overturned": 0, "hours": []})
             c["cases"] += 1
-            if state == "closed" and closed is not None:
+            if state == CaseState.CLOSED and closed is not None:
                 c["reviewed"] += 1
                 c["overturned"] += resolution == "approved"
                 c["hours"].append((closed - opened).total_seconds() / 3600)

@@ -12,7 +12,7 @@ from typing import Any
 
 import discord
 
-from bot.storage.records import CaseView
+from bot.storage.records import CaseState, CaseView
 from moderation.types import Span
 
 VERBS = ("approve", "remove", "timeout", "ban", "escalate")
@@ -57,17 +57,19 @@ class CaseButton(
 
 def buttons(case: CaseView) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    closed = case.state == "closed"
+    closed = case.state == CaseState.CLOSED
     for verb in VERBS:
-        view.add_item(CaseButton(case.id, verb, disabled=closed or (verb == "escalate" and case.state == "escalated")))
+        view.add_item(
+            CaseButton(case.id, verb, disabled=closed or (verb == "escalate" and case.state == CaseState.ESCALATED))
+        )
     return view
 
 
 def case_embed(case: CaseView, record: dict[str, int]) -> discord.Embed:
     d = case.decision
     colour = discord.Colour.green() if case.resolution == "approved" else discord.Colour.red()
-    if case.state != "closed":
-        colour = discord.Colour.orange() if case.state == "open" else discord.Colour.purple()
+    if case.state != CaseState.CLOSED:
+        colour = discord.Colour.orange() if case.state == CaseState.OPEN else discord.Colour.purple()
     title = f"Case {case.id}: {d.outcome.value}" + (" (shadow mode)" if d.shadow else "")
     embed = discord.Embed(title=title, colour=colour, timestamp=case.opened_at)
     embed.description = _excerpt(case.post.text, [s for r in d.reasons for s in r.spans])
@@ -80,9 +82,9 @@ def case_embed(case: CaseView, record: dict[str, int]) -> discord.Embed:
     embed.add_field(name="Why", value=reasons or "no reason recorded", inline=False)
     history = ", ".join(f"{k} {v}" for k, v in sorted(record.items()) if v) or "nothing else in 90 days"
     embed.add_field(name="Author's record (90 days)", value=history, inline=False)
-    if case.state == "closed":
+    if case.state == CaseState.CLOSED:
         embed.add_field(name="Resolved", value=f"{case.resolution} by {_safe(case.closed_by or '?')}", inline=False)
-    elif case.state == "escalated":
+    elif case.state == CaseState.ESCALATED:
         embed.add_field(name="Escalated", value=_safe(case.note or "for senior moderators"), inline=False)
     embed.set_footer(text=f"policy {d.policy_version} · decision {d.id}")
     return embed
