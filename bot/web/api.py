@@ -9,7 +9,6 @@ from typing import Any
 from aiohttp import web
 
 from bot.evaluation.live import audit_store
-from bot.review import escalate_case
 from bot.storage.records import CaseView
 from bot.web import desk, queries
 from bot.web.context import (
@@ -17,7 +16,6 @@ from bot.web.context import (
     VERDICTS,
     json_body,
     json_error,
-    origin_of,
     path_id_of,
     session_of,
 )
@@ -99,12 +97,8 @@ async def api_resolve(request: web.Request) -> web.Response:
 
 
 async def api_escalate(request: web.Request) -> web.Response:
-    session = session_of(request)
-    state = request.app[STATE]
     body = await json_body(request)
-    case_id = path_id_of(request)
-    actor, note = session.moderator.name, text_or_none(body, "note", MAX_NOTE)
-    view = await state.act(escalate_case, state.store, case_id, actor, origin_of(request), note)
+    view = await desk.escalation(request, path_id_of(request), text_or_none(body, "note", MAX_NOTE))
     return web.json_response(_case_json(view))
 
 

@@ -54,6 +54,14 @@ async def verdict(request: web.Request, case_id: int, verdict: str, note: str | 
     return view
 
 
+async def escalation(request: web.Request, case_id: int, note: str | None) -> CaseView:
+    state = request.app[STATE]
+    view: CaseView = await state.act(
+        escalate_case, state.store, case_id, session_of(request).moderator.name, origin_of(request), note
+    )
+    return view
+
+
 async def assign_case(
     state: Dashboard, case_id: int, assignee: str | None, session: WebSession, request: web.Request
 ) -> None:

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.evaluation.live import audit_store
-from bot.review import escalate_case
 from bot.storage.records import CaseView
 from bot.web import desk, queries
 from bot.web.accounts import ROLES, LoginRefused
@@ -183,12 +182,9 @@ async def resolve(request: web.Request) -> web.Response:
 
 
 async def escalate(request: web.Request) -> web.Response:
-    session = session_of(request)
-    state = request.app[STATE]
     case_id = path_id_of(request)
     form = await request.post()
-    note = str(form.get("note", "")) or None
-    await state.act(escalate_case, state.store, case_id, session.moderator.name, origin_of(request), note)
+    await desk.escalation(request, case_id, str(form.get("note", "")) or None)
     return redirect(f"/cases/{case_id}")
 
 
