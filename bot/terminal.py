@@ -8,12 +8,10 @@ post prints as written.
 
 from __future__ import annotations
 
-import re
-
 from rich.markup import escape as escape_markup
 
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from moderation.cleaning import visible_controls
 
 
 def escape(text: str) -> str:
-    return escape_markup(_CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}", text))
+    return escape_markup(visible_controls(text))

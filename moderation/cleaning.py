@@ -18,6 +18,7 @@ from moderation.types import Author, Post
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """NUL (PostgreSQL text cannot hold it) and surrogates (only a pair is a character, and Python
 keeps an unpaired one as a code point no driver encodes)."""
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
@@ -31,6 +32,12 @@ def clean_text(value: str) -> str:
     if any("\ud800" <= ch <= "\udfff" for ch in value):
         value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return value.replace("\x00", "\ufffd")
+
+
+def visible_controls(text: str) -> str:
+    """Every control character but tab and newline as its code (`\\x1b`): shown to a moderator,
+    an escape sequence in a post must read as what it is, not act on the terminal or hide text."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
 def _clean_json(value: Any) -> Any:

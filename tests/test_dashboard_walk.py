@@ -17,13 +17,15 @@ from bot.storage.drafts import DraftOutcome, DraftStore
 from bot.storage.store import Store
 from bot.web.app import make_app
 from bot.web.inputs import MAX_BULK
+from bot.web.routes import CASE, ROUTES
 from tests.conftest import swearing_flagged
 from tests.test_dashboard import login, seed
 
 ROLES = ("vic", "kate", "ada")  # viewer, moderator, admin
 PAGES = ["/", "/queue", "/queue?sort=score&state=closed", "/cases/{case}", "/log", "/log?page=2", "/stats",
          "/moderators", "/login", "/api/me", "/api/cases", "/api/cases?state=escalated", "/api/cases/{case}",
-         "/api/drafts", "/api/drafts?status=queued", "/api/decisions", "/api/stats", "/api/openapi.json"]  # fmt: skip
+         "/api/drafts", "/api/drafts?status=queued", "/api/decisions", "/api/stats", "/api/openapi.json",
+         "/quarantine", "/quarantine?platform=console&page=2", "/api/quarantine"]  # fmt: skip
 HUGE = str(2**64 + 5)
 MALFORMED: list[tuple[str, str, Any]] = [
     ("GET", "/queue?page=inf", None),
@@ -35,6 +37,8 @@ MALFORMED: list[tuple[str, str, Any]] = [
     ("GET", "/queue?community=%00&category=%00", None),
     ("GET", "/log?page=-1", None),
     ("GET", "/log?page=%EF%BC%92", None),  # fullwidth two
+    ("GET", "/quarantine?page=inf&platform=%00", None),
+    ("GET", "/api/quarantine?page=1e309", None),
     ("GET", f"/cases/{HUGE}", None),
     ("GET", f"/api/cases/{HUGE}", None),
     ("POST", f"/api/cases/{HUGE}/resolve", {"verdict": "approve"}),
@@ -55,6 +59,13 @@ MALFORMED: list[tuple[str, str, Any]] = [
     ("POST", "/api/cases/{case}/resolve", '{"verdict": "approve\\u0000"}'),
     ("POST", "/api/cases/{case}/resolve", b"\xff\xfe not json"),
 ]
+
+
+def test_the_walk_visits_every_page_and_api_read() -> None:
+    walked = {page.split("?")[0].replace("{case}", "1") for page in PAGES}
+    for route in ROUTES:
+        if route.method == "GET" and not route.path.startswith("/static"):
+            assert route.path.replace(CASE, "1") in walked, route.path
 
 
 def _proposed_draft(store: Store, post_row: int) -> int:

@@ -102,7 +102,7 @@ def quarantine(args: argparse.Namespace) -> int:
         row = [str(e.id), e.at.strftime("%Y-%m-%d %H:%M:%S"), item.platform, item.source, item.position, item.reason]
         table.add_row(*(escape(v) for v in row), str(e.raw_size))
         if args.raw:
-            table.add_row("", "", "", "", "", escape(item.raw.decode("utf-8", "replace")), "")
+            table.add_row("", "", "", "", "", escape(e.readable()), "")
     out.print(table)
     return 0
 

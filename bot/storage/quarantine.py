@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.schema import QUARANTINE_BYTES, QuarantineRow
 from bot.storage.store import Store
-from moderation.cleaning import clean_text
+from moderation.cleaning import clean_text, visible_controls
 from moderation.types import Quarantined
 
 
@@ -25,6 +25,11 @@ class QuarantineEntry:
     item: Quarantined
     """`raw` cut to QUARANTINE_BYTES"""
     raw_size: int
+
+    def readable(self) -> str:
+        """The raw bytes as text for a moderator's eyes: bytes that are not UTF-8 and control
+        characters shown as their codes, so what a platform sent reads as sent and acts on nothing."""
+        return visible_controls(self.item.raw.decode("utf-8", "backslashreplace"))
 
 
 class QuarantineStore:
@@ -67,9 +72,9 @@ class QuarantineStore:
         added: int = self.store.transaction(work)
         return added
 
-    def latest(self, limit: int, platform: str | None = None) -> list[QuarantineEntry]:
+    def latest(self, limit: int, platform: str | None = None, offset: int = 0) -> list[QuarantineEntry]:
         def work(session: Session) -> list[QuarantineEntry]:
-            query = select(QuarantineRow).order_by(QuarantineRow.id.desc()).limit(limit)
+            query = select(QuarantineRow).order_by(QuarantineRow.id.desc()).limit(limit).offset(offset)
             if platform is not None:
                 query = query.where(QuarantineRow.platform == platform)
             return [_entry(row) for row in session.scalars(query)]

@@ -254,8 +254,8 @@ class DraftRow(Base):
 
 
 class ModeratorRow(Base):
-    """A dashboard account. Passwords are argon2id hashes. `locked_until` is no longer set: failed
-    logins slow the address they come from down (bot/web/throttle.py), never the account."""
+    """A dashboard account. Passwords are argon2id hashes. Failed logins slow the address they come
+    from down (bot/web/throttle.py), never the account: `failed_logins` only counts them for the audit."""
 
     __tablename__ = "moderators"
 
@@ -266,7 +266,6 @@ class ModeratorRow(Base):
     """viewer | moderator | admin"""
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

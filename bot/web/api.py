@@ -162,6 +162,29 @@ async def api_decisions(request: web.Request) -> web.Response:
     return web.json_response({"decisions": [{**_row(r), "decided_at": r.decided_at.isoformat()} for r in rows]})
 
 
+async def api_quarantine(request: web.Request) -> web.Response:
+    entries, page, total = await desk.quarantined(request.app[STATE], request.query)
+    return web.json_response(
+        {
+            "total": total,
+            "page": page,
+            "items": [
+                {
+                    "id": e.id,
+                    "at": e.at.isoformat(),
+                    "platform": e.item.platform,
+                    "source": e.item.source,
+                    "position": e.item.position,
+                    "reason": e.item.reason,
+                    "raw_size": e.raw_size,
+                    "raw": e.readable(),
+                }
+                for e in entries
+            ],
+        }
+    )
+
+
 async def api_stats(request: web.Request) -> web.Response:
     state = request.app[STATE]
     figures = await state.db(queries.stats, state.store, 30)

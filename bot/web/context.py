@@ -22,6 +22,7 @@ from bot.web.accounts import Accounts, Role, WebSession
 from bot.web.inputs import path_id
 from bot.web.throttle import LoginThrottle, client_address
 from moderation.actions import Verdict
+from moderation.cleaning import visible_controls
 from moderation.links import web_link
 from moderation.policy import Policy
 
@@ -56,6 +57,7 @@ class Dashboard:
             undefined=jinja2.StrictUndefined,
         )
         self.templates.globals["web_link"] = web_link  # a stored link is a link only if http(s)
+        self.templates.filters["visible"] = visible_controls  # escape codes shown, not passed on
 
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)

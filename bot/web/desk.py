@@ -1,5 +1,5 @@
 """The operations pages and the API share, each once: verdicts, assignment, bulk verdicts, draft
-verdicts, and reading the queue's filter from a query string."""
+verdicts, reading the queue's filter from a query string, and a page of the quarantine."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.review import escalate_case, resolve_case
 from bot.storage.drafts import DraftVerdict
+from bot.storage.quarantine import QuarantineEntry, QuarantineStore
 from bot.storage.records import WAITING, CaseView
 from bot.web import queries
 from bot.web.accounts import WebSession
@@ -114,3 +115,16 @@ async def decide_draft(request: web.Request, draft_id: int, verdict: str, text: 
     return await state.act(
         state.drafts.decide, draft_id, dv, session.moderator.name, origin_of(request), new_text, note
     )
+
+
+QUARANTINE_PAGE = 50
+
+
+async def quarantined(state: Dashboard, query: Any) -> tuple[list[QuarantineEntry], int, int]:
+    """A page of quarantined input, newest first (`platform` filters), with the page number and
+    how many items the quarantine holds in all."""
+    page = int(number(query, "page", 1, 100_000) or 1)
+    store = QuarantineStore(state.store)
+    platform = query_text(query, "platform", 32) or None
+    entries = await state.db(store.latest, QUARANTINE_PAGE, platform, (page - 1) * QUARANTINE_PAGE)
+    return entries, page, await state.db(store.count)

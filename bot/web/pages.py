@@ -245,6 +245,20 @@ async def log_page(request: web.Request) -> web.Response:
     return render(request, "log.html", rows=rows, q=q, outcome=outcome, page=page)
 
 
+async def quarantine_page(request: web.Request) -> web.Response:
+    entries, page, total = await desk.quarantined(request.app[STATE], request.query)
+    platform = query_text(request.query, "platform", 32)
+    return render(
+        request,
+        "quarantine.html",
+        entries=entries,
+        page=page,
+        total=total,
+        platform=platform,
+        per_page=desk.QUARANTINE_PAGE,
+    )
+
+
 async def stats_page(request: web.Request) -> web.Response:
     state = request.app[STATE]
     figures = await state.db(queries.stats, state.store, 30)

@@ -35,6 +35,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"/drafts/{CASE}", pages.draft_action, "moderator"),
     Route("GET", "/log", pages.log_page, "viewer"),
     Route("GET", "/stats", pages.stats_page, "viewer"),
+    Route("GET", "/quarantine", pages.quarantine_page, "moderator"),
     Route("GET", "/moderators", pages.moderators_page, "admin"),
     Route("POST", "/moderators", pages.moderators_update, "admin"),
     Route("GET", "/api/openapi.json", api.openapi, None),
@@ -49,4 +50,5 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"/api/drafts/{CASE}", api.api_draft, "moderator"),
     Route("GET", "/api/decisions", api.api_decisions, "viewer"),
     Route("GET", "/api/stats", api.api_stats, "viewer"),
+    Route("GET", "/api/quarantine", api.api_quarantine, "moderator"),
 )
