@@ -35,6 +35,7 @@ from sqlalchemy import create_engine, text
 from bot.config import Config
 from bot.service import run_service
 from bot.storage.db import make_engine
+from bot.storage.quarantine import QuarantineStore
 from bot.storage.store import Store
 from tests.conftest import PG_URL, REPO, RULES_ONLY, _pg_available
 from tests.fakes.tcp_proxy import TcpProxy
@@ -313,6 +314,8 @@ def test_bad_records_and_a_dropped_websocket_leave_the_stream_running(
     with store.engine.connect() as conn:
         texts = [t for (t,) in conn.execute(text("SELECT text FROM posts WHERE platform = 'bluesky'"))]
     assert not any(t.startswith("x" * 100) for t in texts)  # the oversized record became no post
+    reasons = [e.item.reason for e in QuarantineStore(store).latest(100)]
+    assert any("post text is int" in r for r in reasons) and any("over 100000" in r for r in reasons), reasons
 
 
 def test_killed_mid_stream_and_restarted_decides_every_post_once(stack: dict[str, Any], tmp_path: Path) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from bot.adapters.bluesky.convert import RecordError, post_from_record
 from bot.config import Config
 from bot.service import run_service
 from bot.storage.quarantine import QuarantineEntry, QuarantineStore
@@ -120,3 +122,53 @@ def test_a_post_with_an_unusable_time_is_kept_at_the_time_it_arrived() -> None:
         ("r\ufffd",),
         ("l\ufffd",),
     )
+
+
+GOOD_RECORD: dict[str, object] = {
+    "$type": "app.bsky.feed.post",
+    "text": "hello world",
+    "createdAt": "2026-11-29T10:00:00Z",
+    "langs": ["en"],
+    "reply": {"root": {"uri": "at://did:plc:a/app.bsky.feed.post/1", "cid": "c1"},
+              "parent": {"uri": "at://did:plc:a/app.bsky.feed.post/2", "cid": "c2"}},
+    "facets": [{"features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://x.example"}]}],
+    "embed": {"$type": "app.bsky.embed.images", "images": [{"alt": "a cat", "image": {}}]},
+}  # fmt: skip
+ODD_VALUES: list[object] = [None, 0, -1, 10**5000, 1e308, float("nan"), True, "", LONE, "\x00", "x" * 300, [], [None],
+                            {}, {"$type": 7}, {"uri": 5, "cid": None}, "9999-12-31T23:59:59-14:00",
+                            "0001-01-01T00:00:00+14:00", "not a time"]  # fmt: skip
+
+
+def _mutations(record: object, rng: random.Random, depth: int = 0) -> object:
+    """The record with some values anywhere in it swapped for odd ones (a PDS stores what a client
+    sends when validation is off)."""
+    if isinstance(record, dict):
+        return {k: (rng.choice(ODD_VALUES) if rng.random() < 0.2 else _mutations(v, rng, depth + 1))
+                for k, v in record.items()}  # fmt: skip
+    if isinstance(record, list):
+        return [rng.choice(ODD_VALUES) if rng.random() < 0.2 else _mutations(v, rng, depth + 1) for v in record]
+    return record
+
+
+def test_a_bluesky_record_becomes_a_storable_post_or_a_record_error() -> None:
+    """Fuzzed records through the Bluesky converter: each is a post that the store's door makes
+    storable, or a RecordError with its reason for the quarantine; nothing else escapes (any other
+    exception would skip the whole firehose frame, good posts in it too)."""
+    rng = random.Random(17)
+    outcomes = {"post": 0, "refused": 0}
+    now = datetime.now(UTC)
+    for _ in range(2000):
+        record = _mutations(GOOD_RECORD, rng)
+        assert isinstance(record, dict)
+        try:
+            post = post_from_record("did:plc:bob", "3k", "cid", record, "alice.test")
+        except RecordError as exc:
+            assert str(exc)
+            outcomes["refused"] += 1
+            continue
+        kept = storable(post, now)
+        for value in (kept.text, kept.channel, kept.reply_to or "", *kept.links, *kept.mentions):
+            assert "\x00" not in value and not any("\ud800" <= ch <= "\udfff" for ch in value)
+        assert usable_time(kept.created_at) is not None
+        outcomes["post"] += 1
+    assert outcomes["post"] > 500 and outcomes["refused"] > 200, outcomes

@@ -4,6 +4,7 @@ hand over `Post`s and carry out outbox actions described in plain data."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,17 @@ from moderation.types import Decision, Post, Quarantined
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def raw_bytes(value: Any) -> bytes:
+    """Parsed input (a record, a gateway payload) as bytes for the quarantine, when the bytes it
+    came as are gone. Never raises: a 5,000-digit integer or a cycle has no JSON and no repr, and
+    the quarantine of a bad item must not fail on what made it bad."""
+    try:
+        text = json.dumps(value, default=repr, ensure_ascii=True)
+    except (ValueError, TypeError, RecursionError) as exc:
+        text = f"(not printable: {type(exc).__name__}: {exc})"
+    return text.encode("ascii", "backslashreplace")
 
 
 class PostSink(Protocol):

@@ -34,7 +34,7 @@ from atproto_client.exceptions import (
     UnauthorizedError,
 )
 
-from bot.adapters.base import ActionFailed, PostSink, patiently
+from bot.adapters.base import ActionFailed, PostSink, patiently, raw_bytes
 from bot.adapters.bluesky.actions import carry_out
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
 from bot.config import BlueskyConfig
@@ -182,7 +182,7 @@ class BlueskyAdapter:
                     commit.repo, rkey_of(op.path), str(op.cid), record, self.community, await self._author(commit.repo)
                 )
             except RecordError as exc:
-                self._skip(commit.seq, f"{uri}: {exc}", repr(record).encode("utf-8", "backslashreplace"))
+                self._skip(commit.seq, f"{uri}: {exc}", raw_bytes(record))
                 continue
             if post.author.id != self.did and self._wanted(post):
                 posts.append(self._mark_question(post))
@@ -292,7 +292,7 @@ class BlueskyAdapter:
                             Author(id=n.author.did, handle=n.author.handle),
                         )
                     except RecordError as exc:
-                        self._skip("notification", f"{n.uri}: {exc}", repr(record).encode("utf-8", "backslashreplace"))
+                        self._skip("notification", f"{n.uri}: {exc}", raw_bytes(record))
                         continue
                     posts.append(self._mark_question(post))
                 await self._hand_over_skipped()

@@ -26,7 +26,7 @@ def post_from_record(
     so every field is checked here. Alt texts of embedded images are appended to the text so that
     they are scored too."""
     if record.get("$type") != POST_COLLECTION:
-        raise RecordError(f"record type {record.get('$type')!r} is not {POST_COLLECTION}")
+        raise RecordError(f"record type {_described(record.get('$type'))} is not {POST_COLLECTION}")
     text = record.get("text")
     if not isinstance(text, str):
         raise RecordError(f"post text is {type(text).__name__}, not a string")
@@ -63,6 +63,11 @@ def post_from_record(
     )
 
 
+def _described(value: Any) -> str:
+    """A value for an error message, bounded: a 5,000-digit integer has no repr to give."""
+    return repr(value[:80]) if isinstance(value, str) else type(value).__name__
+
+
 def _images(embed: Any) -> list[dict[str, Any]]:
     if not isinstance(embed, dict):
         return []
@@ -84,7 +89,9 @@ def _facets(facets: Any) -> tuple[list[str], list[str], list[str]]:
         for feature in features if isinstance(features, list) else []:
             if not isinstance(feature, dict):
                 continue
-            kind = feature.get("$type", "")
+            kind = feature.get("$type")
+            if not isinstance(kind, str):
+                continue
             if kind.endswith("#mention") and isinstance(feature.get("did"), str):
                 mentions.append(feature["did"])
             elif kind.endswith("#link") and isinstance(feature.get("uri"), str):

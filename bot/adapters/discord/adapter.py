@@ -23,6 +23,7 @@ from bot.adapters.discord import permissions
 from bot.adapters.discord.cases import CaseButton, buttons, case_embed
 from bot.adapters.discord.commands import SlashCommands, actor_name, author_record
 from bot.adapters.discord.convert import PLATFORM, TIMEOUT_CAP_SECONDS, automod_record, to_post
+from bot.adapters.discord.events import guard_parsers
 from bot.config import DiscordConfig, DiscordGuildConfig
 from bot.storage.records import ActionRecord, CaseView
 from moderation.types import Post, Quarantined
@@ -57,6 +58,8 @@ class DiscordAdapter:
         intents.auto_moderation_execution = True
         client_class = discord.AutoShardedClient if config.sharded else discord.Client
         self.client: discord.Client = client_class(intents=intents, chunk_guilds_at_startup=False)
+        guard_parsers(self.client, self._keep_later)
+        self._keeping: set[asyncio.Task[None]] = set()
         self.client.modbot_case_button = self._on_case_button  # type: ignore[attr-defined]
         self.client.add_dynamic_items(CaseButton)
         for name in ("on_ready", "on_message", "on_message_edit", "on_automod_action", "on_disconnect"):
@@ -163,6 +166,12 @@ class DiscordAdapter:
             raw = repr(message).encode("utf-8", "backslashreplace")
             await self.sink.quarantine([Quarantined(PLATFORM, where, f"message {message.id}", why, raw)])
             return None
+
+    def _keep_later(self, item: Quarantined) -> None:
+        """Quarantine from inside discord.py's (synchronous) parsing of an event."""
+        task = asyncio.get_running_loop().create_task(self.sink.quarantine([item]))
+        self._keeping.add(task)
+        task.add_done_callback(self._keeping.discard)
 
     async def on_automod_action(self, execution: discord.AutoModAction) -> None:
         post, decision = automod_record(execution)

@@ -32,7 +32,8 @@ def to_post(message: discord.Message, edited: bool = False, asks_bot: bool = Fal
         own = [r for r in author.roles if not r.is_default()]
         roles = tuple(str(r.id) for r in own) + tuple(r.name for r in own)
         joined_at = author.joined_at
-    text = message.content + "".join(f"\n[attachment: {a.filename}]" for a in message.attachments)
+    content = message.content or ""  # a server may send null for a message with only attachments
+    text = content + "".join(f"\n[attachment: {a.filename}]" for a in message.attachments)
     channel = message.channel
     thread_root = str(channel.id) if isinstance(channel, discord.Thread) else None
     post_id = str(message.id)
@@ -55,7 +56,7 @@ def to_post(message: discord.Message, edited: bool = False, asks_bot: bool = Fal
         created_at=message.edited_at if edited and message.edited_at else message.created_at,
         reply_to=str(message.reference.message_id) if message.reference and message.reference.message_id else None,
         thread_root=thread_root,
-        links=tuple(_URL.findall(message.content)) + tuple(a.url for a in message.attachments),
+        links=tuple(_URL.findall(content)) + tuple(a.url for a in message.attachments),
         mentions=tuple(str(u.id) for u in message.mentions),
         platform_ref={
             "guild_id": guild_id,
