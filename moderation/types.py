@@ -126,6 +126,68 @@ class Post:
             return None
         return self.created_at - self.author.account_created_at
 
+    def to_json(self) -> dict[str, Any]:
+        """The post as plain JSON values: the one encoding the ingest spool keeps and the API serves."""
+        a = self.author
+        return {
+            "platform": self.platform,
+            "community": self.community,
+            "channel": self.channel,
+            "id": self.id,
+            "author": {
+                "id": a.id,
+                "handle": a.handle,
+                "created": _iso(a.account_created_at),
+                "joined": _iso(a.joined_at),
+                "roles": list(a.roles),
+                "anonymous": a.anonymous,
+            },
+            "text": self.text,
+            "created_at": self.created_at.isoformat(),
+            "reply_to": self.reply_to,
+            "thread_root": self.thread_root,
+            "links": list(self.links),
+            "mentions": list(self.mentions),
+            "platform_ref": dict(self.platform_ref),
+            "time_known": self.time_known,
+            "received_at": _iso(self.received_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Post:
+        a = data["author"]
+        return cls(
+            platform=data["platform"],
+            community=data["community"],
+            channel=data["channel"],
+            id=data["id"],
+            author=Author(
+                a["id"],
+                a["handle"],
+                _when(a["created"]),
+                _when(a["joined"]),
+                tuple(a["roles"]),
+                a.get("anonymous", False),
+            ),
+            text=data["text"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            reply_to=data["reply_to"],
+            thread_root=data["thread_root"],
+            links=tuple(data["links"]),
+            mentions=tuple(data["mentions"]),
+            platform_ref=data["platform_ref"],
+            time_known=data.get("time_known", True),
+            received_at=_when(data.get("received_at")),
+        )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
 
 @dataclass(frozen=True, slots=True)
 class Quarantined:

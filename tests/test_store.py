@@ -161,3 +161,24 @@ def test_the_migrations_build_the_schema_the_models_declare(db_url: str) -> None
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "author",
+    [
+        Author("a1", "alice", datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 2, 3, tzinfo=UTC), ("r1", "Mods")),
+        Author("anon", anonymous=True),
+    ],
+)
+def test_a_post_is_the_same_after_its_json_round_trip(author: Author) -> None:
+    """Post.to_json is the one encoding the ingest spool keeps and the API serves."""
+    import json
+
+    full = Post(
+        "discord", "g1", "c1", "m1", author, "hello 😀 \x1b[2J", datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        reply_to="m0", thread_root="t1", links=("https://x.example",), mentions=("u2",),
+        platform_ref={"guild_id": "g1", "nested": {"k": [1, None]}}, time_known=False,
+        received_at=datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC),
+    )  # fmt: skip
+    for post in (full, Post("console", "c", "ch", "p", author, "", datetime(2026, 1, 1, tzinfo=UTC))):
+        assert Post.from_json(json.loads(json.dumps(post.to_json()))) == post

@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from bot.storage.records import CursorUpdate
-from moderation.types import Author, Post
+from moderation.types import Post
 
 
 class IngestSpool:
@@ -45,7 +44,7 @@ class IngestSpool:
     def put(self, posts: Sequence[Post], cursor: CursorUpdate | None) -> None:
         """Spooled now: this is when they were received, not when the database takes them."""
         now = datetime.now(UTC)
-        body = json.dumps([_post_json(replace(p, received_at=p.received_at or now)) for p in posts], ensure_ascii=False)
+        body = json.dumps([replace(p, received_at=p.received_at or now).to_json() for p in posts], ensure_ascii=False)
         mark = json.dumps([cursor.adapter, cursor.key, cursor.value]) if cursor else None
         with self._lock:
             self._db.execute("INSERT INTO spooled (n, posts, cursor) VALUES (?, ?, ?)", (len(posts), body, mark))
@@ -56,7 +55,7 @@ class IngestSpool:
         if row is None:
             return None
         cursor = CursorUpdate(*json.loads(row[2])) if row[2] else None
-        return int(row[0]), [_post_from_json(p) for p in json.loads(row[1])], cursor
+        return int(row[0]), [Post.from_json(p) for p in json.loads(row[1])], cursor
 
     def remove(self, spool_id: int) -> None:
         with self._lock:
@@ -65,58 +64,3 @@ class IngestSpool:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _post_json(p: Post) -> dict[str, Any]:
-    a = p.author
-    return {
-        "platform": p.platform,
-        "community": p.community,
-        "channel": p.channel,
-        "id": p.id,
-        "author": {
-            "id": a.id,
-            "handle": a.handle,
-            "created": a.account_created_at.isoformat() if a.account_created_at else None,
-            "joined": a.joined_at.isoformat() if a.joined_at else None,
-            "roles": list(a.roles),
-            "anonymous": a.anonymous,
-        },
-        "text": p.text,
-        "created_at": p.created_at.isoformat(),
-        "reply_to": p.reply_to,
-        "thread_root": p.thread_root,
-        "links": list(p.links),
-        "mentions": list(p.mentions),
-        "platform_ref": p.platform_ref,
-        "time_known": p.time_known,
-        "received_at": p.received_at.isoformat() if p.received_at else None,
-    }
-
-
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _post_from_json(d: dict[str, Any]) -> Post:
-    a = d["author"]
-    created = _when(d["created_at"])
-    assert created is not None
-    return Post(
-        platform=d["platform"],
-        community=d["community"],
-        channel=d["channel"],
-        id=d["id"],
-        author=Author(
-            a["id"], a["handle"], _when(a["created"]), _when(a["joined"]), tuple(a["roles"]), a.get("anonymous", False)
-        ),
-        text=d["text"],
-        created_at=created,
-        reply_to=d["reply_to"],
-        thread_root=d["thread_root"],
-        links=tuple(d["links"]),
-        mentions=tuple(d["mentions"]),
-        platform_ref=d["platform_ref"],
-        time_known=d.get("time_known", True),
-        received_at=_when(d.get("received_at")),
-    )

@@ -37,15 +37,7 @@ def _case_json(c: CaseView) -> dict[str, Any]:
         "assignee": c.assignee,
         "note": c.note,
         "opened_at": c.opened_at.isoformat(),
-        "post": {
-            "row": c.post_row,
-            "platform": c.post.platform,
-            "community": c.post.community,
-            "channel": c.post.channel,
-            "id": c.post.id,
-            "author": {"id": c.post.author.id, "handle": c.post.author.handle},
-            "text": c.post.text,
-        },
+        "post": {"row": c.post_row, **c.post.to_json()},
         "decision": {
             "outcome": d.outcome.value,
             "scores": d.scores,
