@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from bot.adapters.base import ActionFailed
 from bot.metrics import Metrics
 from bot.storage.db import DatabaseError
-from bot.storage.records import ActionRecord
+from bot.storage.records import ActionRecord, ActionState
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -94,11 +94,11 @@ class Executor:
             else:
                 self.failed += 1
                 if self.metrics is not None:
-                    self.metrics.actions.labels(action.kind, "failed").inc()
+                    self.metrics.actions.labels(action.kind, ActionState.FAILED).inc()
                 log.error("action %d (%s) failed for good: %s", action.id, action.kind, exc)
                 await self.db(self.store.finish_action, action.id, False, message, None)
             return
         self.done += 1
         if self.metrics is not None:
-            self.metrics.actions.labels(action.kind, "done").inc()
+            self.metrics.actions.labels(action.kind, ActionState.DONE).inc()
         await self.db(self.store.finish_action, action.id, True, result)

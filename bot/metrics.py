@@ -15,6 +15,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from bot.storage.records import ActionState
+
 log = logging.getLogger(__name__)
 
 
@@ -101,7 +103,7 @@ class Health:
         except Exception as exc:  # the database is down: /readyz says so; keep the last figures
             log.debug("outbox backlog unavailable: %s", exc)
         else:
-            for state in ("pending", "running", "failed"):
+            for state in (ActionState.PENDING, ActionState.RUNNING, ActionState.FAILED):
                 m.outbox.labels(state).set(backlog.get(state, 0))
 
 

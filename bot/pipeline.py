@@ -19,7 +19,7 @@ from bot.metrics import Metrics
 from bot.spool_drain import SpoolDrain
 from bot.storage.db import DatabaseError
 from bot.storage.quarantine import QuarantineStore
-from bot.storage.records import CursorUpdate
+from bot.storage.records import CursorUpdate, PostStatus
 from bot.storage.spool import IngestSpool
 from bot.storage.store import Store
 from bot.stream import PostStream, StreamError
@@ -109,7 +109,7 @@ class Pipeline:
         while True:
             await asyncio.sleep(self.retry_failed_seconds)
             try:
-                failed = await self.db(self.store.pending, 10_000, ("failed",))
+                failed = await self.db(self.store.pending, 10_000, (PostStatus.FAILED,))
             except Exception as exc:  # the database is down: try again next round
                 log.warning("could not look for failed posts to retry: %s", exc)
                 continue

@@ -17,6 +17,7 @@ from bot.assistant.writer import DraftWriter, build_writer, unwritten
 from bot.config import Config, ReplyConfig
 from bot.metrics import Metrics
 from bot.storage.drafts import AUTO_SEND, DraftStore, DraftView
+from bot.storage.records import DraftStatus
 from bot.storage.schema import utcnow
 from bot.storage.store import Store
 from model.knowledge import Embedding
@@ -90,7 +91,7 @@ class DraftWorker:
             outcomes = self.writer.gate(jobs, [by_id.get(j.draft.id, {}) for j in jobs], version)
         except Exception as exc:
             log.error("drafting failed for %d drafts: %s", len(claimed), exc)
-            failure = unwritten("failed", [f"{type(exc).__name__}: {exc}"])
+            failure = unwritten(DraftStatus.FAILED, [f"{type(exc).__name__}: {exc}"])
             for d in claimed:
                 await self.db(self.drafts.finish, d.id, failure)
             return len(claimed)
@@ -98,7 +99,7 @@ class DraftWorker:
             await self.db(self.drafts.finish, draft.id, outcome)
             if self.metrics is not None:
                 self.metrics.drafts.labels(outcome.status).inc()
-            if outcome.status == "proposed":
+            if outcome.status == DraftStatus.PROPOSED:
                 await self._maybe_auto_send(draft)
         self.written += len(claimed)
         log.info("wrote %d drafts in %.1f s", len(claimed), time.perf_counter() - started)

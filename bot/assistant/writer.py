@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 from bot.assistant.triggers import RULE_WORDS, TASKS, CommunityReply
 from bot.config import ReplyConfig
 from bot.storage.drafts import DraftOutcome, DraftView
+from bot.storage.records import DraftStatus
 from bot.storage.schema import ClaimRow
 from bot.storage.store import Store
 from model.knowledge import Chunk, Embedding, KnowledgeBase
@@ -162,7 +163,7 @@ class DraftWriter:
         for job, draft_scores in zip(jobs, scores, strict=True):
             citations = tuple(dict.fromkeys(u for p in job.passages for u in p.urls))
             if job.rejected:
-                out.append(unwritten("rejected", job.rejected, citations))
+                out.append(unwritten(DraftStatus.REJECTED, job.rejected, citations))
                 continue
             text = job.text or ""
             prompt = job.prompt or Prompt((), "", frozenset(citations))
@@ -170,7 +171,7 @@ class DraftWriter:
             result = check_draft(text, job.draft.post.platform, prompt, draft_scores, self.cfg.gate_threshold, sources)
             out.append(
                 DraftOutcome(
-                    "proposed" if result.passed else "rejected",
+                    DraftStatus.PROPOSED if result.passed else DraftStatus.REJECTED,
                     text,
                     text,
                     result.reasons,
@@ -184,7 +185,7 @@ class DraftWriter:
 
 
 def unwritten(
-    status: Literal["rejected", "failed"], reasons: Sequence[str], citations: tuple[str, ...] = ()
+    status: Literal[DraftStatus.REJECTED, DraftStatus.FAILED], reasons: Sequence[str], citations: tuple[str, ...] = ()
 ) -> DraftOutcome:
     return DraftOutcome(status, None, None, tuple(reasons), citations, {}, None, PROMPT_VERSION)
 

@@ -20,6 +20,7 @@ from bot.cli.shared import (
     store_of,
 )
 from bot.storage.drafts import DraftStore, DraftVerdict, DraftView
+from bot.storage.records import DraftStatus
 from bot.terminal import escape
 
 
@@ -62,11 +63,15 @@ def list_drafts(args: argparse.Namespace) -> int:
         built = wiring.filter_stack(config, store)
         written = asyncio.run(write_queued(config, store, built.decider, built.embedder))
         out.print(f"wrote {written} queued draft(s)")
-    statuses = [] if args.all else (args.status or ["proposed"])
+    statuses = [] if args.all else (args.status or [DraftStatus.PROPOSED])
     drafts = DraftStore(store).drafts(statuses, args.limit)
     table = Table("draft", "status", "trigger", "post", "where", "text / reasons", box=None)
     for d in drafts:
-        shown = d.text if d.status not in ("rejected", "failed") or not d.reasons else "; ".join(d.reasons)
+        shown = (
+            d.text
+            if d.status not in (DraftStatus.REJECTED, DraftStatus.FAILED) or not d.reasons
+            else "; ".join(d.reasons)
+        )
         table.add_row(
             str(d.id),
             d.status,

@@ -18,7 +18,7 @@ from bot.cli.shared import (
     out,
     store_of,
 )
-from bot.storage.records import WAITING, CaseState, CaseView
+from bot.storage.records import WAITING, ActionState, CaseState, CaseView
 from bot.terminal import escape
 from moderation.types import Span
 
@@ -173,7 +173,7 @@ def resolve(args: argparse.Namespace) -> int:
         )
     out.print(f"case {view.id} closed: {view.resolution} by {escape(actor)}")
     for a in view.actions:
-        if a.state == "pending":
+        if a.state == ActionState.PENDING:
             out.print(f"queued action {a.kind} (carried out by the running service or the next `modbot run`)")
     return 0
 

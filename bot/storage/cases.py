@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.storage.base import Transactional
 from bot.storage.records import (
     WAITING,
+    ActionState,
     AuditRecord,
     CaseState,
     CaseView,
@@ -104,7 +105,7 @@ class Cases(Transactional):
                 key = f"c{case_id}:{spec.kind}"
                 done_before = session.scalar(
                     select(ActionRow.id).where(
-                        ActionRow.post_id == post.id, ActionRow.kind == spec.kind, ActionRow.state != "failed"
+                        ActionRow.post_id == post.id, ActionRow.kind == spec.kind, ActionRow.state != ActionState.FAILED
                     )
                 )
                 if done_before is None:

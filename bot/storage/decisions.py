@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.base import Transactional
 from bot.storage.records import (
+    PostStatus,
     StoredDecision,
     action_row,
     case_row,
@@ -41,8 +42,8 @@ class Decisions(Transactional):
             moved = set(
                 session.scalars(
                     update(PostRow)
-                    .where(PostRow.id.in_([item[0] for item in items]), PostRow.status != "decided")
-                    .values(status="decided", attempts=PostRow.attempts + 1, last_error=None)
+                    .where(PostRow.id.in_([item[0] for item in items]), PostRow.status != PostStatus.DECIDED)
+                    .values(status=PostStatus.DECIDED, attempts=PostRow.attempts + 1, last_error=None)
                     .returning(PostRow.id)
                 )
             )

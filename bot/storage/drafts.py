@@ -16,7 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.records import post_from_row
+from bot.storage.records import ActionState, DraftStatus, post_from_row
 from bot.storage.schema import ActionRow, AuditRow, DraftRow, PostRow, utcnow
 from bot.storage.store import Store
 from moderation.types import Post
@@ -48,7 +48,7 @@ class DraftView:
 class DraftOutcome:
     """What generation and the gates made of a draft."""
 
-    status: Literal["proposed", "rejected", "failed"]
+    status: Literal[DraftStatus.PROPOSED, DraftStatus.REJECTED, DraftStatus.FAILED]
     text: str | None
     model_text: str | None
     reasons: tuple[str, ...]
@@ -82,13 +82,13 @@ class DraftStore:
             rows = session.execute(
                 select(DraftRow, PostRow)
                 .join(PostRow, DraftRow.post_id == PostRow.id)
-                .where(DraftRow.status == "queued")
+                .where(DraftRow.status == DraftStatus.QUEUED)
                 .order_by(DraftRow.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True, of=DraftRow)
             ).all()
             for draft, _ in rows:
-                draft.status, draft.updated_at = "generating", utcnow()
+                draft.status, draft.updated_at = DraftStatus.GENERATING, utcnow()
             return [_view(d, p) for d, p in rows]
 
         result: list[DraftView] = self.store.transaction(work)
@@ -98,7 +98,9 @@ class DraftStore:
         """Drafts a crash left half-generated go back to the queue."""
 
         def work(session: Session) -> int:
-            res = session.execute(update(DraftRow).where(DraftRow.status == "generating").values(status="queued"))
+            res = session.execute(
+                update(DraftRow).where(DraftRow.status == DraftStatus.GENERATING).values(status=DraftStatus.QUEUED)
+            )
             return int(res.rowcount)  # type: ignore[attr-defined]
 
         result: int = self.store.transaction(work)
@@ -164,19 +166,19 @@ class DraftStore:
             row = session.get(DraftRow, draft_id, with_for_update=True)
             if row is None:
                 raise LookupError(f"no draft {draft_id}")
-            if row.status != "proposed":
+            if row.status != DraftStatus.PROPOSED:
                 raise ValueError(f"draft {draft_id} is {row.status}, not proposed: nothing to decide")
             now = utcnow()
             row.decided_by, row.decided_at, row.updated_at = actor, now, now
             if verdict == "reject":
-                row.status = "rejected"
+                row.status = DraftStatus.REJECTED
                 row.reasons = [*row.reasons, f"rejected by {actor}" + (f": {note}" if note else "")]
             else:
                 if verdict == "edit":
                     if not text or not text.strip():
                         raise ValueError("an edited draft needs its new text")
                     row.text = text
-                row.status = "approved" if verdict == "approve" else "edited"
+                row.status = DraftStatus.APPROVED if verdict == "approve" else DraftStatus.EDITED
                 post = session.get(PostRow, row.post_id)
                 assert post is not None
                 action = ActionRow(
@@ -186,7 +188,7 @@ class DraftStore:
                     kind="reply",
                     params={"text": row.text, "draft_id": row.id, "reason": f"reply draft {row.id} {row.status}"},
                     idempotency_key=f"draft{row.id}:reply",
-                    state="pending",
+                    state=ActionState.PENDING,
                 )
                 session.add(action)
                 session.flush()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.storage.base import Transactional
 from bot.storage.records import (
     CursorUpdate,
+    PostStatus,
     chunks,
     post_from_row,
     post_row,
@@ -71,7 +72,9 @@ class Posts(Transactional):
                 found.update((platform, community, pid) for pid in rows)
         return found
 
-    def pending(self, limit: int = 1000, statuses: Sequence[str] = ("pending", "failed")) -> list[tuple[int, Post]]:
+    def pending(
+        self, limit: int = 1000, statuses: Sequence[PostStatus] = (PostStatus.PENDING, PostStatus.FAILED)
+    ) -> list[tuple[int, Post]]:
         """Posts accepted but not decided (a crash, or a failed scoring run): decided at start, and
         failed ones retried while running."""
 
@@ -87,7 +90,9 @@ class Posts(Transactional):
         """These posts, if still undecided (a worker's batch; decided ones are skipped)."""
 
         def work(session: Session) -> list[tuple[int, Post]]:
-            found = session.scalars(select(PostRow).where(PostRow.id.in_(list(rows)), PostRow.status != "decided"))
+            found = session.scalars(
+                select(PostRow).where(PostRow.id.in_(list(rows)), PostRow.status != PostStatus.DECIDED)
+            )
             return [(r.id, post_from_row(r)) for r in found]
 
         return self.transaction(work)
@@ -96,8 +101,8 @@ class Posts(Transactional):
         def work(session: Session) -> None:
             session.execute(
                 update(PostRow)
-                .where(PostRow.id.in_(list(post_rows)), PostRow.status != "decided")
-                .values(status="failed", attempts=PostRow.attempts + 1, last_error=error[:2000])
+                .where(PostRow.id.in_(list(post_rows)), PostRow.status != PostStatus.DECIDED)
+                .values(status=PostStatus.FAILED, attempts=PostRow.attempts + 1, last_error=error[:2000])
             )
 
         self.transaction(work)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from bot.storage.base import Transactional
 from bot.storage.records import (
     ActionRecord,
+    ActionState,
+    DraftStatus,
     action_record,
 )
 from bot.storage.schema import (
@@ -31,7 +33,7 @@ class Outbox(Transactional):
                 select(ActionRow, PostRow)
                 .join(PostRow, ActionRow.post_id == PostRow.id)
                 .where(
-                    ActionRow.state == "pending",
+                    ActionRow.state == ActionState.PENDING,
                     ActionRow.not_before <= utcnow(),
                     ActionRow.platform.in_(list(platforms)),
                 )
@@ -40,7 +42,7 @@ class Outbox(Transactional):
                 .with_for_update(skip_locked=True, of=ActionRow)
             ).all()
             for action, _ in rows:
-                action.state, action.attempts, action.updated_at = "running", action.attempts + 1, utcnow()
+                action.state, action.attempts, action.updated_at = ActionState.RUNNING, action.attempts + 1, utcnow()
             return [action_record(a, p) for a, p in rows]
 
         return self.transaction(work)
@@ -54,15 +56,15 @@ class Outbox(Transactional):
                 return
             row.result, row.updated_at = result[:4000], utcnow()
             if ok:
-                row.state = "done"
+                row.state = ActionState.DONE
             elif retry_in is not None:
-                row.state, row.not_before = "pending", utcnow() + retry_in
+                row.state, row.not_before = ActionState.PENDING, utcnow() + retry_in
             else:
-                row.state = "failed"
-            if row.kind == "reply" and "draft_id" in row.params and row.state != "pending":
+                row.state = ActionState.FAILED
+            if row.kind == "reply" and "draft_id" in row.params and row.state != ActionState.PENDING:
                 draft = session.get(DraftRow, int(row.params["draft_id"]))
                 if draft is not None:
-                    draft.status, draft.updated_at = ("sent" if ok else "failed"), utcnow()
+                    draft.status, draft.updated_at = (DraftStatus.SENT if ok else DraftStatus.FAILED), utcnow()
                     if not ok:
                         draft.reasons = [*draft.reasons, f"sending failed: {result[:500]}"]
 
@@ -73,7 +75,9 @@ class Outbox(Transactional):
 
         def work(session: Session) -> dict[str, int]:
             rows = session.execute(
-                select(ActionRow.state, func.count()).where(ActionRow.state != "done").group_by(ActionRow.state)
+                select(ActionRow.state, func.count())
+                .where(ActionRow.state != ActionState.DONE)
+                .group_by(ActionRow.state)
             )
             return {state: n for state, n in rows}
 
@@ -83,7 +87,9 @@ class Outbox(Transactional):
         """Actions left running by a crash go back to pending (adapters act idempotently)."""
 
         def work(session: Session) -> int:
-            res = session.execute(update(ActionRow).where(ActionRow.state == "running").values(state="pending"))
+            res = session.execute(
+                update(ActionRow).where(ActionRow.state == ActionState.RUNNING).values(state=ActionState.PENDING)
+            )
             return int(res.rowcount)  # type: ignore[attr-defined]
 
         return self.transaction(work)

@@ -40,6 +40,40 @@ WAITING: tuple[CaseState, ...] = (CaseState.OPEN, CaseState.ESCALATED)
 """the cases still waiting for a verdict"""
 
 
+class PostStatus(StrEnum):
+    """Where an accepted post is on its way to a decision; stored as its value."""
+
+    PENDING = "pending"
+    """accepted, not yet decided"""
+    DECIDED = "decided"
+    FAILED = "failed"
+    """scoring raised; retried at start"""
+
+
+class ActionState(StrEnum):
+    """Where an outbox action is; stored as its value."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DraftStatus(StrEnum):
+    """Where a reply draft is, from the request to the platform; stored as its value."""
+
+    QUEUED = "queued"
+    GENERATING = "generating"
+    PROPOSED = "proposed"
+    """passed the gates, waiting for a moderator"""
+    APPROVED = "approved"
+    EDITED = "edited"
+    REJECTED = "rejected"
+    """turned away by a gate or a moderator"""
+    SENT = "sent"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class CursorUpdate:
     adapter: str
@@ -139,7 +173,7 @@ def post_row(post: Post) -> PostRow:
         mentions=list(post.mentions),
         platform_ref=dict(post.platform_ref),
         received_at=post.received_at or utcnow(),
-        status="pending",
+        status=PostStatus.PENDING,
     )
 
 
@@ -243,7 +277,7 @@ def action_row(
         kind=spec.kind,
         params=spec.params,
         idempotency_key=key,
-        state="pending",
+        state=ActionState.PENDING,
     )
 
 

@@ -86,7 +86,7 @@ class PostRow(Base):
     mentions: Mapped[list[str]] = mapped_column(Json, default=list)
     platform_ref: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    """pending (accepted, not yet decided) | decided | failed (scoring raised; retried at start)."""
+    """a PostStatus (bot/storage/records.py)"""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 
@@ -153,7 +153,7 @@ class ActionRow(Base):
     params: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    """pending | running | done | failed"""
+    """an ActionState (bot/storage/records.py)"""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     result: Mapped[str | None] = mapped_column(Text)
@@ -235,7 +235,7 @@ class DraftRow(Base):
     """question | request | misinformation | rule_reminder"""
     params: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="queued")
-    """queued | generating | proposed | approved | edited | rejected | sent | failed"""
+    """a DraftStatus (bot/storage/records.py)"""
     text: Mapped[str | None] = mapped_column(Text)
     """What would be sent: the model's draft, or the moderator's edit of it."""
     model_text: Mapped[str | None] = mapped_column(Text)

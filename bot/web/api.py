@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.evaluation.live import audit_store
-from bot.storage.records import CaseView
+from bot.storage.records import CaseView, DraftStatus
 from bot.web import desk, queries
 from bot.web.context import (
     STATE,
@@ -117,7 +117,7 @@ async def api_bulk(request: web.Request) -> web.Response:
 
 async def api_drafts(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    statuses = [clean_text(v[:20]) for v in request.query.getall("status", [])] or ["proposed"]
+    statuses = [clean_text(v[:20]) for v in request.query.getall("status", [])] or [DraftStatus.PROPOSED]
     drafts = await state.db(state.drafts.drafts, statuses, 100)
     return web.json_response(
         {

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.storage.records import WAITING, CaseState
+from bot.storage.records import WAITING, ActionState, CaseState
 from bot.storage.schema import ActionRow, AuditRow, CaseRow, DecisionRow, PostRow, utcnow
 from bot.storage.store import Store
 from moderation.types import Outcome
@@ -95,7 +95,7 @@ def queue(store: Store, f: QueueFilter) -> Queue:
         failed = dict(
             session.execute(
                 select(ActionRow.case_id, func.count())
-                .where(ActionRow.case_id.in_(ids), ActionRow.state == "failed")
+                .where(ActionRow.case_id.in_(ids), ActionRow.state == ActionState.FAILED)
                 .group_by(ActionRow.case_id)
             ).all()
         )
@@ -117,7 +117,9 @@ def queue(store: Store, f: QueueFilter) -> Queue:
         ]
         matching = session.scalar(select(func.count()).select_from(CaseRow).where(*conditions)) or 0
         counts = dict(session.execute(select(CaseRow.state, func.count()).group_by(CaseRow.state)).all())
-        failed_total = session.scalar(select(func.count()).select_from(ActionRow).where(ActionRow.state == "failed"))
+        failed_total = session.scalar(
+            select(func.count()).select_from(ActionRow).where(ActionRow.state == ActionState.FAILED)
+        )
         return Queue(rows, matching, {s: counts.get(s, 0) for s in STATES}, failed_total or 0)
 
     result: Queue = store.transaction(work)
