@@ -19,6 +19,7 @@ not `swine`), nor capitalised words (names: `Tash` is not `trash`, even first in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
@@ -95,24 +96,14 @@ _WORD = re.compile(r"(?<![\w'’*#%@])[A-Za-z]+(?![\w'’*#%@])")
 def respell_words(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     """Every disguised word in the text put back; the repaired letters keep the raw positions of
     the letters they replace (an inserted letter takes its neighbour's)."""
-    text = "".join(chars)
-    out_c: _Chars = []
-    out_s: _Src = []
-    pos = 0
-    for m in _WORD.finditer(text):
-        word = m.group()
-        if word[0].isupper() and not word.isupper():
-            continue
-        fixed = repair(word.lower())
-        if fixed is None:
-            continue
-        _splice(chars, src, out_c, out_s, pos, m.start(), m.end(), _cased(fixed, word))
-        pos = m.end()
-    if not pos:
-        return chars, src
-    out_c.extend(chars[pos:])
-    out_s.extend(src[pos:])
-    return out_c, out_s
+    return _rewrite(chars, src, _WORD, _respelt)
+
+
+def _respelt(word: str) -> str | None:
+    if word[0].isupper() and not word.isupper():
+        return None
+    fixed = repair(word.lower())
+    return None if fixed is None else _cased(fixed, word)
 
 
 _MASKED = re.compile(r"(?<![\w*#])[A-Za-z]+[*#%]+[A-Za-z*#%]*(?![\w*#])")
@@ -121,30 +112,37 @@ _MASKED = re.compile(r"(?<![\w*#])[A-Za-z]+[*#%]+[A-Za-z*#%]*(?![\w*#])")
 def unmask_words(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     """`f*ck`, `sh*t`, `f**k`, `h#te`: a word with mask characters becomes the one lexicon word it
     can stand for (each mask character standing for one letter). Ambiguous masks stay as written."""
-    text = "".join(chars)
+    return _rewrite(chars, src, _MASKED, _unmasked)
+
+
+def _unmasked(word: str) -> str | None:
+    pattern = re.compile("".join("[a-z]" if ch in "*#%" else re.escape(ch.lower()) for ch in word))
+    found = {w for w in lexicon() if len(w) == len(word) and pattern.fullmatch(w)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _rewrite(chars: _Chars, src: _Src, words: re.Pattern[str], fix: Callable[[str], str | None]) -> tuple[_Chars, _Src]:
+    """Each match of `words` that `fix` has a replacement for, replaced; every new letter keeps the
+    raw position of the letter it stands on (an inserted one its neighbour's), so evidence spans
+    still point at what the author wrote."""
     out_c: _Chars = []
     out_s: _Src = []
     pos = 0
-    for m in _MASKED.finditer(text):
-        word = m.group()
-        pattern = re.compile("".join("[a-z]" if ch in "*#%" else re.escape(ch.lower()) for ch in word))
-        found = {w for w in lexicon() if len(w) == len(word) and pattern.fullmatch(w)}
-        if len(found) != 1:
+    for m in words.finditer("".join(chars)):
+        new = fix(m.group())
+        if new is None:
             continue
-        _splice(chars, src, out_c, out_s, pos, m.start(), m.end(), found.pop())
-        pos = m.end()
+        start, end = m.start(), m.end()
+        out_c.extend(chars[pos:start])
+        out_s.extend(src[pos:start])
+        out_c.extend(new)
+        out_s.extend(src[start + min(k, end - start - 1)] for k in range(len(new)))
+        pos = end
     if not pos:
         return chars, src
     out_c.extend(chars[pos:])
     out_s.extend(src[pos:])
     return out_c, out_s
-
-
-def _splice(chars: _Chars, src: _Src, out_c: _Chars, out_s: _Src, pos: int, start: int, end: int, new: str) -> None:
-    out_c.extend(chars[pos:start])
-    out_s.extend(src[pos:start])
-    out_c.extend(new)
-    out_s.extend(src[start + min(k, end - start - 1)] for k in range(len(new)))
 
 
 def _cased(fixed: str, written: str) -> str:
