@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from moderation.actions import ActionPlanner, ActionSpec
 from moderation.domains import DomainReputation
-from moderation.normalise import normalise
+from moderation.normalise import Normalised, normalise
 from moderation.policy import Policy, PolicyRules, decide
 from moderation.scoring import Cascade, Scorer, ScoreResult, ScoringInput, check_results
 from moderation.spam import SpamRules
@@ -71,84 +71,102 @@ class Decider:
 
     def decide(self, posts: Sequence[Post], count: bool = True) -> list[tuple[Decision, list[ActionSpec]]]:
         """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting)."""
-        normalised = [normalise(p.text) for p in posts]
-        # Every post becomes one or more windows; scorers and the embedding see windows.
-        windows: list[list[int]] = [[] for _ in posts]  # per post, the positions of its windows in `texts`
-        starts: list[int] = []
-        texts: list[str] = []
-        for i, norm in enumerate(normalised):
-            for a, b in split_windows(norm.text):
-                windows[i].append(len(texts))
-                starts.append(a)
-                texts.append(norm.text[a:b])
-        embeddings: list[list[float]] | list[None] = [None] * len(texts)
-        branches: list[list[float]] | list[None] = [None] * len(texts)
-        if self.embedder is not None:
-            sentence, branch = self.embedder.encode(texts)
-            embeddings = sentence if sentence is not None else embeddings
-            branches = branch if branch is not None else branches
-        inputs = [ScoringInput(t, e, b) for t, e, b in zip(texts, embeddings, branches, strict=True)]
-        per_post: list[dict[str, ScoreResult]] = [{} for _ in posts]
+        batch = _Batch.of(posts, self.embedder)
         for scorer in self.scorers:
-            self._score(scorer, inputs, starts, windows, range(len(posts)), per_post)
-        settled = self._run_cascade(inputs, starts, windows, per_post)
-        if self.spam is not None:  # in post order, so a burst inside one batch is seen
-            for post, norm, results_for_post in zip(posts, normalised, per_post, strict=True):
-                results_for_post[self.spam.name] = self.spam.check(post, norm, count)
-        if self.domains is not None:
-            for post, results_for_post in zip(posts, per_post, strict=True):
-                results_for_post[self.domains.name] = self.domains.check(post)
+            self._score(scorer, batch, batch.posts)
+        self._run_cascade(batch)
+        for one in batch.posts:  # in post order, so a burst inside one batch is seen
+            if self.spam is not None:
+                one.results[self.spam.name] = self.spam.check(one.post, one.text, count)
+            if self.domains is not None:
+                one.results[self.domains.name] = self.domains.check(one.post)
         out = []
-        for i, (post, norm, results_for_post) in enumerate(zip(posts, normalised, per_post, strict=True)):
-            rules = self.rules_for(post)
-            decision = decide(post, norm, results_for_post, self.versions, rules, settled.get(i))
-            out.append((decision, self.planner.plan(post, decision, rules)))
+        for one in batch.posts:
+            rules = self.rules_for(one.post)
+            decision = decide(one.post, one.text, one.results, self.versions, rules, one.settled_by)
+            out.append((decision, self.planner.plan(one.post, decision, rules)))
         return out
 
-    def _score(
-        self,
-        scorer: Scorer,
-        inputs: Sequence[ScoringInput],
-        starts: Sequence[int],
-        windows: Sequence[Sequence[int]],
-        chosen: Sequence[int],
-        per_post: list[dict[str, ScoreResult]],
-    ) -> None:
+    def _score(self, scorer: Scorer, batch: _Batch, chosen: Sequence[_InFlight]) -> None:
         """Score the windows of the `chosen` posts and keep one merged result per post."""
-        picked = [j for i in chosen for j in windows[i]]
+        picked = [j for one in chosen for j in one.windows]
         started = time.perf_counter()
-        scored = scorer.score([inputs[j] for j in picked])
+        scored = scorer.score([batch.inputs[j] for j in picked])
         if self.on_scored is not None:
             self.on_scored(scorer.name, time.perf_counter() - started)
         check_results(scorer, len(picked), scored)
         results = dict(zip(picked, scored, strict=True))
-        for i in chosen:
-            per_post[i][scorer.name] = merge_windows([results[j] for j in windows[i]], [starts[j] for j in windows[i]])
+        for one in chosen:
+            one.results[scorer.name] = merge_windows(
+                [results[j] for j in one.windows], [batch.starts[j] for j in one.windows]
+            )
 
-    def _run_cascade(
-        self,
-        inputs: Sequence[ScoringInput],
-        starts: Sequence[int],
-        windows: Sequence[Sequence[int]],
-        per_post: list[dict[str, ScoreResult]],
-    ) -> dict[int, str]:
+    def _run_cascade(self, batch: _Batch) -> None:
         """Ask the cascade scorer about the uncertain posts only; note why on its result."""
         if self.cascade is None:
-            return {}
+            return
         c = self.cascade
-        doubts = {i: d for i, results in enumerate(per_post) if (d := c.uncertain(results)) is not None}
+        doubts = [(one, d) for one in batch.posts if (d := c.uncertain(one.results)) is not None]
         if not doubts:
-            return {}
-        self._score(c.scorer, inputs, starts, windows, list(doubts), per_post)
-        for i, (value, by) in doubts.items():
-            result = per_post[i][c.scorer.name]
+            return
+        self._score(c.scorer, batch, [one for one, _ in doubts])
+        for one, (value, by) in doubts:
+            result = one.results[c.scorer.name]
             why = f"settled by {c.scorer.name}: {by} was unsure ({value:.2f} in {c.low:.2f}-{c.high:.2f})"
-            per_post[i][c.scorer.name] = replace(
+            one.results[c.scorer.name] = replace(
                 result, notes={k: f"{result.notes[k]}; {why}" if k in result.notes else why for k in result.scores}
             )
-        return {i: c.scorer.name for i in doubts}
+            one.settled_by = c.scorer.name
 
     def rules_for(self, post: Post) -> PolicyRules:
         rules = self.policy.rules_for(post.community, post.channel)
         override = self.shadow_overrides.get((post.platform, post.community))
         return rules if override is None or override == rules.shadow else replace(rules, shadow=override)
+
+
+@dataclass(slots=True)
+class _InFlight:
+    """One post on its way through the Decider: what came in, what was read from it, and what
+    each scorer said (the policy decides from this alone)."""
+
+    post: Post
+    text: Normalised
+    windows: list[int]
+    """where this post's windows are in its batch's `inputs`"""
+    results: dict[str, ScoreResult] = field(default_factory=dict)
+    settled_by: str | None = None
+    """the cascade scorer's name, where it settled a doubt about this post"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """The posts of one `decide` call and their windows, embedded together: scorers see windows
+    of every post at once, and each result goes back to the post it came from."""
+
+    posts: list[_InFlight]
+    inputs: list[ScoringInput]
+    starts: list[int]
+    """where each window starts in its post's normalised text (to map evidence back)"""
+
+    @classmethod
+    def of(cls, posts: Sequence[Post], embedder: EmbeddingModel | None) -> _Batch:
+        flights: list[_InFlight] = []
+        starts: list[int] = []
+        texts: list[str] = []
+        for post in posts:
+            norm = normalise(post.text)
+            one = _InFlight(post, norm, [])
+            for a, b in split_windows(norm.text):
+                one.windows.append(len(texts))
+                starts.append(a)
+                texts.append(norm.text[a:b])
+            flights.append(one)
+        sentence: list[list[float]] | None = None
+        branch: list[list[float]] | None = None
+        if embedder is not None:
+            sentence, branch = embedder.encode(texts)
+        inputs = [
+            ScoringInput(t, sentence[j] if sentence is not None else None, branch[j] if branch is not None else None)
+            for j, t in enumerate(texts)
+        ]
+        return cls(flights, inputs, starts)
