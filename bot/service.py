@@ -21,7 +21,7 @@ from bot import systemd, wiring
 from bot.adapters.base import Adapter
 from bot.adapters.console.adapter import ConsoleAdapter, IngestStats
 from bot.assistant.drafting_loop import DraftWorker
-from bot.assistant.writer import build_writer
+from bot.assistant.writer import GeneratorFactory, build_writer, local_generator
 from bot.config import Config, ConfigError
 from bot.executor import Executor
 from bot.listen import listen
@@ -91,12 +91,14 @@ async def run_service(
     console_only: bool = False,
     stop_request: asyncio.Event | None = None,
     role: str = "all",
+    generator: GeneratorFactory = local_generator,
 ) -> RunReport:
     """Run until every source ends or a signal arrives. `console_only` (for `modbot scan`) leaves
     the platform adapters and the draft worker off whatever the config says: drafts a scan asks for
     stay queued for the service or `modbot drafts --write`. `role="ingest"` hands accepted posts to
     scoring workers through [scale]'s Redis Stream instead of scoring them here (bot/worker.py).
-    Setting `stop_request` stops the service as SIGTERM does (for embedding it, and for tests)."""
+    Setting `stop_request` stops the service as SIGTERM does (for embedding it, and for tests);
+    `generator` builds the reply assistant's model (tests hand in a stand-in)."""
     report = RunReport()
     secrets = _secrets(config, console_only)
     if role == "ingest" and not config.scale.redis_url:
@@ -104,7 +106,7 @@ async def run_service(
     store = await asyncio.to_thread(wiring.open_store, config)
     built = await asyncio.to_thread(wiring.filter_stack, config, store, shared_counters=role == "ingest")
     console = _Console(console_source, console_follow, on_progress)
-    parts = _assemble(config, store, built, secrets, console, role, console_only)
+    parts = _assemble(config, store, built, secrets, console, role, console_only, generator)
     if keep_decisions:
         parts.pipeline.on_decided(report.decided.extend)
     try:
@@ -153,6 +155,7 @@ def _assemble(
     console: _Console,
     role: str,
     console_only: bool,
+    generator: GeneratorFactory,
 ) -> _Parts:
     decider = built.decider
     p = config.pipeline
@@ -172,7 +175,7 @@ def _assemble(
     pipeline.on_decided(lambda _: executor.wake())
     drafter = None
     if config.reply.enabled and not console_only:
-        writer = build_writer(config.reply, config.data.dir, store, built.embedder)
+        writer = build_writer(config.reply, config.data.dir, store, built.embedder, generator)
         is_shadow = lambda post: decider.rules_for(post).shadow  # noqa: E731
         drafter = DraftWorker(
             DraftStore(store), writer, pipeline.check, pipeline.db, config.reply, is_shadow, on_sent=executor.wake

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bot.assistant.writer import GeneratorFactory, local_generator
 from bot.cli import main
 from bot.config import Config
 from bot.service import RunReport, run_service
@@ -39,6 +40,7 @@ class World:
     troll: str
     store: Store
     config: Config
+    generator: GeneratorFactory = local_generator
 
 
 def build_world(db_url: str, tmp_path: Path, bot_permissions: int = BOT_PERMISSIONS, **policy: Any) -> World:
@@ -87,7 +89,7 @@ async def running(world: World, monkeypatch: pytest.MonkeyPatch):  # type: ignor
     monkeypatch.setenv("MODBOT_DISCORD_TOKEN", world.fake.token)
     commands_before = len(world.fake.calls)
     stop = asyncio.Event()
-    service = asyncio.create_task(run_service(world.config, stop_request=stop))
+    service = asyncio.create_task(run_service(world.config, stop_request=stop, generator=world.generator))
     await eventually(
         lambda: (
             any(c.path.endswith(f"/guilds/{world.guild}/commands") for c in world.fake.calls[commands_before:])
@@ -445,11 +447,11 @@ def test_mentions_and_dms_get_drafts_that_reply_in_place_once_approved(
 ) -> None:
     """The reply assistant on Discord; the model is the stand-in of tests/fakes/reply_model.py."""
     from bot.storage.drafts import DraftStore
-    from tests.fakes.reply_model import StandInModel
+    from tests.fakes.reply_model import StandInModel, stand_in
 
-    monkeypatch.setattr("model.drafter.LocalGenerator", StandInModel)
     StandInModel.reset(lambda prompt: "Hello! The moderators will follow up @everyone")
     world = build_world(db_url, tmp_path)
+    world.generator = stand_in
     world.config = world.config.model_copy(update={"reply": world.config.reply.model_copy(update={"enabled": True})})
     fake = world.fake
     drafts = DraftStore(world.store)

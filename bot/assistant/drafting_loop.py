@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.assistant.triggers import CommunityReply
-from bot.assistant.writer import DraftWriter, build_writer, unwritten
+from bot.assistant.writer import DraftWriter, GeneratorFactory, build_writer, local_generator, unwritten
 from bot.config import Config, ReplyConfig
 from bot.metrics import Metrics
 from bot.storage.drafts import AUTO_SEND, DraftStore, DraftView
@@ -127,7 +127,13 @@ def _as_bot_post(post: Post, text: str) -> Post:
     return replace(post, id=f"{post.id}#draft", text=text, author=Author(id="modbot"), links=(), mentions=())
 
 
-async def write_queued(config: Config, store: Store, decider: Decider, embedder: Embedding | None) -> int:
+async def write_queued(
+    config: Config,
+    store: Store,
+    decider: Decider,
+    embedder: Embedding | None,
+    generator: GeneratorFactory = local_generator,
+) -> int:
     """Write every queued draft now, in this process (`modbot drafts --write`, and tests): the same
     worker the service runs, with `decider` (the configured filter) as the gate and `embedder`
     (the one its scorers share, if any) for the knowledge folders."""
@@ -138,7 +144,7 @@ async def write_queued(config: Config, store: Store, decider: Decider, embedder:
     async def db(fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
 
-    writer = build_writer(config.reply, config.data.dir, store, embedder)
+    writer = build_writer(config.reply, config.data.dir, store, embedder, generator)
     worker = DraftWorker(DraftStore(store), writer, check, db, config.reply, lambda p: decider.rules_for(p).shadow)
     await db(worker.drafts.requeue_generating)
     total = 0

@@ -29,6 +29,17 @@ class Generator(Protocol):
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int, max_seconds: float) -> list[str]: ...
 
 
+GeneratorFactory = Callable[[ReplyConfig, Path], Generator]
+"""Builds the writer's model from the [reply] settings and the models folder (loaded lazily, in the
+worker thread). The composition root passes `local_generator`; tests pass a stand-in."""
+
+
+def local_generator(cfg: ReplyConfig, models_dir: Path) -> Generator:
+    from model.drafter import LocalGenerator
+
+    return LocalGenerator(cfg.model or None, models_dir, cfg.dtype, cfg.threads or None, cfg.device)
+
+
 class Knowledge(Protocol):
     def search(self, query: str, k: int = 3, files: str | None = None) -> list[Chunk]: ...
 
@@ -190,11 +201,15 @@ def unwritten(
     return DraftOutcome(status, None, None, tuple(reasons), citations, {}, None, PROMPT_VERSION)
 
 
-def build_writer(cfg: ReplyConfig, data_dir: Path, store: Store, embedder: Embedding | None) -> DraftWriter:
+def build_writer(
+    cfg: ReplyConfig,
+    data_dir: Path,
+    store: Store,
+    embedder: Embedding | None,
+    generator: GeneratorFactory = local_generator,
+) -> DraftWriter:
     """The writer with the configured model (loaded on first draft, in the worker thread) and the
     knowledge folders indexed with the shared embedding (loaded here if no scorer needed it)."""
-    from model.drafter import LocalGenerator
-
     shared: list[Embedding] = [embedder] if embedder is not None else []
 
     def embedding() -> Embedding:
@@ -206,7 +221,7 @@ def build_writer(cfg: ReplyConfig, data_dir: Path, store: Store, embedder: Embed
 
     return DraftWriter(
         cfg,
-        lambda: LocalGenerator(cfg.model or None, data_dir / "models", cfg.dtype, cfg.threads or None, cfg.device),
+        lambda: generator(cfg, data_dir / "models"),
         lambda folder: KnowledgeBase.from_folder(folder, embedding()),
         store.fact_check,
     )

@@ -14,6 +14,7 @@ import bot.cli.lab as lab
 import bot.cli.operate as operate
 import bot.cli.replies as replies
 import bot.cli.review_desk as review_desk
+from bot.assistant.writer import GeneratorFactory, local_generator
 from bot.cli.shared import USAGE, CommandFailed, err
 from bot.config import ConfigError
 from bot.storage.db import DatabaseError
@@ -23,12 +24,15 @@ from moderation.scoring import ScorerError
 GROUPS = (admin, operate, review_desk, replies, lab)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, generator: GeneratorFactory = local_generator) -> int:
+    """The `modbot` command. `generator` builds the reply assistant's model for the commands that
+    write drafts (tests hand in a stand-in; the console script takes the local model)."""
     # Local inference only: nothing may reach a model hub, whatever a library would like to do.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = parser().parse_args(argv)
+    args.generator = generator
     try:
         code: int = args.func(args)
         return code

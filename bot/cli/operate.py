@@ -146,7 +146,11 @@ def run(args: argparse.Namespace) -> int:
         return web(argparse.Namespace(**{**vars(args), "port": None}))
     if args.role == "worker":
         return _run_worker(config)
-    report = asyncio.run(run_service(config, console_source=args.source, console_follow=args.follow, role=args.role))
+    report = asyncio.run(
+        run_service(
+            config, console_source=args.source, console_follow=args.follow, role=args.role, generator=args.generator
+        )
+    )
     decided = sum(s.accepted for s in report.ingest.values()) + report.resumed
     err.print(
         f"modbot stopped: {decided} accepted post(s) handled, {report.actions_done} action(s) done, "

@@ -61,7 +61,7 @@ def list_drafts(args: argparse.Namespace) -> int:
         from bot.assistant.drafting_loop import write_queued
 
         built = wiring.filter_stack(config, store)
-        written = asyncio.run(write_queued(config, store, built.decider, built.embedder))
+        written = asyncio.run(write_queued(config, store, built.decider, built.embedder, args.generator))
         out.print(f"wrote {written} queued draft(s)")
     statuses = [] if args.all else (args.status or [DraftStatus.PROPOSED])
     drafts = DraftStore(store).drafts(statuses, args.limit)

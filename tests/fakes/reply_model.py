@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from bot.cli import main
+from bot.config import ReplyConfig
 from moderation.drafting import Prompt
 
 
@@ -15,7 +17,8 @@ def _default(prompt: Prompt) -> str:
 
 
 class StandInModel:
-    """Replaces model.drafter.LocalGenerator (same constructor and interface)."""
+    """Stands in for model.drafter.LocalGenerator (same constructor and interface), handed to the
+    service and the CLI as their `generator` (`stand_in` below)."""
 
     version = "stand-in"
     prompts: ClassVar[list[Prompt]] = []
@@ -39,3 +42,13 @@ class StandInModel:
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int, max_seconds: float) -> list[str]:
         StandInModel.prompts.extend(prompts)
         return [StandInModel.reply(p) for p in prompts]
+
+
+def stand_in(cfg: ReplyConfig, models_dir: Path) -> StandInModel:
+    """The GeneratorFactory that builds the stand-in."""
+    return StandInModel(cfg.model or None, models_dir)
+
+
+def modbot(argv: list[str]) -> int:
+    """`modbot ARGV` with the stand-in as the reply model."""
+    return main(argv, generator=stand_in)
