@@ -14,6 +14,7 @@ from pydantic import (
     ValidationError,
 )
 
+import bot.config.runtime as runtime
 from bot.config.adapters import AdaptersConfig
 from bot.config.base import ConfigError, Strict
 from bot.config.filtering import (
@@ -23,42 +24,30 @@ from bot.config.filtering import (
     ScorersConfig,
 )
 from bot.config.replies import ReplyConfig
-from bot.config.runtime import (
-    DatabaseConfig,
-    DataConfig,
-    ExecutorConfig,
-    HealthConfig,
-    LoggingConfig,
-    PipelineConfig,
-    RetentionConfig,
-    ScaleConfig,
-    WebConfig,
-    check_database_url,
-)
 from moderation.policy import Policy, PolicyRules
 from moderation.types import CATEGORIES, RENAMED, Outcome
 
 
 class Config(Strict):
-    data: DataConfig = Field(default_factory=DataConfig)
-    database: DatabaseConfig = DatabaseConfig()
-    pipeline: PipelineConfig = PipelineConfig()
+    data: runtime.DataConfig = Field(default_factory=runtime.DataConfig)
+    database: runtime.DatabaseConfig = runtime.DatabaseConfig()
+    pipeline: runtime.PipelineConfig = runtime.PipelineConfig()
     scorers: ScorersConfig = ScorersConfig()
     policy: PolicyConfig = PolicyConfig()
     communities: dict[str, CommunityConfig] = {}
     adapters: AdaptersConfig = AdaptersConfig()
-    executor: ExecutorConfig = ExecutorConfig()
+    executor: runtime.ExecutorConfig = runtime.ExecutorConfig()
     reply: ReplyConfig = ReplyConfig()
-    web: WebConfig = WebConfig()
-    retention: RetentionConfig = RetentionConfig()
-    health: HealthConfig = HealthConfig()
-    scale: ScaleConfig = ScaleConfig()
-    logging: LoggingConfig = LoggingConfig()
+    web: runtime.WebConfig = runtime.WebConfig()
+    retention: runtime.RetentionConfig = runtime.RetentionConfig()
+    health: runtime.HealthConfig = runtime.HealthConfig()
+    scale: runtime.ScaleConfig = runtime.ScaleConfig()
+    logging: runtime.LoggingConfig = runtime.LoggingConfig()
 
     def database_url(self) -> str:
         if env := os.environ.get(self.database.url_env):
             try:
-                check_database_url(env, f"${self.database.url_env}", password_allowed=True)
+                runtime.check_database_url(env, f"${self.database.url_env}", password_allowed=True)
             except ValueError as exc:
                 raise ConfigError([str(exc)]) from None
             return env
