@@ -23,14 +23,23 @@ from moderation.policy import Policy, PolicyRules
 from moderation.types import Author, Post
 
 
+def _migrated(url: str) -> Any:
+    """A migrated database with no free pages (a migration that rebuilds a table leaves some), so
+    that a cap at its size leaves no room at all."""
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("VACUUM")
+    return engine
+
+
 def _capped(connection: Any, full: bool) -> None:
     pages = connection.execute("PRAGMA page_count").fetchone()[0]
     connection.execute(f"PRAGMA max_page_count = {pages if full else 1_000_000}")
 
 
 def test_a_full_disk_pauses_ingest_until_space_returns(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'modbot.db'}")
-    upgrade(engine)
+    engine = _migrated(f"sqlite:///{tmp_path / 'modbot.db'}")
     disk = {"full": True}
     event.listen(engine, "connect", lambda dbapi, _: _capped(dbapi, disk["full"]))
     engine.dispose()  # every connection from now on sees the cap
@@ -68,8 +77,7 @@ def test_a_full_disk_pauses_ingest_until_space_returns(tmp_path: Path) -> None:
 
 
 def test_the_spool_on_another_disk_takes_posts_while_the_database_disk_is_full(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'modbot.db'}")
-    upgrade(engine)
+    engine = _migrated(f"sqlite:///{tmp_path / 'modbot.db'}")
     event.listen(engine, "connect", lambda dbapi, _: _capped(dbapi, True))
     engine.dispose()
     spool = IngestSpool(tmp_path / "elsewhere" / "spool.db", 1000)
