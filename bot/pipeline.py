@@ -12,12 +12,13 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.backoff import Backoff
 from bot.metrics import Metrics
 from bot.spool_drain import SpoolDrain
 from bot.storage.db import DatabaseError
+from bot.storage.gateway import DatabaseThread
 from bot.storage.quarantine import QuarantineStore
 from bot.storage.records import CursorUpdate, PostStatus
 from bot.storage.spool import IngestSpool
@@ -61,7 +62,8 @@ class Pipeline:
         self.batch_size = batch_size
         self.batch_wait = batch_wait_ms / 1000
         self._queue: asyncio.Queue[tuple[int, Post]] = asyncio.Queue(maxsize=queue_size)
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modbot-db")
+        self.db = DatabaseThread()
+        """every store call of the service runs here (bot/storage/gateway.py)"""
         self._score = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modbot-score")
         self._listeners: list[Callable[[Sequence[Decided]], None]] = []
         self._task: asyncio.Task[None] | None = None
@@ -95,8 +97,11 @@ class Pipeline:
     def on_decided(self, listener: Callable[[Sequence[Decided]], None]) -> None:
         self._listeners.append(listener)
 
-    async def db(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+    async def cursor(self, adapter: str, key: str, stopping: asyncio.Event) -> str | None:
+        return await self.db.patiently(stopping, self.store.get_cursor, adapter, key)
+
+    async def save_cursor(self, cursor: CursorUpdate) -> None:
+        await self.db(self.store.set_cursor, cursor)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._batches(), name="modbot-pipeline")
@@ -241,7 +246,7 @@ class Pipeline:
             await self._flush_spool(final=True)
 
     def close(self) -> None:
-        self._db.shutdown(wait=True)
+        self.db.close()
         self._score.shutdown(wait=True)
 
     async def _batches(self) -> None:

@@ -198,7 +198,6 @@ def _consoles(config: Config, asked: _Console, pipeline: Pipeline, store: Store)
     return [
         ConsoleAdapter(
             pipeline,
-            store,
             source=asked.source if asked.source is not None else console.source,
             community=console.community,
             follow=console.follow if asked.follow is None else asked.follow,
@@ -215,7 +214,7 @@ def _platforms(config: Config, secrets: _Secrets, pipeline: Pipeline, desk: Desk
     if secrets.bluesky_password is not None:
         from bot.adapters.bluesky.adapter import BlueskyAdapter
 
-        adapters.append(BlueskyAdapter(config.adapters.bluesky, secrets.bluesky_password, pipeline, pipeline.store))
+        adapters.append(BlueskyAdapter(config.adapters.bluesky, secrets.bluesky_password, pipeline))
     if secrets.discord_token is not None:
         from bot.adapters.discord.adapter import DiscordAdapter
 
@@ -245,7 +244,7 @@ async def _serve(config: Config, parts: _Parts, console_only: bool) -> list[web.
         if config.web.enabled:
             from bot.web.app import make_app
 
-            dashboard = make_app(parts.store, parts.decider.policy, config.web)
+            dashboard = make_app(parts.store, parts.decider.policy, config.web, parts.pipeline.db)
             servers.append(await listen(dashboard, "web", config.web.host, config.web.port))
     except ConfigError:
         for server in servers:

@@ -15,6 +15,7 @@ import time
 from bot import wiring
 from bot.config import Config
 from bot.storage.db import DatabaseError
+from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
 from bot.stream import PostStream, StreamError, consumer_name
 from moderation.decider import Decider
@@ -31,6 +32,7 @@ async def run_worker(config: Config, stop: asyncio.Event) -> int:
     batch = config.pipeline.batch_size
     decided = 0
     last_claim = 0.0
+    db = DatabaseThread()
     log.info("worker %s reading %s as group %s", consumer, config.scale.stream, config.scale.group)
     try:
         while not stop.is_set():
@@ -45,28 +47,31 @@ async def run_worker(config: Config, stop: asyncio.Event) -> int:
                     entries = await stream.read(consumer, batch, 1000)
                 if not entries:
                     continue
-                decided += await _decide_entries(store, decider, stream, entries)
+                decided += await _decide_entries(db, store, decider, stream, entries)
             except (StreamError, DatabaseError) as exc:  # wait it out; unacknowledged entries stay pending
                 log.error("worker %s paused: %s", consumer, exc)
                 await asyncio.sleep(1)
     finally:
         await stream.close()
+        db.close()
         store.engine.dispose()
     return decided
 
 
-async def _decide_entries(store: Store, decider: Decider, stream: PostStream, entries: list[tuple[str, int]]) -> int:
+async def _decide_entries(
+    db: DatabaseThread, store: Store, decider: Decider, stream: PostStream, entries: list[tuple[str, int]]
+) -> int:
     rows = [row for _, row in entries]
-    posts = await asyncio.to_thread(store.posts_to_decide, rows)
+    posts = await db(store.posts_to_decide, rows)
     decided = 0
     if posts:
         # moderators switch shadow mode in the ingest process; the store is what every worker shares
-        overrides = await asyncio.to_thread(store.shadow_overrides)
+        overrides = await db(store.shadow_overrides)
         decider.shadow_overrides.clear()
         decider.shadow_overrides.update(overrides)
         results = await asyncio.to_thread(decider.decide, [p for _, p in posts])
         items = [(row, post, d, acts) for (row, post), (d, acts) in zip(posts, results, strict=True)]
-        ids = await asyncio.to_thread(store.record, items)
+        ids = await db(store.record, items)
         decided = sum(i is not None for i in ids)
     await stream.ack([entry_id for entry_id, _ in entries])  # after the decisions are stored
     return decided

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
-from bot.backoff import Backoff
-from bot.storage.db import DatabaseError
 from bot.storage.records import ActionRecord, CaseView, CursorUpdate
 from moderation.actions import Verdict
 from moderation.types import Decision, Post, Quarantined
@@ -39,6 +37,16 @@ class PostSink(Protocol):
 
     async def quarantine(self, items: Sequence[Quarantined]) -> None:
         """Keep input that could not become a post, with why; never raises."""
+        ...
+
+    async def cursor(self, adapter: str, key: str, stopping: asyncio.Event) -> str | None:
+        """Where this source stopped (stored with the posts it covers); waits out a database
+        outage, and raises its last error once `stopping` is set."""
+        ...
+
+    async def save_cursor(self, cursor: CursorUpdate) -> None:
+        """Store a position that no post carries (a firehose frame of other repos); may raise
+        DatabaseError: the next save catches up."""
         ...
 
 
@@ -84,20 +92,6 @@ class ReviewDesk(Protocol):
     async def set_shadow(self, platform: str, community: str, on: bool, actor: str, origin: str) -> None: ...
 
     async def status(self, platform: str, community: str, since: datetime) -> DeskStatus: ...
-
-
-async def patiently(stopping: asyncio.Event, fn: Callable[..., T], *args: Any) -> T:
-    """A store call in a thread that waits out a database outage (retrying with backoff) instead
-    of ending the adapter; raises the last error once the adapter is stopping."""
-    backoff = Backoff()
-    while True:
-        try:
-            return await asyncio.to_thread(fn, *args)
-        except DatabaseError as exc:
-            if stopping.is_set():
-                raise
-            log.error("database unavailable, retrying in %.0f s: %s", backoff.delay, exc)
-            await backoff.wait(stopping)
 
 
 class ActionFailed(Exception):

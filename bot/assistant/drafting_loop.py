@@ -17,6 +17,7 @@ from bot.assistant.writer import DraftWriter, GeneratorFactory, build_writer, lo
 from bot.config import Config, ReplyConfig
 from bot.metrics import Metrics
 from bot.storage.drafts import AUTO_SEND, DraftStore, DraftView
+from bot.storage.gateway import DatabaseThread
 from bot.storage.records import DraftStatus
 from bot.storage.schema import utcnow
 from bot.storage.store import Store
@@ -141,13 +142,14 @@ async def write_queued(
     async def check(posts: Sequence[Post]) -> list[Decision]:
         return [d for d, _ in await asyncio.to_thread(decider.decide, posts, False)]
 
-    async def db(fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.to_thread(fn, *args)
-
+    db = DatabaseThread()
     writer = build_writer(config.reply, config.data.dir, store, embedder, generator)
     worker = DraftWorker(DraftStore(store), writer, check, db, config.reply, lambda p: decider.rules_for(p).shadow)
-    await db(worker.drafts.requeue_generating)
-    total = 0
-    while done := await worker.run_once():
-        total += done
-    return total
+    try:
+        await db(worker.drafts.requeue_generating)
+        total = 0
+        while done := await worker.run_once():
+            total += done
+        return total
+    finally:
+        db.close()

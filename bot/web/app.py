@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.config import WebConfig
 from bot.listen import listen
+from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
 from bot.web.accounts import Role
 from bot.web.context import (
@@ -43,9 +44,18 @@ access = logging.getLogger("bot.web.access")
 """one line per dashboard request: client, moderator, method, path, status, time"""
 
 
-def make_app(store: Store, policy: Policy, cfg: WebConfig) -> web.Application:
+def make_app(store: Store, policy: Policy, cfg: WebConfig, db: DatabaseThread | None = None) -> web.Application:
+    """The dashboard; its database calls run on `db` (the service's thread), or on a thread of its
+    own that closes with the app."""
     app = web.Application(middlewares=[_headers, _auth], client_max_size=256 * 1024)
-    app[STATE] = Dashboard(store, policy, cfg)
+    if db is None:
+        db = own = DatabaseThread()
+
+        async def close(_: web.Application) -> None:
+            own.close()
+
+        app.on_cleanup.append(close)
+    app[STATE] = Dashboard(store, policy, cfg, db)
     app[ROLE_OF] = {route.handler: route.role for route in ROUTES}
     app.router.add_static("/static/", HERE / "static", append_version=True, name="static")
     for route in ROUTES:

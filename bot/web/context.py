@@ -3,7 +3,6 @@ small helpers for answers (rendered pages, JSON errors, redirects) and for readi
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -17,6 +16,7 @@ from aiohttp import web
 
 from bot.config import WebConfig
 from bot.storage.drafts import DraftStore
+from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
 from bot.web.accounts import Accounts, Role, WebSession
 from bot.web.inputs import path_id
@@ -43,8 +43,9 @@ SESSION_KEY = web.RequestKey("session", WebSession)
 class Dashboard:
     """What the handlers share: the store, the policy (verdicts need it), accounts and settings."""
 
-    def __init__(self, store: Store, policy: Policy, cfg: WebConfig) -> None:
+    def __init__(self, store: Store, policy: Policy, cfg: WebConfig, db: DatabaseThread) -> None:
         self.store = store
+        self._db = db
         self.policy = policy
         self.cfg = cfg
         self.accounts = Accounts(store)
@@ -59,8 +60,9 @@ class Dashboard:
         self.templates.globals["web_link"] = web_link  # a stored link is a link only if http(s)
         self.templates.filters["visible"] = visible_controls  # escape codes shown, not passed on
 
-    async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(fn, *args, **kwargs)
+    async def db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """On the process's database thread: the service's, shared with ingest and the outbox."""
+        return await self._db(fn, *args)
 
     async def act(self, fn: Callable[..., Any], *args: Any) -> Any:
         """A state change: an unknown target is 404, one in the wrong state (closed, decided) 409."""

@@ -34,13 +34,12 @@ from atproto_client.exceptions import (
     UnauthorizedError,
 )
 
-from bot.adapters.base import ActionFailed, PostSink, patiently, raw_bytes
+from bot.adapters.base import ActionFailed, PostSink, raw_bytes
 from bot.adapters.bluesky.actions import carry_out
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
 from bot.config import BlueskyConfig
 from bot.storage.db import DatabaseError
 from bot.storage.records import ActionRecord, CursorUpdate
-from bot.storage.store import Store
 from moderation.types import Author, Post, Quarantined
 
 log = logging.getLogger(__name__)
@@ -51,11 +50,10 @@ _CURSOR_EVERY_SECONDS = 5.0
 class BlueskyAdapter:
     platform = PLATFORM
 
-    def __init__(self, config: BlueskyConfig, password: str, sink: PostSink, store: Store) -> None:
+    def __init__(self, config: BlueskyConfig, password: str, sink: PostSink) -> None:
         self.config = config
         self.password = password
         self.sink = sink
-        self.store = store
         self.client = AsyncClient(base_url=config.service)
         self.did = ""
         self.community = config.community
@@ -122,7 +120,7 @@ class BlueskyAdapter:
 
     async def _run_firehose(self) -> None:
         key = self.config.firehose_url
-        stored = await patiently(self._stopping, self.store.get_cursor, PLATFORM, key)
+        stored = await self.sink.cursor(PLATFORM, key, self._stopping)
         self._seq = int(stored) if stored else self.config.firehose_start_cursor
         backoff = 1.0
         while not self._stopping.is_set():
@@ -208,7 +206,7 @@ class BlueskyAdapter:
         self._cursor_saved_at = time.monotonic()
         try:
             cursor = CursorUpdate(PLATFORM, self.config.firehose_url, str(self._seq))
-            await asyncio.to_thread(self.store.set_cursor, cursor)
+            await self.sink.save_cursor(cursor)
         except DatabaseError as exc:  # the next save catches up; a replay after a crash is idempotent
             log.warning("bluesky: could not save the firehose cursor: %s", exc)
 

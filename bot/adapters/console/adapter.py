@@ -20,10 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.adapters.base import PostSink, patiently
+from bot.adapters.base import PostSink
 from bot.adapters.console.convert import PLATFORM, LineError, parse_line
 from bot.storage.records import ActionRecord, CursorUpdate
-from bot.storage.store import Store
 from moderation.types import Post, Quarantined
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,6 @@ class ConsoleAdapter:
     def __init__(
         self,
         sink: PostSink,
-        store: Store,
         source: str,
         community: str = "console",
         follow: bool = False,
@@ -62,7 +60,6 @@ class ConsoleAdapter:
         on_progress: Callable[[IngestStats], None] | None = None,
     ) -> None:
         self.sink = sink
-        self.store = store
         self.source = source
         self.community = community
         self.follow = follow
@@ -116,7 +113,7 @@ class ConsoleAdapter:
         if key in self._cursors:  # this process wrote it last: no need to ask the database
             offset, line_no = self._cursors[key]
         else:
-            offset, line_no = _parse_cursor(await patiently(self._stopping, self.store.get_cursor, PLATFORM, key))
+            offset, line_no = _parse_cursor(await self.sink.cursor(PLATFORM, key, self._stopping))
         while not self._stopping.is_set():
             if not path.exists():
                 if not follow:
