@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from bot.adapters.base import CaseVerb, DeskStatus
-from bot.storage.records import WAITING, CaseView
+from bot.storage.records import WAITING, CaseView, Resolution
 from bot.storage.store import Store
 from moderation.actions import Verdict, verdict_actions
 from moderation.decider import Decider
@@ -16,7 +16,12 @@ from moderation.policy import Policy
 
 T = TypeVar("T")
 
-RESOLUTION: dict[Verdict, str] = {"approve": "approved", "remove": "removed", "timeout": "removed", "ban": "removed"}
+RESOLUTION: dict[Verdict, Resolution] = {
+    "approve": Resolution.APPROVED,
+    "remove": Resolution.REMOVED,
+    "timeout": Resolution.REMOVED,
+    "ban": Resolution.REMOVED,
+}
 
 
 def resolve_case(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.contrast_set import identity_terms
+from bot.storage.records import Resolution
 from bot.storage.store import Store
 from moderation.types import Outcome
 
@@ -19,7 +20,7 @@ def audit(rows: list[tuple[str, str, str | None]], since: datetime) -> dict[str,
     def stats(subset: list[tuple[str, str, str | None]]) -> dict[str, Any]:
         flagged = [r for r in subset if r[1] in flagged_outcomes]
         reviewed = [r for r in flagged if r[2] is not None]
-        overturned = [r for r in reviewed if r[2] == "approved"]
+        overturned = [r for r in reviewed if r[2] == Resolution.APPROVED]
         return {
             "posts": len(subset),
             "flag_rate": len(flagged) / len(subset) if subset else 0.0,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.storage.base import Transactional
 from bot.storage.records import (
     PostStatus,
+    Resolution,
     StoredDecision,
     action_row,
     case_row,
@@ -136,7 +137,7 @@ class Decisions(Transactional):
                     select(func.count())
                     .select_from(CaseRow)
                     .join(PostRow, CaseRow.post_id == PostRow.id)
-                    .where(*scope, CaseRow.resolution == "removed", CaseRow.opened_at >= since)
+                    .where(*scope, CaseRow.resolution == Resolution.REMOVED, CaseRow.opened_at >= since)
                 )
                 or 0
             )

@@ -40,6 +40,14 @@ WAITING: tuple[CaseState, ...] = (CaseState.OPEN, CaseState.ESCALATED)
 """the cases still waiting for a verdict"""
 
 
+class Resolution(StrEnum):
+    """How a closed case ended; stored as its value."""
+
+    APPROVED = "approved"
+    """the post was fine (an override of the filter)"""
+    REMOVED = "removed"
+
+
 class PostStatus(StrEnum):
     """Where an accepted post is on its way to a decision; stored as its value."""
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.storage.records import WAITING, ActionState, CaseState
+from bot.storage.records import WAITING, ActionState, CaseState, Resolution
 from bot.storage.schema import ActionRow, AuditRow, CaseRow, DecisionRow, PostRow, utcnow
 from bot.storage.store import Store
 from moderation.types import Outcome
@@ -320,7 +320,7 @@ def stats(store: Store, days: int = 30) -> dict[str, Any]:
             c["cases"] += 1
             if state == CaseState.CLOSED and closed is not None:
                 c["reviewed"] += 1
-                c["overturned"] += resolution == "approved"
+                c["overturned"] += resolution == Resolution.APPROVED
                 c["hours"].append((closed - opened).total_seconds() / 3600)
         rows = []
         for name, c in sorted(categories.items()):

@@ -12,7 +12,7 @@ from typing import Any
 
 import discord
 
-from bot.storage.records import CaseState, CaseView
+from bot.storage.records import CaseState, CaseView, Resolution
 from moderation.types import Span
 
 VERBS = ("approve", "remove", "timeout", "ban", "escalate")
@@ -67,7 +67,7 @@ def buttons(case: CaseView) -> discord.ui.View:
 
 def case_embed(case: CaseView, record: dict[str, int]) -> discord.Embed:
     d = case.decision
-    colour = discord.Colour.green() if case.resolution == "approved" else discord.Colour.red()
+    colour = discord.Colour.green() if case.resolution == Resolution.APPROVED else discord.Colour.red()
     if case.state != CaseState.CLOSED:
         colour = discord.Colour.orange() if case.state == CaseState.OPEN else discord.Colour.purple()
     title = f"Case {case.id}: {d.outcome.value}" + (" (shadow mode)" if d.shadow else "")
