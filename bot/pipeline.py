@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
 
 from bot.backoff import Backoff
 from bot.metrics import Metrics
@@ -29,7 +28,6 @@ from moderation.decider import Decider
 from moderation.types import Decision, Post, Quarantined
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 _IN_FLIGHT = 2
 
 

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 from bot.storage.records import ActionRecord, CaseView, CursorUpdate
 from moderation.actions import Verdict
 from moderation.types import Decision, Post, Quarantined
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def raw_bytes(value: Any) -> bytes:
