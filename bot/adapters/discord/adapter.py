@@ -58,8 +58,8 @@ class DiscordAdapter:
         intents.auto_moderation_execution = True
         client_class = discord.AutoShardedClient if config.sharded else discord.Client
         self.client: discord.Client = client_class(intents=intents, chunk_guilds_at_startup=False)
-        guard_parsers(self.client, self._keep_later)
         self._keeping: set[asyncio.Task[None]] = set()
+        guard_parsers(self.client, self._keep_later)
         self.client.modbot_case_button = self._on_case_button  # type: ignore[attr-defined]
         self.client.add_dynamic_items(CaseButton)
         for name in ("on_ready", "on_message", "on_message_edit", "on_automod_action", "on_disconnect"):
