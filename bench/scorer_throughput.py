@@ -32,10 +32,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot import wiring  # noqa: E402
 from bot.config import Config  # noqa: E402
-from bot.evaluation import datasets  # noqa: E402
-from bot.scorers import build_scorers  # noqa: E402
+from bot.lab.evaluation import datasets  # noqa: E402
+from bot.runtime import wiring  # noqa: E402
+from bot.runtime.scorers import build_scorers  # noqa: E402
 from model.claimmap import ClaimMap  # noqa: E402
 from model.claims import Claim, ClaimIndex, ClaimScorer  # noqa: E402
 from moderation import rerank  # noqa: E402

@@ -25,8 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot import wiring  # noqa: E402
 from bot.config import Config  # noqa: E402
+from bot.runtime import wiring  # noqa: E402
 from moderation.types import Author, Post  # noqa: E402
 
 WORDS = [

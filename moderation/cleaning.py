@@ -26,7 +26,7 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 def clean_text(value: str) -> str:
     """The text as written, except: a surrogate pair joined into its character, a lone surrogate
     and NUL each U+FFFD (seen as "something was here", unlike a silent deletion). Controls that
-    steer terminals stay: they are made visible where text is shown in a terminal (bot/terminal.py)."""
+    steer terminals stay: they are made visible where text is shown in a terminal (bot/cli/terminal.py)."""
     if not _UNSTORABLE.search(value):
         return value
     if any("\ud800" <= ch <= "\udfff" for ch in value):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from bot.config import Config
-from bot.service import run_service
+from bot.runtime.service import run_service
 from moderation.types import Outcome
 
 

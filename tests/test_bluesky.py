@@ -33,7 +33,7 @@ from atproto import (
 from sqlalchemy import create_engine, text
 
 from bot.config import Config
-from bot.service import run_service
+from bot.runtime.service import run_service
 from bot.storage.db import make_engine
 from bot.storage.quarantine import QuarantineStore
 from bot.storage.store import Store

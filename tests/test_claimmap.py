@@ -153,7 +153,7 @@ def test_modbot_train_claims_reproduces_the_shipped_map(tmp_path: Path) -> None:
 
 def test_a_map_for_another_embedding_model_is_refused(tmp_path: Path, store) -> None:  # type: ignore[no-untyped-def]
     from bot.config import Config
-    from bot.scorers import build_scorers
+    from bot.runtime.scorers import build_scorers
 
     eye = np.eye(384, dtype=np.float32)
     ClaimMap(eye, eye, 0.3, {"embedding": "some-other-encoder"}).save(tmp_path / "map.npz")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.claims import ImportError_, read
 from bot.cli import main
+from bot.ops.claims import ImportError_, read
 from bot.storage.db import make_engine
 from bot.storage.store import Store
 

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bot.config import Config
-from bot.service import run_service
+from bot.runtime.service import run_service
 from tests.conftest import RULES_ONLY_TOML
 
 

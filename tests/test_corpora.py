@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation.corpora import SOURCES, Example, Split, deduplicated, hash_split, load, load_all, text_key
+from bot.lab.evaluation.corpora import SOURCES, Example, Split, deduplicated, hash_split, load, load_all, text_key
 from tests.conftest import REPO
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -229,7 +229,7 @@ def test_hash_split_is_stable_and_about_80_10_10() -> None:
     texts = [f"text number {i}" for i in range(50)]
     here = ",".join(hash_split(t) for t in texts)
     code = (
-        "from bot.evaluation.corpora import hash_split;"
+        "from bot.lab.evaluation.corpora import hash_split;"
         f"print(','.join(hash_split(f'text number {{i}}') for i in range({len(texts)})))"
     )
     for seed in ("1", "2"):

@@ -16,8 +16,8 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
-from bot.claims import ClaimRecord
 from bot.config import Config, WebConfig
+from bot.ops.claims import ClaimRecord
 from bot.storage.store import Store
 from bot.web.accounts import Accounts
 from bot.web.app import make_app
@@ -335,7 +335,7 @@ def test_modbot_run_serves_the_dashboard(db_url: str, tmp_path: Path) -> None:
 
     import aiohttp
 
-    from bot.service import run_service
+    from bot.runtime.service import run_service
 
     port = free_port()
     feed = tmp_path / "feed.jsonl"
@@ -400,7 +400,7 @@ def test_failed_platform_actions_are_surfaced_in_the_queue(
 def test_a_fact_check_link_is_a_link_only_when_it_is_a_web_address(
     store: Store, accounts: Accounts, url: str, linked: bool
 ) -> None:
-    """Imports keep only http(s) links (bot/claims.py); one stored some other way is shown as text."""
+    """Imports keep only http(s) links (bot/ops/claims.py); one stored some other way is shown as text."""
     from datetime import UTC, datetime
 
     from bot.storage.schema import ClaimRow

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
 from bot.config import Config
-from bot.scorers import build_scorers
+from bot.runtime.scorers import build_scorers
 from model.detox import DetoxifyScorer
 from moderation.decider import Decider
 from moderation.scoring import Cascade, ScorerError, ScoreResult, ScoringInput

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from bot.assistant.writer import GeneratorFactory, local_generator
 from bot.cli import main
 from bot.config import Config
-from bot.service import RunReport, run_service
+from bot.runtime.service import RunReport, run_service
 from bot.storage.db import make_engine
 from bot.storage.store import Store
 from tests.conftest import RULES_ONLY

@@ -65,7 +65,7 @@ def test_eval_claims_map_helps_in_domain_and_holds_out_of_it(tmp_path: Path) -> 
 
 
 def test_coaid_retrieval_pairs_headlines_with_reviewed_claims(tmp_path: Path) -> None:
-    from bot.evaluation.datasets import coaid_retrieval
+    from bot.lab.evaluation.datasets import coaid_retrieval
 
     folder = tmp_path / "coaid-covid-misinfo" / "05-01-2020"
     folder.mkdir(parents=True)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.base import ActionFailed
-from bot.executor import Executor
+from bot.runtime.executor import Executor
 from bot.storage.records import ActionRecord
 from bot.storage.store import Store
 from moderation.actions import ActionSpec

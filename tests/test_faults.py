@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from bot.config import Config
-from bot.pipeline import Pipeline
-from bot.service import run_service
+from bot.runtime.pipeline import Pipeline
+from bot.runtime.service import run_service
 from bot.storage.db import DatabaseError
 from bot.storage.spool import IngestSpool
 from tests.conftest import decision_counts
@@ -154,7 +154,7 @@ def test_redis_outage_makes_ingest_wait_with_posts_already_stored(store, tmp_pat
     import redis
 
     from bot.config import ScaleConfig
-    from bot.stream import PostStream
+    from bot.runtime.stream import PostStream
     from moderation.decider import Decider
     from moderation.policy import Policy, PolicyRules
     from moderation.types import Author, Post

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bot.metrics import Health, Metrics
-from bot.pipeline import Pipeline
+from bot.ops.metrics import Health, Metrics
+from bot.runtime.pipeline import Pipeline
 from bot.storage.db import make_engine, upgrade
 from bot.storage.spool import IngestSpool
 from bot.storage.store import Store

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Config
-from bot.evaluation.abuse import functional
-from bot.scorers import build_scorers
+from bot.lab.evaluation.abuse import functional
+from bot.runtime.scorers import build_scorers
 from moderation.decider import Decider
 
 OVERALL = 0.90

@@ -106,7 +106,7 @@ def test_a_small_recipe_of_modbot_train_reproduces_itself(tmp_path: Path, monkey
     """The shipped recipe with 40 texts a set and 2 a contrast frame (the full one takes most of an
     hour): two runs from the same seed write the same model, and the model has the shipped one's
     shape and recipe."""
-    from bot import training
+    from bot.lab import training
 
     monkeypatch.setattr(training, "PER_SOURCE", 40)
     monkeypatch.setattr(training, "DEV_PER_SOURCE", 40)

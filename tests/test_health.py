@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from bot.config import Config
-from bot.metrics import Health, Metrics, make_health_app
-from bot.service import run_service
+from bot.ops.metrics import Health, Metrics, make_health_app
+from bot.runtime.service import run_service
 from tests.conftest import RULES_ONLY, SWEARING_FLAGGED_POLICY, free_port
 
 

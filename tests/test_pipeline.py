@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config
-from bot.pipeline import Decided, Pipeline
-from bot.service import run_service
+from bot.runtime.pipeline import Decided, Pipeline
+from bot.runtime.service import run_service
 from bot.storage.store import Store
 from moderation.decider import Decider
 from moderation.policy import Policy, PolicyRules

@@ -14,7 +14,7 @@ import pytest
 
 from bot.adapters.bluesky.convert import RecordError, post_from_record
 from bot.config import Config
-from bot.service import run_service
+from bot.runtime.service import run_service
 from bot.storage.quarantine import QuarantineEntry, QuarantineStore
 from moderation.cleaning import clean_text, storable, usable_time
 from moderation.types import Author, Post
@@ -72,7 +72,7 @@ def test_no_poison_stops_ingest_and_every_neighbour_is_decided_once(db_url: str,
 
 
 def _quarantined(config: Config) -> list[QuarantineEntry]:
-    from bot.wiring import open_store
+    from bot.runtime.wiring import open_store
 
     store = open_store(config)
     try:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.counters import RedisCounters
+from bot.runtime.counters import RedisCounters
 from moderation.counters import Counters, InMemoryCounters
 from moderation.normalise import normalise
 from moderation.spam import SpamRules, SpamSettings, fingerprint

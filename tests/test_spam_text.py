@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import spam_corpus, spam_training
 from bot.cli import main
 from bot.config import Config
-from bot.scorers import build_scorers
+from bot.lab import spam_corpus, spam_training
+from bot.runtime.scorers import build_scorers
 from model.spamtext import SpamTextModel, SpamTextScorer, fit
 from moderation.decider import Decider
 from moderation.scoring import ScorerError, ScoringInput
@@ -207,7 +207,7 @@ other = ["h0", "h1", "h2", "h3", "ham test {word}"]
 
 def test_the_corpus_is_the_same_per_seed_whatever_the_hash_seed() -> None:
     code = (
-        "import hashlib; from bot import spam_corpus; "
+        "import hashlib; from bot.lab import spam_corpus; "
         "print(hashlib.sha256('\\n'.join(g.text for g in spam_corpus.generate('train', 13)).encode()).hexdigest())"
     )
     digests = {

@@ -15,7 +15,7 @@ from typing import Any
 from bot.assistant.triggers import CommunityReply
 from bot.assistant.writer import DraftWriter, GeneratorFactory, build_writer, local_generator, unwritten
 from bot.config import Config, ReplyConfig
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 from bot.storage.drafts import AUTO_SEND, DraftStore, DraftView
 from bot.storage.gateway import DatabaseThread
 from bot.storage.records import DraftStatus

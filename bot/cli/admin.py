@@ -21,9 +21,9 @@ from bot.cli.shared import (
     out,
     store_of,
 )
+from bot.cli.terminal import escape
 from bot.config import load_config
 from bot.storage.db import DatabaseError, display_url, make_engine, schema_status, upgrade
-from bot.terminal import escape
 
 _ROLES = ("viewer", "moderator", "admin")
 
@@ -176,7 +176,7 @@ def forget(args: argparse.Namespace) -> int:
 def service_install(args: argparse.Namespace) -> int:
     import shutil
 
-    from bot.install import apply, next_steps, plan
+    from bot.ops.install import apply, next_steps, plan
 
     if args.instance is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", args.instance):
         raise CommandFailed("an instance name is 1-64 letters, digits, '.', '_' or '-'", USAGE)
@@ -246,8 +246,8 @@ def discord_invite(args: argparse.Namespace) -> int:
 
 
 def claims_import(args: argparse.Namespace) -> int:
-    from bot.claims import ImportError_, read, store_claims
-    from bot.wiring import open_store
+    from bot.ops.claims import ImportError_, read, store_claims
+    from bot.runtime.wiring import open_store
     from model.embedding import Embedder
 
     config = config_of(args)

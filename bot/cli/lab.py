@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from bot.cli.shared import USAGE, CommandFailed, Subcommands, config_of, failing_on, out
+from bot.cli.terminal import escape
 from bot.config import Config
-from bot.terminal import escape
 
 if TYPE_CHECKING:
-    from bot.evaluation.runner import Report
+    from bot.lab.evaluation.runner import Report
 
 _DATA = Path("../shared/datasets")
 
@@ -68,8 +68,8 @@ def _need_data(folder: Path) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from bot import wiring
-    from bot.evaluation import abuse, runner
+    from bot.lab.evaluation import abuse, runner
+    from bot.runtime import wiring
 
     config = config_of(args)
     if args.suite == "live":
@@ -109,8 +109,8 @@ def evaluate(args: argparse.Namespace) -> int:
 def _eval_claims(
     args: argparse.Namespace, config: Config, command: str
 ) -> tuple[Report, dict[str, Callable[[Path], None]]]:
-    from bot.evaluation import retrieval
-    from bot.scorers import load_claim_map
+    from bot.lab.evaluation import retrieval
+    from bot.runtime.scorers import load_claim_map
     from model.embedding import Embedder
 
     e = config.scorers.embedding
@@ -125,7 +125,7 @@ def _eval_claims(
 
 def train(args: argparse.Namespace) -> int:
     import model
-    from bot import claims_training, spam_training, training
+    from bot.lab import claims_training, spam_training, training
     from model import claimmap, heads, spamtext
 
     config = config_of(args)
@@ -149,8 +149,8 @@ def train(args: argparse.Namespace) -> int:
 def _eval_live(args: argparse.Namespace, config: Config) -> int:
     from datetime import datetime
 
-    from bot.evaluation.live import audit_store
-    from bot.wiring import open_store
+    from bot.lab.evaluation.live import audit_store
+    from bot.runtime.wiring import open_store
 
     result = audit_store(open_store(config), args.days)
     since = datetime.fromisoformat(result["since"])

@@ -16,9 +16,9 @@ import bot.cli.replies as replies
 import bot.cli.review_desk as review_desk
 from bot.assistant.writer import GeneratorFactory, local_generator
 from bot.cli.shared import USAGE, CommandFailed, err
+from bot.cli.terminal import escape
 from bot.config import ConfigError
 from bot.storage.db import DatabaseError
-from bot.terminal import escape
 from moderation.scoring import ScorerError
 
 GROUPS = (admin, operate, review_desk, replies, lab)

@@ -13,9 +13,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from bot.cli.shared import USAGE, CommandFailed, Subcommands, config_of, err, out
+from bot.cli.terminal import escape
 from bot.config import Config, ConfigError
 from bot.storage.records import StoredDecision
-from bot.terminal import escape
 
 _LONG_INPUT_BYTES = 64 * 1024
 
@@ -44,7 +44,7 @@ def register(sub: Subcommands) -> None:
 
 
 def scan(args: argparse.Namespace) -> int:
-    from bot.service import run_service
+    from bot.runtime.service import run_service
 
     config = config_of(args)
     # The summary below lists skipped lines and outcomes; routine service logging would only repeat it.
@@ -91,7 +91,7 @@ def scan(args: argparse.Namespace) -> int:
 
 def _stored_decisions(config: Config, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredDecision]:
     """The decision of every scanned post, whether this run or an earlier one made it."""
-    from bot.wiring import open_store
+    from bot.runtime.wiring import open_store
 
     store = open_store(config)
     by_key: dict[tuple[str, str], StoredDecision] = {}
@@ -139,7 +139,7 @@ def _print_summary(
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.service import run_service
+    from bot.runtime.service import run_service
 
     config = config_of(args)
     if args.role == "web":
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_worker(config: Config) -> int:
     import signal
 
-    from bot.worker import run_worker
+    from bot.runtime.worker import run_worker
 
     if not config.scale.redis_url:
         raise ConfigError(["--role worker needs [scale] redis_url (the stream it reads)"])
@@ -182,8 +182,8 @@ def _run_worker(config: Config) -> int:
 
 
 def web(args: argparse.Namespace) -> int:
+    from bot.runtime.wiring import open_store
     from bot.web.app import serve_until_stopped
-    from bot.wiring import open_store
 
     config = config_of(args)
     cfg = config.web if args.port is None else config.web.model_copy(update={"port": args.port})

@@ -8,23 +8,13 @@ import asyncio
 
 from rich.table import Table
 
-from bot.cli.shared import (
-    CommandFailed,
-    Subcommands,
-    actor_of,
-    add_actor,
-    config_of,
-    excerpt,
-    failing_on,
-    out,
-    store_of,
-)
+import bot.cli.shared as cli
+from bot.cli.terminal import escape
 from bot.storage.drafts import DraftStore, DraftVerdict, DraftView
 from bot.storage.records import DraftStatus
-from bot.terminal import escape
 
 
-def register(sub: Subcommands) -> None:
+def register(sub: cli.Subcommands) -> None:
     p = sub.add_parser("drafts", help="list reply drafts (newest first)")
     p.add_argument("--status", action="append", help="only these statuses (repeatable; default: proposed)")
     p.add_argument("--all", action="store_true", help="every status")
@@ -39,7 +29,7 @@ def register(sub: Subcommands) -> None:
     verdict.add_argument("--edit", metavar="TEXT", help="send this text instead")
     verdict.add_argument("--reject", action="store_true", help="never send it")
     p.add_argument("--note", help="why (kept in the audit log)")
-    add_actor(p)
+    cli.add_actor(p)
     p.set_defaults(func=draft)
 
     p = sub.add_parser("draft-reply", help="ask the reply assistant for a draft reply to a stored post")
@@ -47,22 +37,22 @@ def register(sub: Subcommands) -> None:
     target.add_argument("--post", type=int, help="the post's row id (as `modbot drafts` and `case` show it)")
     target.add_argument("--case", type=int, help="the post of this case")
     p.add_argument("--note", help="what the reply should address (the draft is grounded on it too)")
-    add_actor(p)
+    cli.add_actor(p)
     p.set_defaults(func=draft_reply)
 
 
 def list_drafts(args: argparse.Namespace) -> int:
-    from bot.wiring import open_store
+    from bot.runtime.wiring import open_store
 
-    config = config_of(args)
+    config = cli.config_of(args)
     store = open_store(config)
     if args.write:
-        from bot import wiring
         from bot.assistant.drafting_loop import write_queued
+        from bot.runtime import wiring
 
         built = wiring.filter_stack(config, store)
         written = asyncio.run(write_queued(config, store, built.decider, built.embedder, args.generator))
-        out.print(f"wrote {written} queued draft(s)")
+        cli.out.print(f"wrote {written} queued draft(s)")
     statuses = [] if args.all else (args.status or [DraftStatus.PROPOSED])
     drafts = DraftStore(store).drafts(statuses, args.limit)
     table = Table("draft", "status", "trigger", "post", "where", "text / reasons", box=None)
@@ -78,30 +68,30 @@ def list_drafts(args: argparse.Namespace) -> int:
             d.trigger,
             str(d.post_row),
             escape(f"{d.post.platform}/{d.post.community}"),
-            escape(excerpt(shown or "", 100)),
+            escape(cli.excerpt(shown or "", 100)),
         )
-    out.print(table if drafts else f"no drafts ({', '.join(statuses) or 'any status'})")
+    cli.out.print(table if drafts else f"no drafts ({', '.join(statuses) or 'any status'})")
     return 0
 
 
 def draft(args: argparse.Namespace) -> int:
-    drafts = DraftStore(store_of(args))
+    drafts = DraftStore(cli.store_of(args))
     verdict: DraftVerdict | None = (
         "approve" if args.approve else "edit" if args.edit is not None else "reject" if args.reject else None
     )
-    with failing_on(LookupError, ValueError):
+    with cli.failing_on(LookupError, ValueError):
         view = _shown(drafts, args.id) if verdict is None else _decided(drafts, args, verdict)
     where = escape(f"{view.post.platform}/{view.post.community}")
-    out.print(f"draft {view.id}: {view.status} ({view.trigger}) for post {view.post_row} on {where}")
-    out.print("post:  " + escape(view.post.text))
-    out.print("draft: " + escape(view.text or "(none)"))
+    cli.out.print(f"draft {view.id}: {view.status} ({view.trigger}) for post {view.post_row} on {where}")
+    cli.out.print("post:  " + escape(view.post.text))
+    cli.out.print("draft: " + escape(view.text or "(none)"))
     for reason in view.reasons:
-        out.print(f"  - {escape(reason)}")
+        cli.out.print(f"  - {escape(reason)}")
     if view.citations:
-        out.print("cites: " + escape(", ".join(view.citations)))
-    out.print(f"model {escape(view.model_version or '-')}, prompt {view.prompt_version or '-'}")
+        cli.out.print("cites: " + escape(", ".join(view.citations)))
+    cli.out.print(f"model {escape(view.model_version or '-')}, prompt {view.prompt_version or '-'}")
     if verdict in ("approve", "edit"):
-        out.print("queued the reply (sent by the running service or the next `modbot run`)")
+        cli.out.print("queued the reply (sent by the running service or the next `modbot run`)")
     return 0
 
 
@@ -121,19 +111,19 @@ def _decided(drafts: DraftStore, args: argparse.Namespace, verdict: DraftVerdict
         size, limit, unit = length_of(args.edit, platform)
         if size > limit:
             raise ValueError(f"the edited text is {size} {unit}; {platform} takes at most {limit}")
-    return drafts.decide(args.id, verdict, actor_of(args), "cli", args.edit, args.note)
+    return drafts.decide(args.id, verdict, cli.actor_of(args), "cli", args.edit, args.note)
 
 
 def draft_reply(args: argparse.Namespace) -> int:
-    store = store_of(args)
+    store = cli.store_of(args)
     post_row = args.post
     if args.case is not None:
         case = store.case(args.case)
         if case is None:
-            raise CommandFailed(f"no case {args.case}")
+            raise cli.CommandFailed(f"no case {args.case}")
         post_row = case.post_row
     params = {"note": args.note} if args.note else {}
-    with failing_on(LookupError):
-        draft_id = DraftStore(store).request(post_row, "request", params, actor_of(args), "cli")
-    out.print(f"draft {draft_id} queued (written by the running service, or now with `modbot drafts --write`)")
+    with cli.failing_on(LookupError):
+        draft_id = DraftStore(store).request(post_row, "request", params, cli.actor_of(args), "cli")
+    cli.out.print(f"draft {draft_id} queued (written by the running service, or now with `modbot drafts --write`)")
     return 0

@@ -18,8 +18,8 @@ from bot.cli.shared import (
     out,
     store_of,
 )
+from bot.cli.terminal import escape
 from bot.storage.records import WAITING, ActionState, CaseState, CaseView
-from bot.terminal import escape
 from moderation.types import Span
 
 _VERDICTS = (
@@ -163,7 +163,7 @@ def _marked(text: str, spans: list[Span]) -> str:
 
 def resolve(args: argparse.Namespace) -> int:
     from bot.review import resolve_case
-    from bot.wiring import open_store
+    from bot.runtime.wiring import open_store
 
     config = config_of(args)
     actor = actor_of(args)

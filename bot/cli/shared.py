@@ -14,7 +14,7 @@ from typing import TypeAlias
 from rich.console import Console
 
 from bot.config import Config, load_config
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 from bot.storage.store import Store
 
 # Piped output (logs, files, tests) gets wide tables instead of rich's 80-column default.
@@ -53,7 +53,7 @@ def config_of(args: argparse.Namespace) -> Config:
 
 
 def store_of(args: argparse.Namespace) -> Store:
-    from bot.wiring import open_store
+    from bot.runtime.wiring import open_store
 
     return open_store(config_of(args))
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from bot.backoff import Backoff
+from bot.storage.backoff import Backoff
 from bot.storage.db import DatabaseError
 
 log = logging.getLogger(__name__)

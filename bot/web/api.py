@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.evaluation.live import audit_store
+from bot.lab.evaluation.live import audit_store
 from bot.storage.records import CaseView, DraftStatus
 from bot.web import desk, queries
 from bot.web.context import (

@@ -16,7 +16,7 @@ import time
 from aiohttp import web
 
 from bot.config import WebConfig
-from bot.listen import listen
+from bot.runtime.listen import listen
 from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
 from bot.web.accounts import Role

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.evaluation.live import audit_store
+from bot.lab.evaluation.live import audit_store
 from bot.storage.records import CaseView
 from bot.web import desk, queries
 from bot.web.accounts import ROLES, LoginRefused

@@ -4,7 +4,7 @@ Why it exists: the only labelled spam in the shared datasets is SMS spam of 2012
 premium numbers), and a model trained on it alone misses what comment sections get today: channel
 promotion, sub4sub bait, crypto "mentors", doubling giveaways, gift-card and prize bait, dating and
 adult bait, work-from-home offers, fake support numbers, pharmacy spam and "your account is locked"
-phishing. No public comment-spam set is used; bot/data/spam_templates.toml holds hand-written
+phishing. No public comment-spam set is used; bot/lab/data/spam_templates.toml holds hand-written
 frames (about 32 per family) and slot fillers, and this module expands them.
 
 It also writes hard-negative ham from the same fillers: people sharing links, warning about crypto
@@ -79,11 +79,11 @@ class Templates:
 
 
 def load(path: Path | None = None) -> Templates:
-    """The templates at `path`, or the ones shipped in bot/data; every slot a frame names is checked."""
+    """The templates at `path`, or the ones shipped in bot/lab/data; every slot a frame names is checked."""
     raw = (
         path.read_text(encoding="utf-8")
         if path is not None
-        else resources.files("bot").joinpath("data/spam_templates.toml").read_text(encoding="utf-8")
+        else resources.files("bot.lab").joinpath("data/spam_templates.toml").read_text(encoding="utf-8")
     )
     data = tomllib.loads(raw)
     templates = Templates(

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.adapters.base import ActionFailed
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 from bot.storage.db import DatabaseError
 from bot.storage.records import ActionRecord, ActionState
 from bot.storage.store import Store

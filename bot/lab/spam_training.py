@@ -3,7 +3,7 @@
 Recipe 1 learned the UCI SMS Spam Collection alone, and SMS spam of 2012 is not what comment
 sections get (on a public set of video comments it reached spam F1 0.28). Recipe 2 trains on:
 
-- spam: the SMS spam, plus social-post spam from bot/spam_corpus.py (hand-written frames in ten
+- spam: the SMS spam, plus social-post spam from bot/lab/spam_corpus.py (hand-written frames in ten
   families, their train and val frames);
 - ham: the SMS ham, real posts from the shared sets' training parts (OLID training tweets, CAD
   training Reddit posts, the Hickey Reddit replies), and templated hard negatives (people sharing
@@ -20,7 +20,7 @@ Figures, neither of them seen by the model they measure:
   full recipe fitted without them (folds stratified and drawn from the seed).
 
 Features are pruned to n-gram buckets seen in at least MIN_DF training texts, which keeps the
-artifact under 2 MB. C and the per-source sample weights were chosen by `bot.spam_tuning.tune`: fitted on the
+artifact under 2 MB. C and the per-source sample weights were chosen by `bot.lab.spam_tuning.tune`: fitted on the
 train frames, scored on the val frames and 15 % of the real training ham and of the SMS (never a
 test part); see docs/models.md.
 """
@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from bot import spam_corpus
-from bot.evaluation import datasets
-from bot.spam_corpus import Generated, Part
-from bot.training import saved
+from bot.lab import spam_corpus
+from bot.lab.evaluation import datasets
+from bot.lab.spam_corpus import Generated, Part
+from bot.lab.training import saved
 from model.ngrams import BUCKETS, HashedTfidf, hasher
 from model.spamtext import SpamTextModel
 from moderation.metrics import binary, pr_auc, roc_auc
@@ -58,7 +58,7 @@ C = 1.0
 Weights = dict[str, float]
 WEIGHTS: Weights = {"SMS spam": 7.0, SOCIAL_SPAM: 40.0}
 """sample weight per source (1 when not named): SMS spam balanced against SMS ham, as recipe 1's
-class weighting had it; the social spam far above its share. C and these were chosen by `bot.spam_tuning.tune`."""
+class weighting had it; the social spam far above its share. C and these were chosen by `bot.lab.spam_tuning.tune`."""
 MIN_DF = 2
 PER_FRAME = 24
 """texts drawn from each train or val frame (the test frames always give spam_corpus.PER_FRAME)"""
@@ -345,7 +345,7 @@ def train(data: Path, out: Path, seed: int = 13) -> tuple[SpamTextModel, dict[st
         "sample weights": WEIGHTS,
         "min df": MIN_DF,
         "data": "UCI SMS Spam Collection v.1 (deduplicated); social spam and hard-negative ham from "
-        "bot/data/spam_templates.toml (train and val frames); OLID training tweets, CAD training posts "
+        "bot/lab/data/spam_templates.toml (train and val frames); OLID training tweets, CAD training posts "
         "and Hickey replies as ham, normalised and windowed",
         "texts": run.corpus.counts(),
         "dropped as held-out duplicates": run.corpus.held_out_overlap,

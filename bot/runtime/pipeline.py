@@ -13,16 +13,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from bot.backoff import Backoff
-from bot.metrics import Metrics
-from bot.spool_drain import SpoolDrain
+from bot.ops.metrics import Metrics
+from bot.runtime.spool_drain import SpoolDrain
+from bot.runtime.stream import PostStream, StreamError
+from bot.storage.backoff import Backoff
 from bot.storage.db import DatabaseError
 from bot.storage.gateway import DatabaseThread
 from bot.storage.quarantine import QuarantineStore
 from bot.storage.records import CursorUpdate, PostStatus
 from bot.storage.spool import IngestSpool
 from bot.storage.store import Store
-from bot.stream import PostStream, StreamError
 from moderation.actions import ActionSpec
 from moderation.decider import Decider
 from moderation.types import Decision, Post, Quarantined

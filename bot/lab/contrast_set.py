@@ -1,4 +1,4 @@
-"""The contrast set the abuse model trains on (bot/data/contrast_templates.toml): the same words in
+"""The contrast set the abuse model trains on (bot/lab/data/contrast_templates.toml): the same words in
 an attack and in speech that is not one (negation, counter-speech, reporting, idioms, swearing at
 nobody), because the public sets rarely show identity words outside an attack and a model trained
 on them alone flags "Muslims are my neighbours" as hate."""
@@ -54,7 +54,7 @@ def _expand(frame: str, fills: dict[str, list[str]], terms: list[str]) -> list[s
 
 def contrast_set(seed: int, per_frame: int | None = None) -> list[ContrastText]:
     """Every frame expanded and sampled down to `per_frame` texts (default: the file's), seeded."""
-    raw = tomllib.loads(resources.files("bot").joinpath("data/contrast_templates.toml").read_text(encoding="utf-8"))
+    raw = tomllib.loads(resources.files("bot.lab").joinpath("data/contrast_templates.toml").read_text(encoding="utf-8"))
     fills: dict[str, list[str]] = raw["fill"]
     per_frame = per_frame or raw["per_frame"]
     terms = identity_terms()

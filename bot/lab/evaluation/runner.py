@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.evaluation import datasets
+from bot.lab.evaluation import datasets
 from moderation.decider import Decider
 from moderation.metrics import bias_aucs, binary, macro_f1, pr_auc, roc_auc
 from moderation.types import ABUSE, Author, Decision, Post
@@ -266,7 +266,7 @@ def spam(data: Path, command: str, seed: int = 13) -> tuple[Report, dict[str, Ca
     official OLID and CAD test posts at the shipped flag threshold; and the SMS Spam Collection,
     5-fold cross-validated through the full recipe. Also whether the shipped model is the one the
     recipe fits."""
-    from bot.spam_training import FLAG, FOLDS, RECIPE, THRESHOLDS, WEIGHTS, C, evaluate
+    from bot.lab.spam_training import FLAG, FOLDS, RECIPE, THRESHOLDS, WEIGHTS, C, evaluate
     from model.spamtext import SpamTextModel
 
     started = time.perf_counter()

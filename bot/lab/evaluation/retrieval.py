@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.evaluation import datasets
-from bot.evaluation.runner import Report
+from bot.lab.evaluation import datasets
+from bot.lab.evaluation.runner import Report
 
 if TYPE_CHECKING:
     from model.claimmap import ClaimMap

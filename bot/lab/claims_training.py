@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.evaluation import datasets
-from bot.training import embed_cached, saved
+from bot.lab.evaluation import datasets
+from bot.lab.training import embed_cached, saved
 from model.claimmap import ClaimMap, fit_map
 from model.claims import Claim, ClaimIndex
 from model.embedding import Embedder

@@ -1,4 +1,4 @@
-"""`modbot run --role worker`: decide posts read from the stream (bot/stream.py) until stopped.
+"""`modbot run --role worker`: decide posts read from the stream (bot/runtime/stream.py) until stopped.
 
 Each worker reads row ids as one consumer of the group, decides those posts and records the
 decisions (the store's guarded update makes that exactly-once per post), and only then
@@ -12,12 +12,12 @@ import asyncio
 import logging
 import time
 
-from bot import wiring
 from bot.config import Config
+from bot.runtime import wiring
+from bot.runtime.stream import PostStream, StreamError, consumer_name
 from bot.storage.db import DatabaseError
 from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
-from bot.stream import PostStream, StreamError, consumer_name
 from moderation.decider import Decider
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bot.assistant.triggers import DraftTriggers
 from bot.config import Config
-from bot.scorers import build_domain_list, build_scorers, build_spam_rules
+from bot.runtime.scorers import build_domain_list, build_scorers, build_spam_rules
 from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.store import Store
 from model.embedding import Embedder

@@ -160,7 +160,7 @@ def build_spam_rules(cfg: ScorersConfig, shared_redis: str = "") -> SpamRules | 
     counters: Counters
     settings = _spam_settings(cfg)
     if s.redis_url or shared_redis:
-        from bot.counters import RedisCounters
+        from bot.runtime.counters import RedisCounters
 
         counters = RedisCounters(s.redis_url or shared_redis, horizon_seconds=settings.horizon)
     else:
@@ -199,7 +199,7 @@ def load_claim_map(cfg: ClaimsConfig, model: str) -> ClaimMap | None:
 def _claim_scorer(store: Store, cfg: ScorersConfig, embedder: Embedder) -> Scorer:
     import numpy as np
 
-    from bot.claims import indexed_text
+    from bot.ops.claims import indexed_text
     from model.claims import Claim, ClaimIndex, ClaimScorer
 
     model = embedder.version

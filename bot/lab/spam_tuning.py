@@ -2,7 +2,7 @@
 each (C, weights) pair, never reading a test part except to keep its texts out of training.
 Run by hand when the recipe changes::
 
-    .venv/bin/python -c "from pathlib import Path; from bot.spam_tuning import tune; \\
+    .venv/bin/python -c "from pathlib import Path; from bot.lab.spam_tuning import tune; \\
         [print(r) for r in tune(Path('../shared/datasets'))]"
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from bot import spam_corpus
-from bot.spam_training import (
+from bot.lab import spam_corpus
+from bot.lab.spam_training import (
     FLAG,
     HARD_HAM,
     PER_FRAME,

@@ -7,10 +7,10 @@ a frozen sentence embedding cannot tell "I hate X" from "I don't hate X" or from
 X' is vile"; attention over the whole sentence can, given data that shows the difference.
 
 Data: every English abuse set in the shared datasets, mapped onto the categories per set
-(bot/evaluation/corpora.py, docs/training-data.md), deduplicated across sets, with every set's
+(bot/lab/evaluation/corpora.py, docs/training-data.md), deduplicated across sets, with every set's
 own dev and test texts kept out; each set capped so that no one platform's idea of abuse
 dominates. A category a set does not label carries no loss for its texts. A contrast set written
-for modbot (bot/contrast_set.py: the same words in attacks and in negation, counter-speech,
+for modbot (bot/lab/contrast_set.py: the same words in attacks and in negation, counter-speech,
 reporting, idioms and swearing at nobody, across every identity term) teaches that an identity
 word or a harsh word alone is not an attack. Every choice is made on the sets' dev
 splits, never on a test split; the Jigsaw madlibs set and the project's functional suite are
@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.contrast_set import contrast_set
-from bot.evaluation import corpora
+from bot.lab.contrast_set import contrast_set
+from bot.lab.evaluation import corpora
 from model.embedding import Embedder
 from model.heads import Head
 from moderation.metrics import roc_auc

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.contrast_set import identity_terms
+from bot.lab.contrast_set import identity_terms
 from bot.storage.records import Resolution
 from bot.storage.store import Store
 from moderation.types import Outcome

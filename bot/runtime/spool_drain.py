@@ -8,7 +8,7 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot.backoff import Backoff
+from bot.storage.backoff import Backoff
 from bot.storage.db import DatabaseError
 from bot.storage.records import CursorUpdate
 from bot.storage.spool import IngestSpool

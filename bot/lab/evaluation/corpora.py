@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-from bot.evaluation.datasets import _csv, _need
+from bot.lab.evaluation.datasets import _csv, _need
 from moderation.types import ABUSE
 
 csv.field_size_limit(10_000_000)

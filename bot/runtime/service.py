@@ -17,24 +17,25 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import systemd, wiring
 from bot.adapters.base import Adapter
 from bot.adapters.console.adapter import ConsoleAdapter, IngestStats
 from bot.assistant.drafting_loop import DraftWorker
 from bot.assistant.writer import GeneratorFactory, build_writer, local_generator
 from bot.config import Config, ConfigError
-from bot.executor import Executor
-from bot.listen import listen
-from bot.metrics import Health, Metrics, make_health_app
-from bot.pipeline import Decided, Pipeline
+from bot.ops import systemd
+from bot.ops.metrics import Health, Metrics, make_health_app
 from bot.review import Desk
+from bot.runtime import wiring
+from bot.runtime.executor import Executor
+from bot.runtime.listen import listen
+from bot.runtime.pipeline import Decided, Pipeline
+from bot.runtime.stream import PostStream
 from bot.storage.drafts import DraftStore
 from bot.storage.maintenance import purge_text
 from bot.storage.quarantine import QuarantineStore
 from bot.storage.schema import utcnow
 from bot.storage.spool import IngestSpool
 from bot.storage.store import Store
-from bot.stream import PostStream
 from moderation.decider import Decider
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ async def run_service(
     """Run until every source ends or a signal arrives. `console_only` (for `modbot scan`) leaves
     the platform adapters and the draft worker off whatever the config says: drafts a scan asks for
     stay queued for the service or `modbot drafts --write`. `role="ingest"` hands accepted posts to
-    scoring workers through [scale]'s Redis Stream instead of scoring them here (bot/worker.py).
+    scoring workers through [scale]'s Redis Stream instead of scoring them here (bot/runtime/worker.py).
     Setting `stop_request` stops the service as SIGTERM does (for embedding it, and for tests);
     `generator` builds the reply assistant's model (tests hand in a stand-in)."""
     report = RunReport()

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.evaluation import corpora
-from bot.evaluation.runner import Report, decide_texts
+from bot.lab.evaluation import corpora
+from bot.lab.evaluation.runner import Report, decide_texts
 from moderation.decider import Decider
 from moderation.metrics import macro_f1, roc_auc
 from moderation.types import ABUSE, Decision, Outcome
