@@ -64,6 +64,12 @@ class DiscordConfig(Strict):
     api_url: str = ""
     """REST base URL; empty means Discord's own. For a proxy, or the test suite's fake Discord."""
     gateway_url: str = ""
+    catch_up_hours: float = Field(24.0, ge=0, le=24 * 14)
+    """After a gap (a stop, a restart, a session the gateway would not resume), read each channel's
+    history back this far from now, from the last message modbot stored there; 0 turns catch-up off."""
+    catch_up_messages: int = Field(500, ge=1, le=10_000)
+    """At most this many missed messages per channel and gap (the oldest first); beyond it the rest
+    are logged as not caught up."""
 
 
 BlueskyActionKind = Literal["reply", "report", "label", "hide_reply", "mute", "block"]

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
-
-_ids = itertools.count(1_100_000_000_000_000_000)
-
 
 _COMMAND_DEFAULTS = {
     "description": "",
@@ -34,8 +31,15 @@ _COMMAND_DEFAULTS = {
 }
 
 
+_DISCORD_EPOCH_MS = 1_420_070_400_000
+_last_id = 0
+
+
 def snowflake() -> str:
-    return str(next(_ids))
+    """An id that dates itself as Discord's do (milliseconds since 2015 above bit 22), rising."""
+    global _last_id
+    _last_id = max(_last_id + 1, (int(time.time() * 1000) - _DISCORD_EPOCH_MS) << 22)
+    return str(_last_id)
 
 
 def now_iso() -> str:
@@ -98,6 +102,9 @@ class FakeDiscord:
         self.refuse_resume = False
         """When set, the next RESUME gets op 9 (session invalid): the client must IDENTIFY again."""
         self.resume_count = 0
+        self.gateway_open = asyncio.Event()
+        """Cleared, the gateway keeps new connections waiting (a gateway that is down)."""
+        self.gateway_open.set()
         self.intents: int | None = None
         # gateway session
         self._ws: web.WebSocketResponse | None = None
@@ -238,6 +245,7 @@ class FakeDiscord:
     # --- gateway --------------------------------------------------------------------------------
 
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        await self.gateway_open.wait()
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
         self._ws = ws
@@ -483,6 +491,22 @@ class FakeDiscord:
             "X-RateLimit-Bucket": bucket.replace(" ", "-"),
         }
 
+    def _history(self, cid: str, query: Mapping[str, str]) -> list[dict[str, Any]]:
+        """GET /channels/{id}/messages as Discord answers it: with `after`, the `limit` messages just
+        after that id; with `before` (or neither), the `limit` just before it; newest first either way."""
+        limit = min(int(query.get("limit", 50)), 100)
+        kept = sorted(
+            (m for mid, m in self.messages.items() if m["channel_id"] == cid and mid not in self.deleted),
+            key=lambda m: int(m["id"]),
+        )
+        if "after" in query:
+            kept = [m for m in kept if int(m["id"]) > int(query["after"])][:limit]
+        else:
+            if "before" in query:
+                kept = [m for m in kept if int(m["id"]) < int(query["before"])]
+            kept = kept[-limit:]
+        return list(reversed(kept))
+
     @staticmethod
     def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
         # discord.py compares the content type exactly: no charset parameter.
@@ -576,6 +600,8 @@ class FakeDiscord:
                     "MESSAGE_DELETE", {"id": mid, "channel_id": cid, "guild_id": self.channels[cid]["guild_id"]}
                 )
                 return web.Response(status=204)
+            case ("GET", ["channels", cid, "messages"]):
+                return self._json(self._history(cid, request.query))
             case ("GET", ["channels", cid]):
                 return self._json(self.channels[cid])
             case ("GET", ["guilds", gid, "members", uid]):

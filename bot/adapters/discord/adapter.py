@@ -2,15 +2,17 @@
 puts cases in front of moderators in their mod channel, with buttons and slash commands.
 
 Gateway resilience is discord.py's (RESUME, re-IDENTIFY, backoff); what modbot adds is that a
-message counts as received only once it is stored, and that everything done on Discord goes
-through the outbox, so a reconnect or restart loses nothing.
+message counts as received only once it is stored, that history posted during a gap is read back
+on every connect (catch_up.py), and that everything done on Discord goes through the outbox, so a
+reconnect or restart loses nothing within the catch-up bounds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +21,7 @@ import yarl
 from discord import app_commands
 
 from bot.adapters.base import ActionFailed, DecisionSink, ReviewDesk
-from bot.adapters.discord import permissions
+from bot.adapters.discord import catch_up, permissions
 from bot.adapters.discord.cases import CaseButton, buttons, case_embed
 from bot.adapters.discord.commands import SlashCommands, actor_name, author_record
 from bot.adapters.discord.convert import PLATFORM, TIMEOUT_CAP_SECONDS, automod_record, to_post
@@ -62,13 +64,19 @@ class DiscordAdapter:
         guard_parsers(self.client, self._keep_later)
         self.client.modbot_case_button = self._on_case_button  # type: ignore[attr-defined]
         self.client.add_dynamic_items(CaseButton)
-        for name in ("on_ready", "on_message", "on_message_edit", "on_automod_action", "on_disconnect"):
+        for name in (
+            *("on_connect", "on_ready", "on_shard_ready", "on_resumed", "on_disconnect"),
+            *("on_message", "on_message_edit", "on_automod_action"),
+        ):
             setattr(self.client, name, getattr(self, name))
         self.tree = app_commands.CommandTree(self.client)
         SlashCommands(desk, sink, self._is_moderator, self.guild_config).install(self.tree)
         self._stopping = asyncio.Event()
         self._checked_guilds: set[int] = set()
         self.ready = asyncio.Event()
+        self.catch_up = catch_up.CatchUp(
+            sink, self._converted_message, self._is_own, config.catch_up_hours, config.catch_up_messages, self._stopping
+        )
         self.reconnects = 0
         self.action_kinds = sorted({k for kinds in config.actions.values() for k in kinds} | {"alert"})
 
@@ -120,6 +128,27 @@ class DiscordAdapter:
             except discord.HTTPException as exc:
                 log.warning("guild %s (%s): could not register slash commands: %s", guild.name, guild.id, exc)
         self.ready.set()
+        self._spawn(self.catch_up.run(self.client.guilds))
+
+    async def on_connect(self) -> None:
+        self.catch_up.begin()
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """A shard that re-identifies later says only this, not "ready". Every guild is read again
+        (a channel is one cheap request when nothing was missed): rounds are per client, not shard."""
+        self._spawn(self.catch_up.run(self.client.guilds))
+
+    async def on_resumed(self) -> None:
+        self.catch_up.begin()
+        self._spawn(self.catch_up.run(self.client.guilds))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._keeping.add(task)
+        task.add_done_callback(self._keeping.discard)
+
+    def _is_own(self, message: discord.Message) -> bool:
+        return self.client.user is not None and message.author.id == self.client.user.id
 
     def _check_permissions(self, guild: discord.Guild) -> None:
         """Say once, at start, what modbot cannot do in this guild and why."""
@@ -138,19 +167,19 @@ class DiscordAdapter:
     # --- ingest -----------------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
-        if self.client.user is not None and message.author.id == self.client.user.id:
+        if self._is_own(message):
             return
         me = self.client.user
         mentioned = me is not None and any(u.id == me.id for u in message.mentions)
         # A DM or a mention is a question for the reply assistant; DMs are decided and logged but
         # never acted on (ActionPlanner skips them).
         if (post := await self._converted(message, lambda: to_post(message, asks_bot=mentioned))) is not None:
-            await self.sink.submit([post])
+            await self.catch_up.submit([post], message)
 
     async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
         if after.guild is None or before.content == after.content:
             return
-        if self.client.user is not None and after.author.id == self.client.user.id:
+        if self._is_own(after):
             return
         if (post := await self._converted(after, lambda: to_post(after, edited=True))) is not None:
             await self.sink.submit([post])
@@ -167,11 +196,12 @@ class DiscordAdapter:
             await self.sink.quarantine([Quarantined(PLATFORM, where, f"message {message.id}", why, raw)])
             return None
 
+    async def _converted_message(self, message: discord.Message) -> Post | None:
+        return await self._converted(message, functools.partial(to_post, message))
+
     def _keep_later(self, item: Quarantined) -> None:
         """Quarantine from inside discord.py's (synchronous) parsing of an event."""
-        task = asyncio.get_running_loop().create_task(self.sink.quarantine([item]))
-        self._keeping.add(task)
-        task.add_done_callback(self._keeping.discard)
+        self._spawn(self.sink.quarantine([item]))
 
     async def on_automod_action(self, execution: discord.AutoModAction) -> None:
         post, decision = automod_record(execution)
