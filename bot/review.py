@@ -4,13 +4,14 @@ later the dashboard), so each verdict is audited and acted on the same way."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from bot.adapters.base import CaseVerb, DeskStatus
 from bot.storage.records import WAITING, CaseView, Resolution
 from bot.storage.store import Store
-from moderation.actions import Verdict, verdict_actions
+from moderation.actions import ActionPlanner, Verdict
 from moderation.decider import Decider
 from moderation.policy import Policy
 
@@ -24,16 +25,32 @@ RESOLUTION: dict[Verdict, Resolution] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Verdicts:
+    """What a verdict means: the policy (timeout length, per community) and the planner (each
+    platform's actions for each outcome, as configured)."""
+
+    policy: Policy
+    planner: ActionPlanner
+
+
 def resolve_case(
-    store: Store, policy: Policy, case_id: int, verdict: Verdict, actor: str, origin: str, note: str | None = None
+    store: Store,
+    verdicts: Verdicts,
+    case_id: int,
+    verdict: Verdict,
+    actor: str,
+    origin: str,
+    note: str | None = None,
 ) -> CaseView:
     """Close the case: `approve` says the post is fine; `remove`, `timeout` and `ban` that it breaks
-    the rules, and queue what that means (removal once only). Raises LookupError / ValueError."""
+    the rules, and queue what the platform's mapping says for that outcome (a kind already run for
+    the post runs once only). Raises LookupError / ValueError."""
     view = store.case(case_id)
     if view is None:
         raise LookupError(f"no case {case_id}")
-    rules = policy.rules_for(view.post.community, view.post.channel)
-    actions = verdict_actions(verdict, rules)
+    rules = verdicts.policy.rules_for(view.post.community, view.post.channel)
+    actions = verdicts.planner.for_verdict(view.post.platform, verdict, rules)
     return store.resolve(case_id, RESOLUTION[verdict], actor, origin, note, actions, verdict)
 
 
@@ -71,7 +88,8 @@ class Desk:
         if verb == "escalate":
             view: CaseView = await self.db(escalate_case, self.store, case_id, actor, origin)
         else:
-            view = await self.db(resolve_case, self.store, self.decider.policy, case_id, verb, actor, origin)
+            verdicts = Verdicts(self.decider.policy, self.decider.planner)
+            view = await self.db(resolve_case, self.store, verdicts, case_id, verb, actor, origin)
         return view
 
     async def set_shadow(self, platform: str, community: str, on: bool, actor: str, origin: str) -> None:

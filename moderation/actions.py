@@ -36,6 +36,12 @@ class ActionSpec:
 
 
 Verdict = Literal["approve", "remove", "timeout", "ban"]
+VERDICT_OUTCOME: Mapping[Verdict, Outcome] = {
+    "remove": Outcome.REMOVE,
+    "timeout": Outcome.TIMEOUT,
+    "ban": Outcome.BAN,
+}
+"""The outcome a verdict other than approve stands for: its actions are that outcome's."""
 
 
 class ActionPlanner:
@@ -71,23 +77,19 @@ class ActionPlanner:
             specs.extend(self.drafts(post, decision))
         return specs
 
+    def for_verdict(self, platform: str, verdict: Verdict, rules: PolicyRules) -> list[ActionSpec]:
+        """A moderator's verdict as actions: what the platform's mapping says for that outcome, the
+        same kinds an automatic decision would take (the store skips kinds already run for the post)."""
+        if verdict == "approve":
+            return []
+        reason = f"{verdict} by a moderator after review"
+        outcome = VERDICT_OUTCOME[verdict]
+        kinds = self.kinds_by_platform.get(platform, DEFAULT_KINDS).get(outcome, DEFAULT_KINDS[outcome])
+        return [ActionSpec(kind, _params(kind, reason, rules)) for kind in kinds]
+
 
 def _params(kind: str, reason: str, rules: PolicyRules) -> dict[str, object]:
     params: dict[str, object] = {"reason": reason}
     if kind == "timeout":
         params["seconds"] = rules.timeout_seconds
     return params
-
-
-def verdict_actions(verdict: Verdict, rules: PolicyRules) -> list[ActionSpec]:
-    """A moderator's verdict as actions (the store skips kinds that already ran for the post)."""
-    reason = f"{verdict} by a moderator after review"
-    match verdict:
-        case "approve":
-            return []
-        case "remove":
-            return [ActionSpec("remove", {"reason": reason})]
-        case "timeout":
-            return [ActionSpec("remove", {"reason": reason}), ActionSpec("timeout", _params("timeout", reason, rules))]
-        case "ban":
-            return [ActionSpec("remove", {"reason": reason}), ActionSpec("ban", {"reason": reason})]

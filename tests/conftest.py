@@ -23,6 +23,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.config import Config
+from bot.review import Verdicts
+from bot.runtime.wiring import planner
 from bot.storage.db import make_engine, upgrade
 from bot.storage.store import Store
 from bot.web.accounts import Accounts
@@ -39,6 +41,12 @@ SWEARING_FLAGGED_POLICY: dict[str, Any] = tomllib.loads(SWEARING_FLAGGED)["polic
 
 def swearing_flagged() -> Config:
     return Config.model_validate({"policy": SWEARING_FLAGGED_POLICY})
+
+
+def swearing_verdicts() -> Verdicts:
+    """What verdicts mean under `swearing_flagged`: its policy, the default action mapping."""
+    config = swearing_flagged()
+    return Verdicts(config.build_policy(), planner(config))
 
 
 RULES_ONLY: dict[str, Any] = {"head": {"enabled": False}, "spam_text": {"enabled": False}}

@@ -24,7 +24,7 @@ from bot.web.app import make_app
 from bot.web.throttle import LoginThrottle, client_address
 from moderation.decider import Decider
 from moderation.types import Author, Post
-from tests.conftest import PASSWORD, RULES_ONLY, free_port, swearing_flagged
+from tests.conftest import PASSWORD, RULES_ONLY, free_port, swearing_flagged, swearing_verdicts
 
 XSS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> {{ 7*7 }} fuck you'
 
@@ -46,7 +46,7 @@ def seed(store: Store, profanity_scorer: object, posts: list[tuple[str, str, str
 
 def run(store: Store, test: Callable[[TestClient], Awaitable[None]], **web: object) -> None:
     async def go() -> None:
-        app = make_app(store, swearing_flagged().build_policy(), WebConfig(secure_cookies=False, **web))  # type: ignore[arg-type]
+        app = make_app(store, swearing_verdicts(), WebConfig(secure_cookies=False, **web))  # type: ignore[arg-type]
         async with TestClient(TestServer(app)) as client:
             await test(client)
 
@@ -315,7 +315,7 @@ def test_queue_filters(store: Store, accounts: Accounts, profanity_scorer: objec
 
 def test_secure_cookie_by_default(store: Store, accounts: Accounts) -> None:
     async def go() -> None:
-        app = make_app(store, swearing_flagged().build_policy(), WebConfig())
+        app = make_app(store, swearing_verdicts(), WebConfig())
         async with TestClient(TestServer(app)) as client:
             form = await client.get("/login")
             assert "Secure" in form.cookies["modbot_login"].output()

@@ -18,14 +18,14 @@ from bot.storage.store import Store
 from bot.web.app import make_app
 from bot.web.inputs import MAX_BULK
 from bot.web.routes import CASE, ROUTES
-from tests.conftest import swearing_flagged
+from tests.conftest import swearing_verdicts
 from tests.test_dashboard import login, seed
 
 ROLES = ("vic", "kate", "ada")  # viewer, moderator, admin
 PAGES = ["/", "/queue", "/queue?sort=score&state=closed", "/cases/{case}", "/log", "/log?page=2", "/stats",
          "/moderators", "/login", "/api/me", "/api/cases", "/api/cases?state=escalated", "/api/cases/{case}",
          "/api/drafts", "/api/drafts?status=queued", "/api/decisions", "/api/stats", "/api/openapi.json",
-         "/quarantine", "/quarantine?platform=console&page=2", "/api/quarantine"]  # fmt: skip
+         "/quarantine", "/quarantine?platform=console&page=2", "/api/quarantine", "/actions"]  # fmt: skip
 HUGE = str(2**64 + 5)
 MALFORMED: list[tuple[str, str, Any]] = [
     ("GET", "/queue?page=inf", None),
@@ -120,7 +120,7 @@ def test_no_route_answers_5xx_in_any_state_for_any_role(store: Store, accounts: 
     ]
 
     async def go() -> None:
-        app = make_app(store, swearing_flagged().build_policy(), WebConfig(secure_cookies=False))
+        app = make_app(store, swearing_verdicts(), WebConfig(secure_cookies=False))
         async with TestServer(app) as server:
             clients = await _clients(server)
             failures = await _walk(clients, cases[0])
@@ -154,7 +154,7 @@ def test_malformed_requests_are_refused_with_the_security_headers(
     draft = _proposed_draft(store, row.post_row)
 
     async def go() -> None:
-        app = make_app(store, swearing_flagged().build_policy(), WebConfig(secure_cookies=False))
+        app = make_app(store, swearing_verdicts(), WebConfig(secure_cookies=False))
         async with TestServer(app) as server:
             client = TestClient(server)
             await client.start_server()

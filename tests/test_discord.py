@@ -75,17 +75,20 @@ def build_world(db_url: str, tmp_path: Path, bot_permissions: int = BOT_PERMISSI
     return World(fake, guild, general, mod_channel, kate, bob, troll, Store(make_engine(db_url)), config)
 
 
+def with_discord(world: World, **update: object) -> None:
+    """The world's `[adapters.discord]` with these settings changed."""
+    discord_cfg = world.config.adapters.discord.model_copy(update=update)
+    world.config = world.config.model_copy(
+        update={"adapters": world.config.adapters.model_copy(update={"discord": discord_cfg})}
+    )
+
+
 @asynccontextmanager
 async def running(world: World, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """The fake Discord and `modbot run` (the real service), until the block ends with SIGTERM."""
     if not world.fake.port:
         await world.fake.start()
-    discord_cfg = world.config.adapters.discord.model_copy(
-        update={"api_url": world.fake.api_url, "gateway_url": world.fake.gateway_url}
-    )
-    world.config = world.config.model_copy(
-        update={"adapters": world.config.adapters.model_copy(update={"discord": discord_cfg})}
-    )
+    with_discord(world, api_url=world.fake.api_url, gateway_url=world.fake.gateway_url)
     monkeypatch.setenv("MODBOT_DISCORD_TOKEN", world.fake.token)
     commands_before = len(world.fake.calls)
     stop = asyncio.Event()

@@ -10,7 +10,7 @@ import pytest
 from discord.utils import time_snowflake
 
 from bot.adapters.discord.catch_up import start_after
-from tests.test_discord import TOXIC, build_world, eventually, run, running
+from tests.test_discord import TOXIC, build_world, eventually, run, running, with_discord
 
 
 def test_messages_posted_while_stopped_are_decided_once_on_start(
@@ -72,10 +72,7 @@ def test_catch_up_is_bounded_and_reaches_channels_made_while_away(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     world = build_world(db_url, tmp_path)
-    discord_cfg = world.config.adapters.discord.model_copy(update={"catch_up_messages": 10})
-    world.config = world.config.model_copy(
-        update={"adapters": world.config.adapters.model_copy(update={"discord": discord_cfg})}
-    )
+    with_discord(world, catch_up_messages=10)
     fake = world.fake
 
     async def go() -> None:

@@ -20,6 +20,9 @@ class Scripted:
         self.script = script
         self.calls: list[int] = []
 
+    def can_act(self) -> bool:
+        return True
+
     async def execute(self, action: ActionRecord) -> str:
         self.calls.append(action.id)
         step = self.script.pop(0) if self.script else None

@@ -9,14 +9,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from bot.review import escalate_case, resolve_case
+from bot.review import Verdicts, escalate_case, resolve_case
 from bot.storage.records import CursorUpdate
 from bot.storage.store import Store
-from moderation.actions import ActionSpec
+from moderation.actions import ActionPlanner, ActionSpec
 from moderation.policy import Policy, PolicyRules
 from moderation.types import Author, Decision, Outcome, Post, Reason, Span
 
 POLICY = Policy(default=PolicyRules(thresholds={}, timeout_seconds=120))
+VERDICTS = Verdicts(POLICY, ActionPlanner())
 
 
 def post(pid: str, text: str = "hello", community: str = "c") -> Post:
@@ -104,15 +105,15 @@ def test_resolve_closes_audits_and_queues_removal_once(store: Store) -> None:
     [(row, p)] = store.accept([post("a")])
     store.record([(row, p, decision(Outcome.FLAG), [])])
     [case] = store.cases()
-    view = resolve_case(store, POLICY, case.id, "remove", actor="kate", origin="cli", note="slur")
+    view = resolve_case(store, VERDICTS, case.id, "remove", actor="kate", origin="cli", note="slur")
     assert view.state == "closed" and view.resolution == "removed" and view.closed_by == "kate"
     assert [a.kind for a in view.actions] == ["remove"]
     assert view.audit[0].actor == "kate" and view.audit[0].action == "case.removed"
     assert view.audit[0].details["note"] == "slur"
     with pytest.raises(ValueError, match="already closed"):
-        resolve_case(store, POLICY, case.id, "approve", actor="kate", origin="cli")
+        resolve_case(store, VERDICTS, case.id, "approve", actor="kate", origin="cli")
     with pytest.raises(LookupError):
-        resolve_case(store, POLICY, 9999, "approve", actor="kate", origin="cli")
+        resolve_case(store, VERDICTS, 9999, "approve", actor="kate", origin="cli")
     assert store.cases() == []
 
 
@@ -140,7 +141,7 @@ def test_timeout_verdict_and_escalation(store: Store) -> None:
     view = escalate_case(store, first.id, actor="kate", origin="cli", note="needs an admin")
     assert view.state == "escalated" and view.audit[-1].action == "case.escalated"
     assert [c.id for c in store.cases()] == [first.id, second.id]  # escalated cases stay in the queue
-    closed = resolve_case(store, POLICY, first.id, "timeout", actor="ann", origin="cli")
+    closed = resolve_case(store, VERDICTS, first.id, "timeout", actor="ann", origin="cli")
     assert closed.resolution == "removed"
     assert [(a.kind, a.params.get("seconds")) for a in closed.actions] == [("remove", None), ("timeout", 120)]
     record = store.author_record("console", "c", "u1")

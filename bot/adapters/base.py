@@ -113,6 +113,11 @@ class Adapter(Protocol):
 
     def stop(self) -> None: ...
 
+    def can_act(self) -> bool:
+        """Whether actions can run now; until then the executor leaves this platform's actions
+        pending instead of spending their attempts (Discord before its guilds have arrived)."""
+        ...
+
     async def execute(self, action: ActionRecord) -> str:
         """Carry out one action; return what was done. Must be idempotent: after a crash an action
         may run again. Raise ActionFailed when it cannot be done."""

@@ -235,13 +235,12 @@ def moderator_list(args: argparse.Namespace) -> int:
 
 
 def discord_invite(args: argparse.Namespace) -> int:
-    from bot.adapters.discord.permissions import invite_url
+    from bot.adapters.discord.permissions import invite_url, kinds_taken
 
     discord_cfg = load_config(args.config).adapters.discord
     if discord_cfg.application_id is None:
         raise CommandFailed("set [adapters.discord] application_id (the Developer Portal's Application ID)", USAGE)
-    kinds = {k for ks in discord_cfg.actions.values() for k in ks} | {"alert"}
-    out.print(invite_url(discord_cfg.application_id, kinds), soft_wrap=True)
+    out.print(invite_url(discord_cfg.application_id, kinds_taken(discord_cfg)), soft_wrap=True)
     return 0
 
 

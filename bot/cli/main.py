@@ -12,6 +12,7 @@ from pathlib import Path
 import bot.cli.admin as admin
 import bot.cli.lab as lab
 import bot.cli.operate as operate
+import bot.cli.outbox as outbox
 import bot.cli.replies as replies
 import bot.cli.review_desk as review_desk
 from bot.assistant.writer import GeneratorFactory, local_generator
@@ -21,7 +22,7 @@ from bot.config import ConfigError
 from bot.storage.db import DatabaseError
 from moderation.scoring import ScorerError
 
-GROUPS = (admin, operate, review_desk, replies, lab)
+GROUPS = (admin, operate, review_desk, outbox, replies, lab)
 
 
 def main(argv: list[str] | None = None, generator: GeneratorFactory = local_generator) -> int:

@@ -182,10 +182,12 @@ def _run_worker(config: Config) -> int:
 
 
 def web(args: argparse.Namespace) -> int:
-    from bot.runtime.wiring import open_store
+    from bot.review import Verdicts
+    from bot.runtime.wiring import open_store, planner
     from bot.web.app import serve_until_stopped
 
     config = config_of(args)
     cfg = config.web if args.port is None else config.web.model_copy(update={"port": args.port})
-    asyncio.run(serve_until_stopped(open_store(config), config.build_policy(), cfg))
+    verdicts = Verdicts(config.build_policy(), planner(config))
+    asyncio.run(serve_until_stopped(open_store(config), verdicts, cfg))
     return 0

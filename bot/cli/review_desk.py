@@ -162,15 +162,14 @@ def _marked(text: str, spans: list[Span]) -> str:
 
 
 def resolve(args: argparse.Namespace) -> int:
-    from bot.review import resolve_case
-    from bot.runtime.wiring import open_store
+    from bot.review import Verdicts, resolve_case
+    from bot.runtime.wiring import open_store, planner
 
     config = config_of(args)
     actor = actor_of(args)
+    verdicts = Verdicts(config.build_policy(), planner(config))
     with failing_on(LookupError, ValueError):
-        view = resolve_case(
-            open_store(config), config.build_policy(), args.id, args.verdict, actor, origin="cli", note=args.note
-        )
+        view = resolve_case(open_store(config), verdicts, args.id, args.verdict, actor, origin="cli", note=args.note)
     out.print(f"case {view.id} closed: {view.resolution} by {escape(actor)}")
     for a in view.actions:
         if a.state == ActionState.PENDING:

@@ -22,6 +22,8 @@ Db = Callable[..., Awaitable[Any]]
 
 
 class Acting(Protocol):
+    def can_act(self) -> bool: ...
+
     async def execute(self, action: ActionRecord) -> str: ...
 
 
@@ -74,8 +76,11 @@ class Executor:
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
     async def run_once(self) -> int:
-        """Run every due action once; returns how many were attempted."""
-        actions = await self.db(self.store.lease_actions, list(self.adapters), 50)
+        """Run every due action of every platform that can act now; returns how many were attempted."""
+        platforms = [name for name, adapter in self.adapters.items() if adapter.can_act()]
+        if not platforms:
+            return 0
+        actions = await self.db(self.store.lease_actions, platforms, 50)
         for action in actions:
             await self._attempt(action)
         return len(actions)

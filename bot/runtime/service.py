@@ -24,7 +24,7 @@ from bot.assistant.writer import GeneratorFactory, build_writer, local_generator
 from bot.config import Config, ConfigError
 from bot.ops import systemd
 from bot.ops.metrics import Health, Metrics, make_health_app
-from bot.review import Desk
+from bot.review import Desk, Verdicts
 from bot.runtime import wiring
 from bot.runtime.executor import Executor
 from bot.runtime.listen import listen
@@ -245,7 +245,8 @@ async def _serve(config: Config, parts: _Parts, console_only: bool) -> list[web.
         if config.web.enabled:
             from bot.web.app import make_app
 
-            dashboard = make_app(parts.store, parts.decider.policy, config.web, parts.pipeline.db)
+            verdicts = Verdicts(parts.decider.policy, parts.decider.planner)
+            dashboard = make_app(parts.store, verdicts, config.web, parts.pipeline.db)
             servers.append(await listen(dashboard, "web", config.web.host, config.web.port))
     except ConfigError:
         for server in servers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.storage.base import Transactional
@@ -68,11 +68,17 @@ class Cases(Transactional):
                 action_record(a, p)
                 for a in session.scalars(select(ActionRow).where(ActionRow.post_id == p.id).order_by(ActionRow.id))
             )
+            action_ids = [str(a.id) for a in actions]
             audit = tuple(
                 AuditRecord(a.at, a.actor, a.action, a.origin, a.details)
                 for a in session.scalars(
                     select(AuditRow)
-                    .where(AuditRow.target_type == "case", AuditRow.target_id == str(case_id))
+                    .where(
+                        or_(
+                            and_(AuditRow.target_type == "case", AuditRow.target_id == str(case_id)),
+                            and_(AuditRow.target_type == "action", AuditRow.target_id.in_(action_ids)),
+                        )
+                    )
                     .order_by(AuditRow.id)
                 )
             )

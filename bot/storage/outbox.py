@@ -4,7 +4,7 @@ crash."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from bot.storage.records import (
 )
 from bot.storage.schema import (
     ActionRow,
+    AuditRow,
     DraftRow,
     PostRow,
     utcnow,
@@ -91,5 +92,48 @@ class Outbox(Transactional):
                 update(ActionRow).where(ActionRow.state == ActionState.RUNNING).values(state=ActionState.PENDING)
             )
             return int(res.rowcount)  # type: ignore[attr-defined]
+
+        return self.transaction(work)
+
+    def actions_in(self, states: Sequence[ActionState], limit: int = 50) -> list[tuple[ActionRecord, datetime]]:
+        """Actions in these states, newest first, each with when it last changed."""
+
+        def work(session: Session) -> list[tuple[ActionRecord, datetime]]:
+            rows = session.execute(
+                select(ActionRow, PostRow)
+                .join(PostRow, ActionRow.post_id == PostRow.id)
+                .where(ActionRow.state.in_(list(states)))
+                .order_by(ActionRow.id.desc())
+                .limit(limit)
+            ).all()
+            return [(action_record(a, p), a.updated_at) for a, p in rows]
+
+        return self.transaction(work)
+
+    def retry_actions(self, ids: Sequence[int] | None, actor: str, origin: str) -> list[int]:
+        """Failed actions (these, or every failed one when `ids` is None) go back to pending with
+        their attempts reset, once the cause is fixed; audit-logged. An id that is not a failed
+        action is a LookupError naming it, and nothing is re-queued."""
+
+        def work(session: Session) -> list[int]:
+            query = select(ActionRow).where(ActionRow.state == ActionState.FAILED)
+            if ids is not None:
+                query = query.where(ActionRow.id.in_(list(ids)))
+            rows = session.execute(query.order_by(ActionRow.id).with_for_update()).scalars().all()
+            if ids is not None and (absent := sorted(set(ids) - {r.id for r in rows})):
+                raise LookupError(f"not a failed action: {', '.join(map(str, absent))}")
+            for row in rows:
+                row.state, row.attempts, row.not_before, row.updated_at = ActionState.PENDING, 0, utcnow(), utcnow()
+                session.add(
+                    AuditRow(
+                        actor=actor,
+                        action="action.retried",
+                        target_type="action",
+                        target_id=str(row.id),
+                        origin=origin,
+                        details={"kind": row.kind, "failed_with": (row.result or "")[:500]},
+                    )
+                )
+            return [r.id for r in rows]
 
         return self.transaction(work)

@@ -16,6 +16,7 @@ import time
 from aiohttp import web
 
 from bot.config import WebConfig
+from bot.review import Verdicts
 from bot.runtime.listen import listen
 from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
@@ -35,7 +36,6 @@ from bot.web.context import (
 )
 from bot.web.inputs import BadInput
 from bot.web.routes import ROUTES
-from moderation.policy import Policy
 
 log = logging.getLogger(__name__)
 ROLE_OF = web.AppKey("role_of", dict[Handler, Role | None])
@@ -44,7 +44,7 @@ access = logging.getLogger("bot.web.access")
 """one line per dashboard request: client, moderator, method, path, status, time"""
 
 
-def make_app(store: Store, policy: Policy, cfg: WebConfig, db: DatabaseThread | None = None) -> web.Application:
+def make_app(store: Store, verdicts: Verdicts, cfg: WebConfig, db: DatabaseThread | None = None) -> web.Application:
     """The dashboard; its database calls run on `db` (the service's thread), or on a thread of its
     own that closes with the app."""
     app = web.Application(middlewares=[_headers, _auth], client_max_size=256 * 1024)
@@ -55,7 +55,7 @@ def make_app(store: Store, policy: Policy, cfg: WebConfig, db: DatabaseThread | 
             own.close()
 
         app.on_cleanup.append(close)
-    app[STATE] = Dashboard(store, policy, cfg, db)
+    app[STATE] = Dashboard(store, verdicts, cfg, db)
     app[ROLE_OF] = {route.handler: route.role for route in ROUTES}
     app.router.add_static("/static/", HERE / "static", append_version=True, name="static")
     for route in ROUTES:
@@ -133,7 +133,7 @@ async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
-async def serve_until_stopped(store: Store, policy: Policy, cfg: WebConfig) -> None:
+async def serve_until_stopped(store: Store, verdicts: Verdicts, cfg: WebConfig) -> None:
     """`modbot web`: the dashboard alone, until SIGINT or SIGTERM."""
     import signal
 
@@ -141,7 +141,7 @@ async def serve_until_stopped(store: Store, policy: Policy, cfg: WebConfig) -> N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = await listen(make_app(store, policy, cfg), "web", cfg.host, cfg.port)
+    runner = await listen(make_app(store, verdicts, cfg), "web", cfg.host, cfg.port)
     try:
         await stop.wait()
     finally:

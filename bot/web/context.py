@@ -15,6 +15,7 @@ import jinja2
 from aiohttp import web
 
 from bot.config import WebConfig
+from bot.review import Verdicts
 from bot.storage.drafts import DraftStore
 from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
@@ -24,7 +25,6 @@ from bot.web.throttle import LoginThrottle, client_address
 from moderation.actions import Verdict
 from moderation.cleaning import visible_controls
 from moderation.links import web_link
-from moderation.policy import Policy
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -41,12 +41,12 @@ SESSION_KEY = web.RequestKey("session", WebSession)
 
 
 class Dashboard:
-    """What the handlers share: the store, the policy (verdicts need it), accounts and settings."""
+    """What the handlers share: the store, what verdicts mean, accounts and settings."""
 
-    def __init__(self, store: Store, policy: Policy, cfg: WebConfig, db: DatabaseThread) -> None:
+    def __init__(self, store: Store, verdicts: Verdicts, cfg: WebConfig, db: DatabaseThread) -> None:
         self.store = store
         self._db = db
-        self.policy = policy
+        self.verdicts = verdicts
         self.cfg = cfg
         self.accounts = Accounts(store)
         self.throttle = LoginThrottle(cfg.max_failed_logins, cfg.lockout_minutes * 60.0)

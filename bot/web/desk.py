@@ -50,7 +50,7 @@ async def verdict(request: web.Request, case_id: int, verdict: str, note: str | 
     if verdict not in VERDICTS:
         raise web.HTTPBadRequest(text=f"verdict must be one of {', '.join(VERDICTS)}")
     view: CaseView = await state.act(
-        resolve_case, state.store, state.policy, case_id, verdict, session.moderator.name, origin_of(request), note
+        resolve_case, state.store, state.verdicts, case_id, verdict, session.moderator.name, origin_of(request), note
     )
     return view
 
@@ -83,7 +83,7 @@ async def bulk_verdicts(
                 await state.db(
                     resolve_case,
                     state.store,
-                    state.policy,
+                    state.verdicts,
                     case_id,
                     action,
                     session.moderator.name,

@@ -128,7 +128,7 @@ async def case_page(request: web.Request) -> web.Response:
     case: CaseView | None = await state.db(state.store.case, case_id)
     if case is None:
         raise web.HTTPNotFound(text=f"no case {case_id}")
-    rules = state.policy.rules_for(case.post.community, case.post.channel)
+    rules = state.verdicts.policy.rules_for(case.post.community, case.post.channel)
     fact_check = None
     for reason in case.decision.reasons:
         if (claim_id := reason.fact_check) is not None:

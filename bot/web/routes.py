@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.web import api, pages
+from bot.web import api, outbox, pages
 from bot.web.accounts import Role
 from bot.web.context import Handler
 
@@ -36,6 +36,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/log", pages.log_page, "viewer"),
     Route("GET", "/stats", pages.stats_page, "viewer"),
     Route("GET", "/quarantine", pages.quarantine_page, "moderator"),
+    Route("GET", "/actions", outbox.actions_page, "moderator"),
+    Route("POST", "/actions/retry", outbox.retry, "moderator"),
     Route("GET", "/moderators", pages.moderators_page, "admin"),
     Route("POST", "/moderators", pages.moderators_update, "admin"),
     Route("GET", "/api/openapi.json", api.openapi, None),

@@ -102,6 +102,11 @@ class FakeDiscord:
         self.refuse_resume = False
         """When set, the next RESUME gets op 9 (session invalid): the client must IDENTIFY again."""
         self.resume_count = 0
+        self.lose_responses = 0
+        """The next this many message sends are posted and then answered 503, as a proxy answers
+        when the response is lost on the way back (discord.py retries 502 itself, with the same
+        payload; a 503 reaches the caller, whose retry is a new send)."""
+        self._nonces: dict[str, dict[str, Any]] = {}
         self.gateway_open = asyncio.Event()
         """Cleared, the gateway keeps new connections waiting (a gateway that is down)."""
         self.gateway_open.set()
@@ -179,6 +184,26 @@ class FakeDiscord:
         self.add_member(gid, self.bot_user["id"], "modbot", roles=[bot_role])
         return gid
 
+    def bot_may(self, gid: str, permission: int) -> bool:
+        """Whether the bot's roles in the guild grant the permission bit (Administrator grants all)."""
+        mine = set(self.members[(gid, self.bot_user["id"])]["roles"])
+        granted = 0
+        for role in self.guilds[gid]["roles"]:
+            if role["id"] in mine or role["name"] == "@everyone":
+                granted |= int(role["permissions"])
+        return bool(granted & (permission | 1 << 3))
+
+    async def grant(self, gid: str, permission: int) -> None:
+        """An admin gives the bot's role a permission; the gateway says so."""
+        role = next(r for r in self.guilds[gid]["roles"] if r["name"] == "modbot")
+        role["permissions"] = str(int(role["permissions"]) | permission)
+        await self.dispatch("GUILD_ROLE_UPDATE", {"guild_id": gid, "role": role})
+
+    def _refused(self, gid: str, permission: int) -> web.Response | None:
+        if self.bot_may(gid, permission):
+            return None
+        return self._json({"message": "Missing Permissions", "code": 50013}, 403)
+
     @staticmethod
     def _role(rid: str, name: str, permissions: int, position: int) -> dict[str, Any]:
         return {
@@ -233,6 +258,12 @@ class FakeDiscord:
         self.members[(gid, uid)] = member
         self.guilds[gid]["member_count"] = sum(1 for g, _ in self.members if g == gid)
         return member
+
+    async def leave(self, gid: str, uid: str) -> None:
+        """The member leaves (or is kicked): gone from the guild, and the gateway says so."""
+        self.members.pop((gid, uid), None)
+        self.guilds[gid]["member_count"] = sum(1 for g, _ in self.members if g == gid)
+        await self.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": gid, "user": self.users[uid]})
 
     def _guild_create(self, gid: str) -> dict[str, Any]:
         guild = dict(self.guilds[gid])
@@ -577,6 +608,8 @@ class FakeDiscord:
             case ("POST", ["channels", cid, "messages"]):
                 if cid in self.dms and self.dms[cid] in self.dm_closed:
                     return self._json({"message": "Cannot send messages to this user", "code": 50007}, 403)
+                if body.get("enforce_nonce") and (earlier := self._nonces.get(str(body.get("nonce")))):
+                    return self._json(earlier)  # Discord's answer to a repeat: the message already posted
                 message = self._message(
                     cid,
                     self.bot_user,
@@ -586,7 +619,13 @@ class FakeDiscord:
                 )
                 if "message_reference" in body:
                     message["message_reference"] = body["message_reference"]
+                if body.get("nonce") is not None:
+                    message["nonce"] = body["nonce"]
+                    self._nonces[str(body["nonce"])] = message
                 await self.dispatch("MESSAGE_CREATE", message)
+                if self.lose_responses > 0:
+                    self.lose_responses -= 1
+                    return self._json({"message": "503: Service Unavailable", "code": 0}, 503)
                 return self._json(message)
             case ("PATCH", ["channels", cid, "messages", mid]):
                 message = self.messages[mid]
@@ -604,8 +643,18 @@ class FakeDiscord:
                 return self._json(self._history(cid, request.query))
             case ("GET", ["channels", cid]):
                 return self._json(self.channels[cid])
+            case ("GET" | "PATCH" | "DELETE", ["guilds", gid, "members", uid]) if (gid, uid) not in self.members:
+                return self._json({"message": "Unknown Member", "code": 10007}, 404)
             case ("GET", ["guilds", gid, "members", uid]):
                 return self._json(self.members[(gid, uid)])
+            case ("PATCH", ["guilds", gid, "members", uid]) if "communication_disabled_until" in body and (
+                refused := self._refused(gid, 1 << 40)
+            ):
+                return refused
+            case ("DELETE", ["guilds", gid, "members", _]) if refused := self._refused(gid, 1 << 1):
+                return refused
+            case ("PUT", ["guilds", gid, "bans", _]) if refused := self._refused(gid, 1 << 2):
+                return refused
             case ("PATCH", ["guilds", gid, "members", uid]):
                 member = self.members[(gid, uid)]
                 member.update({k: v for k, v in body.items() if k in ("communication_disabled_until", "nick", "roles")})
@@ -613,6 +662,7 @@ class FakeDiscord:
                 return self._json(member)
             case ("DELETE", ["guilds", gid, "members", uid]):
                 self.kicks.append((gid, uid))
+                await self.leave(gid, uid)
                 return web.Response(status=204)
             case ("PUT", ["guilds", gid, "bans", uid]):
                 self.bans[(gid, uid)] = body or {}

@@ -107,6 +107,10 @@ class BlueskyAdapter:
     def connected(self) -> bool:
         return self._connected
 
+    def can_act(self) -> bool:
+        """Actions need the session only, not the firehose."""
+        return bool(self.did)
+
     def stop(self) -> None:
         self._stopping.set()
         if self._firehose is not None:

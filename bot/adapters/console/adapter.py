@@ -80,6 +80,9 @@ class ConsoleAdapter:
     def connected(self) -> bool:
         return True
 
+    def can_act(self) -> bool:
+        return True
+
     def stop(self) -> None:
         self._stopping.set()
 

@@ -13,18 +13,18 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from typing import Any
 
 import discord
 import yarl
 from discord import app_commands
 
-from bot.adapters.base import ActionFailed, DecisionSink, ReviewDesk
+from bot.adapters.base import DecisionSink, ReviewDesk
 from bot.adapters.discord import catch_up, permissions
+from bot.adapters.discord.actions import DiscordActions
 from bot.adapters.discord.cases import CaseButton, buttons, case_embed
 from bot.adapters.discord.commands import SlashCommands, actor_name, author_record
-from bot.adapters.discord.convert import PLATFORM, TIMEOUT_CAP_SECONDS, automod_record, to_post
+from bot.adapters.discord.convert import PLATFORM, automod_record, to_post
 from bot.adapters.discord.events import guard_parsers
 from bot.config import DiscordConfig, DiscordGuildConfig
 from bot.storage.records import ActionRecord, CaseView
@@ -74,11 +74,13 @@ class DiscordAdapter:
         self._stopping = asyncio.Event()
         self._checked_guilds: set[int] = set()
         self.ready = asyncio.Event()
+        """set once the session's guilds are in discord.py's cache; cleared by a new session"""
+        self.actions = DiscordActions(self.client, config, self.guild_config, desk.case, self._record)
         self.catch_up = catch_up.CatchUp(
             sink, self._converted_message, self._is_own, config.catch_up_hours, config.catch_up_messages, self._stopping
         )
         self.reconnects = 0
-        self.action_kinds = sorted({k for kinds in config.actions.values() for k in kinds} | {"alert"})
+        self.action_kinds = permissions.kinds_taken(config)
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -131,11 +133,14 @@ class DiscordAdapter:
         self._spawn(self.catch_up.run(self.client.guilds))
 
     async def on_connect(self) -> None:
+        """A new session (not a resume): discord.py has emptied its cache until the guilds arrive."""
+        self.ready.clear()
         self.catch_up.begin()
 
     async def on_shard_ready(self, shard_id: int) -> None:
         """A shard that re-identifies later says only this, not "ready". Every guild is read again
         (a channel is one cheap request when nothing was missed): rounds are per client, not shard."""
+        self.ready.set()
         self._spawn(self.catch_up.run(self.client.guilds))
 
     async def on_resumed(self) -> None:
@@ -209,109 +214,12 @@ class DiscordAdapter:
 
     # --- actions ----------------------------------------------------------------------------------
 
+    def can_act(self) -> bool:
+        """Not between a new session's connect and its guilds arriving: the guild cache is empty."""
+        return self.ready.is_set() and not self.client.is_closed()
+
     async def execute(self, action: ActionRecord) -> str:
-        ref = action.platform_ref
-        try:
-            match action.kind:
-                case "remove" | "hide":
-                    return await self._delete(ref)
-                case "timeout":
-                    seconds = min(int(action.params.get("seconds", 3600)), TIMEOUT_CAP_SECONDS)
-                    member = await self._member(ref)
-                    await member.timeout(timedelta(seconds=seconds), reason=_reason(action))
-                    return f"timed out {member.id} for {seconds}s"
-                case "kick":
-                    await self._guild(ref).kick(discord.Object(int(ref["author_id"])), reason=_reason(action))
-                    return f"kicked {ref['author_id']}"
-                case "ban":
-                    await self._guild(ref).ban(
-                        discord.Object(int(ref["author_id"])),
-                        reason=_reason(action),
-                        delete_message_seconds=self.config.ban_delete_message_seconds,
-                    )
-                    return f"banned {ref['author_id']}"
-                case "warn":
-                    return await self._warn(action)
-                case "alert":
-                    return await self._alert(action)
-                case "reply":
-                    return await self._reply(action)
-        except discord.Forbidden as exc:
-            raise ActionFailed(f"Discord refused ({exc.status}): {exc.text}; check modbot's role", False) from exc
-        except discord.NotFound as exc:
-            raise ActionFailed(f"not found on Discord: {exc.text}", False) from exc
-        raise ActionFailed(f"Discord has no action {action.kind!r}", retryable=False)
-
-    async def _reply(self, action: ActionRecord) -> str:
-        """A reply to the post (in its channel, or in the DM it came from), pinging nobody: a draft
-        must not be able to mention @everyone whatever it says."""
-        ref = action.platform_ref
-        text = str(action.params.get("text") or "")
-        if not text:
-            raise ActionFailed("reply without text", retryable=False)
-        guild_id = int(ref["guild_id"]) if ref.get("guild_id") else None
-        channel = self.client.get_partial_messageable(int(ref["channel_id"]), guild_id=guild_id)
-        reference = discord.MessageReference(
-            message_id=int(ref["message_id"]), channel_id=int(ref["channel_id"]), fail_if_not_exists=False
-        )
-        sent = await channel.send(text[:2000], reference=reference, allowed_mentions=discord.AllowedMentions.none())
-        return f"replied: message {sent.id}"
-
-    def _guild(self, ref: dict[str, Any]) -> discord.Guild:
-        guild = self.client.get_guild(int(ref["guild_id"]))
-        if guild is None:
-            raise ActionFailed(f"modbot is not in guild {ref['guild_id']} (or not connected yet)")
-        return guild
-
-    async def _member(self, ref: dict[str, Any]) -> discord.Member:
-        guild = self._guild(ref)
-        uid = int(ref["author_id"])
-        return guild.get_member(uid) or await guild.fetch_member(uid)
-
-    async def _delete(self, ref: dict[str, Any]) -> str:
-        if not ref.get("message_id"):
-            return "no message to delete"
-        channel = self.client.get_partial_messageable(int(ref["channel_id"]), guild_id=int(ref["guild_id"]))
-        try:
-            await channel.get_partial_message(int(ref["message_id"])).delete()
-        except discord.NotFound:
-            return "already deleted"
-        return f"deleted message {ref['message_id']}"
-
-    async def _warn(self, action: ActionRecord) -> str:
-        """DM the author with the rule and how to appeal; in the channel when their DMs are closed."""
-        ref = action.platform_ref
-        guild = self._guild(ref)
-        text = (
-            f"Your message in **{discord.utils.escape_markdown(guild.name)}** was removed by the moderation "
-            f"bot: {action.params.get('reason', 'it broke the server rules')}. To appeal, {self.config.appeal}."
-        )
-        uid = int(ref["author_id"])
-        try:
-            dm = await self.client.create_dm(discord.Object(uid))
-            await dm.send(text)
-            return "warned by DM"
-        except discord.Forbidden:
-            channel = self.client.get_partial_messageable(int(ref["channel_id"]), guild_id=guild.id)
-            await channel.send(
-                f"<@{uid}> {text}", allowed_mentions=discord.AllowedMentions(users=[discord.Object(uid)])
-            )
-            return "DMs closed: warned in the channel"
-
-    async def _alert(self, action: ActionRecord) -> str:
-        ref = action.platform_ref
-        mod_channel = self.guild_config(ref["guild_id"]).mod_channel
-        if mod_channel is None:
-            raise ActionFailed(f"no mod_channel configured for guild {ref['guild_id']}", retryable=False)
-        if action.case_id is None:
-            raise ActionFailed("alert without a case", retryable=False)
-        case = await self.desk.case(action.case_id)
-        if case is None:
-            raise ActionFailed(f"case {action.case_id} is gone", retryable=False)
-        record = await self._record(case)
-        channel = self.client.get_partial_messageable(int(mod_channel), guild_id=int(ref["guild_id"]))
-        sent = await channel.send(embed=case_embed(case, record), view=buttons(case))
-        return f"case posted as message {sent.id} in channel {mod_channel}"
+        return await self.actions.execute(action)
 
     async def _record(self, case: CaseView) -> dict[str, int]:
         return await author_record(self.desk, case)
@@ -343,7 +251,3 @@ class DiscordAdapter:
         self.on_actions_queued()
         record = await self._record(case)
         await interaction.response.edit_message(embed=case_embed(case, record), view=buttons(case))
-
-
-def _reason(action: ActionRecord) -> str:
-    return str(action.params.get("reason", "modbot"))[:500]

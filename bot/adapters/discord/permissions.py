@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 import discord
 
+from bot.config import DiscordConfig
+
 READ = discord.Permissions(view_channel=True, read_message_history=True)
 NEEDS: dict[str, discord.Permissions] = {
     "remove": discord.Permissions(manage_messages=True),
@@ -15,13 +17,20 @@ NEEDS: dict[str, discord.Permissions] = {
     "ban": discord.Permissions(ban_members=True),
     "warn": discord.Permissions(send_messages=True),
     "alert": discord.Permissions(send_messages=True, embed_links=True),
+    "reply": discord.Permissions(send_messages=True),
 }
+
+
+def kinds_taken(config: DiscordConfig) -> list[str]:
+    """Every kind any path can queue: the outcome mapping (automatic decisions and moderators'
+    verdicts both follow it), case alerts and the reply assistant's replies."""
+    return sorted({k for kinds in config.actions.values() for k in kinds} | {"alert", "reply"})
 
 
 def required(kinds: Iterable[str]) -> discord.Permissions:
     perms = discord.Permissions(READ.value)
     for kind in kinds:
-        perms.value |= NEEDS[kind].value
+        perms.value |= NEEDS["remove" if kind == "hide" else kind].value
     return perms
 
 
@@ -31,7 +40,7 @@ def missing(have: discord.Permissions, kinds: Iterable[str]) -> list[str]:
         return []
     out = []
     for kind in ["read", *sorted(set(kinds))]:
-        need = READ if kind == "read" else NEEDS[kind]
+        need = READ if kind == "read" else NEEDS["remove" if kind == "hide" else kind]
         lacking = [name for name, value in need if value and not getattr(have, name)]
         if lacking:
             names = ", ".join(n.replace("_", " ").title() for n in lacking)
