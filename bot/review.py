@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from bot.adapters.base import CaseVerb, DeskStatus
-from bot.storage.records import WAITING, CaseView, Resolution
+from bot.adapters.base import AppealVerb, CaseVerb, DeskStatus
+from bot.storage.records import WAITING, ActionState, AppealState, AppealView, CaseView, Resolution
 from bot.storage.store import Store
-from moderation.actions import ActionPlanner, Verdict
+from moderation.actions import ActionPlanner, Verdict, warning_facts
 from moderation.decider import Decider
 from moderation.policy import Policy
 
@@ -50,8 +50,36 @@ def resolve_case(
     if view is None:
         raise LookupError(f"no case {case_id}")
     rules = verdicts.policy.rules_for(view.post.community, view.post.channel)
-    actions = verdicts.planner.for_verdict(view.post.platform, verdict, rules)
+    facts = warning_facts(view.post.text, view.decision.reasons)
+    actions = verdicts.planner.for_verdict(view.post.platform, verdict, rules, facts)
     return store.resolve(case_id, RESOLUTION[verdict], actor, origin, note, actions, verdict)
+
+
+def answer_appeal(
+    store: Store, verdicts: Verdicts, case_id: int, verb: AppealVerb, actor: str, origin: str, answer: str | None = None
+) -> CaseView:
+    """Uphold the decision or overturn it: an overturn reverses what can be (a timeout lifted, a
+    ban removed) and closes the case as approved; either way the user is told. Raises LookupError /
+    ValueError."""
+    view = store.case(case_id)
+    if view is None:
+        raise LookupError(f"no case {case_id}")
+    done = [a.kind for a in view.actions if a.state == ActionState.DONE]
+    overturned = verb == "overturn"
+    actions = verdicts.planner.for_appeal(overturned, done, answer)
+    state = AppealState.OVERTURNED if overturned else AppealState.UPHELD
+    store.answer_appeal(case_id, state, actor, origin, answer, actions)
+    answered = store.case(case_id)
+    assert answered is not None
+    return answered
+
+
+def open_appeal(store: Store, planner: ActionPlanner, case_id: int, author_id: str, text: str, via: str) -> AppealView:
+    """The author's appeal, with its copy for the moderators' channel where the platform has one."""
+    view = store.case(case_id)
+    if view is None:
+        raise LookupError(f"no case {case_id}")
+    return store.open_appeal(case_id, author_id, text, via, planner.appeal_alert(view.post.platform))
 
 
 def escalate_case(store: Store, case_id: int, actor: str, origin: str, note: str | None = None) -> CaseView:
@@ -85,12 +113,20 @@ class Desk:
         await self.db(self.store.audit, actor, "case.refused", "case", str(case_id), origin, {"verb": verb})
 
     async def act(self, case_id: int, verb: CaseVerb, actor: str, origin: str) -> CaseView:
-        if verb == "escalate":
-            view: CaseView = await self.db(escalate_case, self.store, case_id, actor, origin)
-        else:
-            verdicts = Verdicts(self.decider.policy, self.decider.planner)
-            view = await self.db(resolve_case, self.store, verdicts, case_id, verb, actor, origin)
+        verdicts = Verdicts(self.decider.policy, self.decider.planner)
+        view: CaseView
+        match verb:
+            case "escalate":
+                view = await self.db(escalate_case, self.store, case_id, actor, origin)
+            case "uphold" | "overturn":
+                view = await self.db(answer_appeal, self.store, verdicts, case_id, verb, actor, origin)
+            case _:
+                view = await self.db(resolve_case, self.store, verdicts, case_id, verb, actor, origin)
         return view
+
+    async def appeal(self, case_id: int, author_id: str, text: str, via: str) -> AppealView:
+        appeal: AppealView = await self.db(open_appeal, self.store, self.decider.planner, case_id, author_id, text, via)
+        return appeal
 
     async def set_shadow(self, platform: str, community: str, on: bool, actor: str, origin: str) -> None:
         await self.db(self.store.set_shadow, platform, community, on, actor, origin)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from moderation.policy import PolicyRules
-from moderation.types import Decision, Outcome, Post
+from moderation.types import Decision, Outcome, Post, Reason
 
 DEFAULT_KINDS: Mapping[Outcome, tuple[str, ...]] = {
     Outcome.HIDE: ("hide",),
@@ -43,6 +43,13 @@ VERDICT_OUTCOME: Mapping[Verdict, Outcome] = {
 }
 """The outcome a verdict other than approve stands for: its actions are that outcome's."""
 
+REVERSALS: Mapping[str, str] = {"timeout": "untimeout", "ban": "unban"}
+"""What undoes a kind, where anything can: a removed message cannot come back."""
+APPEAL_ALERT = "appeal_alert"
+"""The appeal put before the moderators where the platform has a review channel."""
+APPEAL_ANSWER = "appeal_answer"
+"""The moderators' answer, sent to the user who appealed."""
+
 
 class ActionPlanner:
     def __init__(
@@ -63,10 +70,11 @@ class ActionPlanner:
         """Actions to queue with a decision: none in shadow mode, except the review alert."""
         specs: list[ActionSpec] = []
         top = decision.reasons[0] if decision.reasons else None
-        reason, category = (top.message, top.category) if top else (decision.outcome.value, "")
+        reason = top.message if top else decision.outcome.value
         if decision.acts and not post.platform_ref.get("dm"):  # nothing to remove in a private chat
             kinds = self.kinds_by_platform.get(post.platform, DEFAULT_KINDS).get(decision.outcome, ())
-            specs = [ActionSpec(kind, {**_params(kind, reason, rules), "category": category}) for kind in kinds]
+            facts = warning_facts(post.text, decision.reasons)
+            specs = [ActionSpec(kind, {**_params(kind, reason, rules), **facts}) for kind in kinds]
         template = self.question_replies.get(post.platform)
         asks = post.platform_ref.get("asks_bot") and "?" in post.text
         if template and decision.outcome is Outcome.ALLOW and not decision.shadow and asks:
@@ -77,7 +85,25 @@ class ActionPlanner:
             specs.extend(self.drafts(post, decision))
         return specs
 
-    def for_verdict(self, platform: str, verdict: Verdict, rules: PolicyRules) -> list[ActionSpec]:
+    def appeal_alert(self, platform: str) -> ActionSpec | None:
+        return ActionSpec(APPEAL_ALERT, {}) if platform in self.alert_platforms else None
+
+    def for_appeal(self, overturned: bool, done: Collection[str], answer: str | None) -> list[ActionSpec]:
+        """An answer to an appeal: an overturn reverses what `done` holds that can be reversed;
+        either way the user is told, with what was and what could not be undone."""
+        undo = [REVERSALS[k] for k in sorted(set(done) & set(REVERSALS))] if overturned else []
+        told = {
+            "overturned": overturned,
+            "answer": answer or "",
+            "reversed": undo,
+            "removed": bool(set(done) & {"remove", "hide"}),
+        }
+        reason = "overturned on appeal" if overturned else "upheld on appeal"
+        return [*(ActionSpec(kind, {"reason": reason}) for kind in undo), ActionSpec(APPEAL_ANSWER, told)]
+
+    def for_verdict(
+        self, platform: str, verdict: Verdict, rules: PolicyRules, facts: Mapping[str, str] | None = None
+    ) -> list[ActionSpec]:
         """A moderator's verdict as actions: what the platform's mapping says for that outcome, the
         same kinds an automatic decision would take (the store skips kinds already run for the post)."""
         if verdict == "approve":
@@ -85,7 +111,24 @@ class ActionPlanner:
         reason = f"{verdict} by a moderator after review"
         outcome = VERDICT_OUTCOME[verdict]
         kinds = self.kinds_by_platform.get(platform, DEFAULT_KINDS).get(outcome, DEFAULT_KINDS[outcome])
-        return [ActionSpec(kind, _params(kind, reason, rules)) for kind in kinds]
+        return [ActionSpec(kind, {**_params(kind, reason, rules), **(facts or {})}) for kind in kinds]
+
+
+EVIDENCE_LIMIT = 120
+
+
+def warning_facts(text: str, reasons: Sequence[Reason]) -> dict[str, str]:
+    """What a warning may tell the author about why: the top reason's category (the rule, which
+    the platform words plainly) and the part of their post that triggered it. Never scores or
+    scorer names: those are for moderators."""
+    top = reasons[0] if reasons else None
+    if top is None:
+        return {"category": "", "evidence": ""}
+    pieces = [text[s.start : s.end] for s in top.spans[:3] if 0 <= s.start < s.end <= len(text)]
+    evidence = " … ".join(" ".join(p.split()) for p in pieces)
+    if len(evidence) > EVIDENCE_LIMIT:
+        evidence = evidence[: EVIDENCE_LIMIT - 1] + "…"
+    return {"category": top.category, "evidence": evidence}
 
 
 def _params(kind: str, reason: str, rules: PolicyRules) -> dict[str, object]:

@@ -58,6 +58,18 @@ disability...); `harassment` insults or attacks a person or a group that is not 
 itself, whoever it is aimed at (evidence, not a verdict); `toxicity` is rudeness of any kind;
 `spam` and `misinformation` as the words say."""
 
+RULE_WORDS: dict[str, str] = {
+    "hate": "attacking people for who they are (their religion, ethnicity, gender, sexuality or disability)",
+    "harassment": "insulting or harassing someone",
+    "threat": "threatening someone",
+    "sexual": "sexual content",
+    "profanity": "strong language",
+    "toxicity": "abusive language",
+    "spam": "spam",
+    "misinformation": "a claim that fact-checkers have rated false",
+}
+"""Each category as a warning tells the author which rule their post broke: plain words, no scores."""
+
 ABUSE: tuple[str, ...] = CATEGORIES[:6]
 """The categories the text classifiers score (spam and misinformation come from rules and matching)."""
 

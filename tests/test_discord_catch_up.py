@@ -28,13 +28,14 @@ def test_messages_posted_while_stopped_are_decided_once_on_start(
             sent.append((await fake.user_says(world.general, world.bob, f"while away {i}"))["id"])
         toxic = await fake.user_says(world.general, world.troll, TOXIC)
         sent.append(toxic["id"])
-        async with running(world, monkeypatch):
+        async with running(world, monkeypatch) as service:
             await eventually(
                 lambda: len(world.store.decisions_for("discord", world.guild, sent)) == 50,
                 60,
                 what="the 50 missed messages decided",
             )
             await eventually(lambda: toxic["id"] in fake.deleted, what="the missed abuse removed")
+        assert service.result().handled == 50  # what the exit line reports
 
     run(go)
     assert world.store.counts()["posts_decided"] == 51  # nothing decided twice

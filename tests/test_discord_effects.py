@@ -162,3 +162,21 @@ def test_a_moderators_verdict_follows_the_action_mapping(
     run(go)
     assert not fake.bans
     assert "ban" not in {a.kind for a in actions(world)}
+
+
+def test_refused_slash_commands_are_told_to_the_moderators(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = build_world(db_url, tmp_path)
+    world.fake.refuse_commands = True
+
+    async def go() -> None:
+        async with running(world, monkeypatch):
+            await eventually(
+                lambda: any(m["channel_id"] == world.mod_channel for m in world.fake.messages.values()),
+                what="a notice in the mod channel",
+            )
+
+    run(go)
+    [notice] = [m for m in world.fake.messages.values() if m["channel_id"] == world.mod_channel]
+    assert "could not register its slash commands" in notice["content"] and "Missing Access" in notice["content"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from bot.storage.records import ActionRecord, CaseView, CursorUpdate
+from bot.storage.records import ActionRecord, AppealView, CaseView, CursorUpdate
 from moderation.actions import Verdict
 from moderation.types import Decision, Post, Quarantined
 
@@ -55,7 +55,8 @@ class DecisionSink(PostSink, Protocol):
     async def check(self, posts: Sequence[Post]) -> list[Decision]: ...
 
 
-CaseVerb = Verdict | Literal["escalate"]
+AppealVerb = Literal["uphold", "overturn"]
+CaseVerb = Verdict | AppealVerb | Literal["escalate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,10 @@ class ReviewDesk(Protocol):
         ...
 
     async def act(self, case_id: int, verb: CaseVerb, actor: str, origin: str) -> CaseView: ...
+
+    async def appeal(self, case_id: int, author_id: str, text: str, via: str) -> AppealView:
+        """Open the author's appeal on the case; LookupError or ValueError say why not."""
+        ...
 
     async def set_shadow(self, platform: str, community: str, on: bool, actor: str, origin: str) -> None: ...
 

@@ -151,9 +151,8 @@ def run(args: argparse.Namespace) -> int:
             config, console_source=args.source, console_follow=args.follow, role=args.role, generator=args.generator
         )
     )
-    decided = sum(s.accepted for s in report.ingest.values()) + report.resumed
     err.print(
-        f"modbot stopped: {decided} accepted post(s) handled, {report.actions_done} action(s) done, "
+        f"modbot stopped: {report.handled} post(s) decided, {report.actions_done} action(s) done, "
         f"{report.actions_failed} failed"
     )
     for e in report.errors:

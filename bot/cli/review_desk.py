@@ -55,6 +55,17 @@ def register(sub: Subcommands) -> None:
     add_actor(p)
     p.set_defaults(func=resolve)
 
+    p = sub.add_parser("appeal", help="answer an author's appeal on a case (audit-logged; the author is told)")
+    p.add_argument("id", type=int)
+    answer = p.add_mutually_exclusive_group(required=True)
+    answer.add_argument("--uphold", dest="verb", action="store_const", const="uphold", help="the decision stands")
+    answer.add_argument(
+        "--overturn", dest="verb", action="store_const", const="overturn", help="it was wrong: lift what can be lifted"
+    )
+    p.add_argument("--note", help="said to the author with the answer")
+    add_actor(p)
+    p.set_defaults(func=appeal)
+
     p = sub.add_parser("escalate", help="mark a case for senior moderators (audit-logged)")
     p.add_argument("id", type=int)
     p.add_argument("--note", help="why")
@@ -145,6 +156,11 @@ def _print_case(c: CaseView) -> None:
         )
     if c.note:
         out.print(f"note: {escape(c.note)}")
+    if (appeal := c.appeal) is not None:
+        when = appeal.opened_at.isoformat()
+        out.print(f"appeal ({appeal.state}, {when} via {escape(appeal.via)}): {escape(appeal.text)}")
+        if appeal.decided_by:
+            out.print(f"  answered by {escape(appeal.decided_by)}: {escape(appeal.answer or '(no note)')}")
 
 
 def _marked(text: str, spans: list[Span]) -> str:
@@ -171,6 +187,21 @@ def resolve(args: argparse.Namespace) -> int:
     with failing_on(LookupError, ValueError):
         view = resolve_case(open_store(config), verdicts, args.id, args.verdict, actor, origin="cli", note=args.note)
     out.print(f"case {view.id} closed: {view.resolution} by {escape(actor)}")
+    for a in view.actions:
+        if a.state == ActionState.PENDING:
+            out.print(f"queued action {a.kind} (carried out by the running service or the next `modbot run`)")
+    return 0
+
+
+def appeal(args: argparse.Namespace) -> int:
+    from bot.review import Verdicts, answer_appeal
+    from bot.runtime.wiring import open_store, planner
+
+    config = config_of(args)
+    verdicts = Verdicts(config.build_policy(), planner(config))
+    with failing_on(LookupError, ValueError):
+        view = answer_appeal(open_store(config), verdicts, args.id, args.verb, actor_of(args), "cli", args.note)
+    out.print(f"case {view.id}: appeal {view.appeal.state if view.appeal else '?'}, case {view.state}")
     for a in view.actions:
         if a.state == ActionState.PENDING:
             out.print(f"queued action {a.kind} (carried out by the running service or the next `modbot run`)")

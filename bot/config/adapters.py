@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -31,11 +32,36 @@ DiscordActionKind = Literal["remove", "timeout", "kick", "ban", "warn"]
 Snowflake = Annotated[str, Field(pattern=r"^\d{1,20}$")]
 
 
+WARNING_FIELDS = ("server", "rule", "quote", "appeal")
+DEFAULT_WARNING = "Your message in **{server}** was removed for {rule}.{quote} {appeal}"
+
+
+def _warning_template(text: str | None) -> str | None:
+    """A warning template names only the fields a warning fills in, each at most once in braces."""
+    if text is None:
+        return None
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"not a template ({exc}); write a literal brace as {{{{ or }}}}") from exc
+    unknown = sorted({n for n in names if n not in WARNING_FIELDS})
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}; a warning may use {', '.join(WARNING_FIELDS)}")
+    return text
+
+
 class DiscordGuildConfig(Strict):
     mod_channel: Snowflake | None = None
-    """Channel where flagged cases are posted with review buttons."""
+    """Channel where flagged cases are posted with review buttons. Keep it private to moderators:
+    cases show the post, the author's record and the scores."""
     moderator_roles: list[str] = []
     """Role ids or names allowed to act on cases (holders of Manage Messages always are)."""
+    warning: str | None = Field(None, max_length=1500)
+    """This server's warning template (else [adapters.discord] warning)."""
+    appeal: str | None = Field(None, max_length=500)
+    """This server's appeal line (else [adapters.discord] appeal)."""
+
+    _template = field_validator("warning")(classmethod(lambda cls, v: _warning_template(v)))
 
 
 class DiscordConfig(Strict):
@@ -55,7 +81,15 @@ class DiscordConfig(Strict):
     """What each acting outcome does on Discord; outcomes left out keep these defaults. Discord has
     no "hide": a hidden post is removed."""
     ban_delete_message_seconds: int = Field(3600, ge=0, le=604_800)
-    appeal: str = Field("reply to this message to reach the moderators", max_length=500)
+    appeal: str = Field(
+        "To appeal, reply to this message or press Appeal, and a moderator will look again.", max_length=500
+    )
+    """The appeal line of warnings ({appeal} in the template)."""
+    warning: str = Field(DEFAULT_WARNING, max_length=1500)
+    """What a warned author is told: {server} the server's name, {rule} the rule in plain words,
+    {quote} the part of their message that triggered it (a sentence, or nothing), {appeal}."""
+
+    _template = field_validator("warning")(classmethod(lambda cls, v: _warning_template(v)))
 
     _keep_default_actions = field_validator("actions")(classmethod(lambda cls, v: _with_defaults(cls, "actions", v)))
 

@@ -46,6 +46,8 @@ class RunReport:
     ingest: dict[str, IngestStats] = field(default_factory=dict)
     decided: list[Decided] = field(default_factory=list)
     resumed: int = 0
+    handled: int = 0
+    """posts decided by this process, from every source (console files, Discord, Bluesky, resumed)"""
     failed: int = 0
     actions_done: int = 0
     actions_failed: int = 0
@@ -127,6 +129,7 @@ async def run_service(
         store.engine.dispose()
     report.ingest = {c.source: c.stats for c in parts.consoles}
     report.failed = parts.pipeline.failed_count
+    report.handled = parts.pipeline.decided_count
     report.actions_done, report.actions_failed = parts.executor.done, parts.executor.failed
     return report
 

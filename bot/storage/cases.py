@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from bot.storage.appeals import appeal_view
 from bot.storage.base import Transactional
 from bot.storage.records import (
     WAITING,
@@ -20,6 +21,7 @@ from bot.storage.records import (
 )
 from bot.storage.schema import (
     ActionRow,
+    AppealRow,
     AuditRow,
     CaseRow,
     DecisionRow,
@@ -82,7 +84,8 @@ class Cases(Transactional):
                     .order_by(AuditRow.id)
                 )
             )
-            return case_view(c, p, d, actions, audit)
+            appeal = session.scalar(select(AppealRow).where(AppealRow.case_id == case_id))
+            return case_view(c, p, d, actions, audit, appeal_view(appeal) if appeal else None)
 
         return self.transaction(work)
 
@@ -162,4 +165,6 @@ def _open_case(session: Session, case_id: int) -> CaseRow:
         raise LookupError(f"no case {case_id}")
     if case.state == CaseState.CLOSED:
         raise ValueError(f"case {case_id} is already closed ({case.resolution} by {case.closed_by})")
+    if case.state == CaseState.APPEALED:
+        raise ValueError(f"case {case_id} has an open appeal: uphold or overturn it")
     return case

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, exists, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bot.storage.appeals import forget_appeals
 from bot.storage.records import CaseState, chunks
 from bot.storage.schema import AuditRow, CaseRow, DecisionRow, DraftRow, PostRow, utcnow
 from bot.storage.store import Store
@@ -88,6 +89,7 @@ def purge_text(store: Store, before: datetime, dry_run: bool = False) -> Purged:
         if ids and not dry_run:
             _erase(session, ids)
             drafts = _erase_drafts(session, ids)
+            forget_appeals(session, ids, None)
         return Purged(len(ids), drafts)
 
     result: Purged = store.transaction(work)
@@ -108,6 +110,7 @@ def forget(store: Store, platform: str, user: str, actor: str, origin: str, comm
         if ids:
             _erase(session, ids)
             drafts = _erase_drafts(session, ids)
+            forget_appeals(session, ids, pseudonym)
             session.execute(
                 update(PostRow)
                 .where(PostRow.id.in_(ids))

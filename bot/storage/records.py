@@ -33,11 +33,37 @@ class CaseState(StrEnum):
 
     OPEN = "open"
     ESCALATED = "escalated"
+    APPEALED = "appealed"
+    """the author appealed the decision: waiting for a moderator to uphold or overturn it"""
     CLOSED = "closed"
 
 
-WAITING: tuple[CaseState, ...] = (CaseState.OPEN, CaseState.ESCALATED)
+WAITING: tuple[CaseState, ...] = (CaseState.OPEN, CaseState.ESCALATED, CaseState.APPEALED)
 """the cases still waiting for a verdict"""
+
+
+class AppealState(StrEnum):
+    """Where an appeal is; stored as its value."""
+
+    OPEN = "open"
+    UPHELD = "upheld"
+    """the decision stands"""
+    OVERTURNED = "overturned"
+    """the decision was wrong: what can be reversed is"""
+
+
+@dataclass(frozen=True, slots=True)
+class AppealView:
+    id: int
+    case_id: int
+    author_id: str
+    text: str
+    via: str
+    state: AppealState
+    opened_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    answer: str | None
 
 
 class Resolution(StrEnum):
@@ -82,6 +108,21 @@ class DraftStatus(StrEnum):
     FAILED = "failed"
 
 
+REVISION = "@edit-"
+"""Between a post's platform id and an edit's time: an edit is stored as a post of its own,
+`<id>@edit-<unix seconds>`, so each revision keeps its decision and the same edit stored twice is
+one revision."""
+
+
+def revision_id(post_id: str, edited_at: float) -> str:
+    return f"{post_id}{REVISION}{edited_at:.3f}"
+
+
+def original_id(post_id: str) -> str:
+    """The id of the post a revision is an edit of (a post that is no revision is its own)."""
+    return post_id.split(REVISION, 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class CursorUpdate:
     adapter: str
@@ -118,6 +159,7 @@ class CaseView:
     decision: StoredDecision
     actions: tuple[ActionRecord, ...] = ()
     audit: tuple[AuditRecord, ...] = ()
+    appeal: AppealView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +297,12 @@ def stored_decision(d: DecisionRow) -> StoredDecision:
 
 
 def case_view(
-    c: CaseRow, p: PostRow, d: DecisionRow, actions: tuple[ActionRecord, ...] = (), audit: tuple[AuditRecord, ...] = ()
+    c: CaseRow,
+    p: PostRow,
+    d: DecisionRow,
+    actions: tuple[ActionRecord, ...] = (),
+    audit: tuple[AuditRecord, ...] = (),
+    appeal: AppealView | None = None,
 ) -> CaseView:
     return CaseView(
         id=c.id,
@@ -271,6 +318,7 @@ def case_view(
         decision=stored_decision(d),
         actions=actions,
         audit=audit,
+        appeal=appeal,
     )
 
 

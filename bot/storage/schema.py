@@ -161,6 +161,27 @@ class ActionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class AppealRow(Base):
+    """A user's appeal against a decision on their post: one per case, with the moderator's answer."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeals_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    author_id: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(200))
+    """where it came from: a reply to the warning, the Appeal button, the CLI"""
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    """an AppealState (bot/storage/records.py)"""
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    answer: Mapped[str | None] = mapped_column(Text)
+    """the moderator's note to the user"""
+
+
 class AuditRow(Base):
     """Append-only (database triggers refuse UPDATE and DELETE): who did what, when, from where."""
 

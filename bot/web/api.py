@@ -47,6 +47,16 @@ def _case_json(c: CaseView) -> dict[str, Any]:
             "shadow": d.shadow,
         },
         "actions": [{"kind": a.kind, "state": a.state, "result": a.result} for a in c.actions],
+        "appeal": None
+        if c.appeal is None
+        else {
+            "text": c.appeal.text,
+            "via": c.appeal.via,
+            "state": c.appeal.state,
+            "opened_at": c.appeal.opened_at.isoformat(),
+            "decided_by": c.appeal.decided_by,
+            "answer": c.appeal.answer,
+        },
     }
 
 

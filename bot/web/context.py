@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from bot.adapters.base import AppealVerb
 from bot.config import WebConfig
 from bot.review import Verdicts
 from bot.storage.drafts import DraftStore
@@ -35,6 +36,7 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 VERDICTS: tuple[Verdict, ...] = ("approve", "remove", "timeout", "ban")
+APPEAL_VERBS: tuple[AppealVerb, ...] = ("uphold", "overturn")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SESSION_KEY = web.RequestKey("session", WebSession)

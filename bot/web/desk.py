@@ -7,13 +7,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.review import escalate_case, resolve_case
+from bot.review import answer_appeal, escalate_case, resolve_case
 from bot.storage.drafts import DraftVerdict
 from bot.storage.quarantine import QuarantineEntry, QuarantineStore
 from bot.storage.records import WAITING, CaseView
 from bot.web import queries
 from bot.web.accounts import WebSession
 from bot.web.context import (
+    APPEAL_VERBS,
     STATE,
     VERDICTS,
     Dashboard,
@@ -52,6 +53,16 @@ async def verdict(request: web.Request, case_id: int, verdict: str, note: str | 
     view: CaseView = await state.act(
         resolve_case, state.store, state.verdicts, case_id, verdict, session.moderator.name, origin_of(request), note
     )
+    return view
+
+
+async def appeal_answer(request: web.Request, case_id: int, verb: str, answer: str | None) -> CaseView:
+    """Uphold or overturn the case's open appeal; `answer` is said to the user."""
+    state = request.app[STATE]
+    if verb not in APPEAL_VERBS:
+        raise web.HTTPBadRequest(text=f"answer must be one of {', '.join(APPEAL_VERBS)}")
+    name, origin = session_of(request).moderator.name, origin_of(request)
+    view: CaseView = await state.act(answer_appeal, state.store, state.verdicts, case_id, verb, name, origin, answer)
     return view
 
 

@@ -144,6 +144,7 @@ async def case_page(request: web.Request) -> web.Response:
         record=await state.db(state.store.author_record, case.post.platform, case.post.community, case.post.author.id),
         recent=await state.db(queries.author_recent, state.store, case.post_row),
         thread=await state.db(queries.thread, state.store, case.post_row),
+        revisions=await state.db(queries.revisions, state.store, case.post_row),
         drafts=await state.db(state.drafts.drafts_for_post, case.post_row),
         next_case=await state.db(queries.next_open, state.store, case_id),
         verdicts=VERDICTS,
@@ -178,6 +179,13 @@ async def resolve(request: web.Request) -> web.Response:
     form = await request.post()
     case_id = path_id_of(request)
     await desk.verdict(request, case_id, str(form.get("verdict", "")), str(form.get("note", "")) or None)
+    return redirect(f"/cases/{case_id}")
+
+
+async def appeal(request: web.Request) -> web.Response:
+    form = await request.post()
+    case_id = path_id_of(request)
+    await desk.appeal_answer(request, case_id, str(form.get("verdict", "")), str(form.get("note", "")) or None)
     return redirect(f"/cases/{case_id}")
 
 

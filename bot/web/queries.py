@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.storage.records import WAITING, ActionState, CaseState, Resolution
+from bot.storage.records import REVISION, WAITING, ActionState, CaseState, Resolution, original_id
 from bot.storage.schema import ActionRow, AuditRow, CaseRow, DecisionRow, PostRow, utcnow
 from bot.storage.store import Store
 from moderation.types import Outcome
@@ -208,6 +208,34 @@ def thread(store: Store, post_row: int) -> list[ContextPost]:
             select(PostRow, DecisionRow.outcome)
             .outerjoin(DecisionRow, DecisionRow.post_id == PostRow.id)
             .where(PostRow.platform == post.platform, PostRow.community == post.community, or_(*related))
+            .order_by(PostRow.created_at)
+            .limit(20)
+        ).all()
+        return [ContextPost(p.id, p.author_handle or p.author_id, p.text or "", p.created_at, o) for p, o in rows]
+
+    result: list[ContextPost] = store.transaction(work)
+    return result
+
+
+def revisions(store: Store, post_row: int) -> list[ContextPost]:
+    """The other versions of this post (the original and its edits) with their decisions, oldest
+    first: a case on an edit shows what the message said, and how it was judged, before."""
+
+    def work(session: Session) -> list[ContextPost]:
+        post = session.get(PostRow, post_row)
+        if post is None:
+            return []
+        base = original_id(post.platform_post_id)
+        edits = PostRow.platform_post_id.startswith(base + REVISION, autoescape=True)
+        rows = session.execute(
+            select(PostRow, DecisionRow.outcome)
+            .outerjoin(DecisionRow, DecisionRow.post_id == PostRow.id)
+            .where(
+                PostRow.platform == post.platform,
+                PostRow.community == post.community,
+                or_(PostRow.platform_post_id == base, edits),
+                PostRow.id != post.id,
+            )
             .order_by(PostRow.created_at)
             .limit(20)
         ).all()

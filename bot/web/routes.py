@@ -30,6 +30,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"/cases/{CASE}", pages.case_page, "viewer"),
     Route("POST", f"/cases/{CASE}/resolve", pages.resolve, "moderator"),
     Route("POST", f"/cases/{CASE}/escalate", pages.escalate, "moderator"),
+    Route("POST", f"/cases/{CASE}/appeal", pages.appeal, "moderator"),
     Route("POST", f"/cases/{CASE}/assign", pages.assign, "moderator"),
     Route("POST", f"/cases/{CASE}/note", pages.note, "moderator"),
     Route("POST", f"/drafts/{CASE}", pages.draft_action, "moderator"),

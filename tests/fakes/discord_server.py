@@ -102,6 +102,8 @@ class FakeDiscord:
         self.refuse_resume = False
         """When set, the next RESUME gets op 9 (session invalid): the client must IDENTIFY again."""
         self.resume_count = 0
+        self.refuse_commands = False
+        """When set, slash-command registration is refused (a bot invited without the scope)."""
         self.lose_responses = 0
         """The next this many message sends are posted and then answered 503, as a proxy answers
         when the response is lost on the way back (discord.py retries 502 itself, with the same
@@ -392,11 +394,17 @@ class FakeDiscord:
         await self.dispatch("MESSAGE_CREATE", message)
         return message
 
-    async def user_dms_bot(self, uid: str, content: str) -> dict[str, Any]:
-        """A user writes to the bot in a direct message (a DM channel has no guild)."""
+    async def user_dms_bot(self, uid: str, content: str, reply_to: str | None = None) -> dict[str, Any]:
+        """A user writes to the bot in a direct message (a DM channel has no guild), perhaps as a
+        reply to one of the bot's messages there (Discord sends the message replied to along)."""
         dm = next((c for c, u in self.dms.items() if u == uid), None) or snowflake()
         self.dms[dm] = uid
-        message = self._message(dm, self.users[uid], content)
+        extra: dict[str, Any] = {}
+        if reply_to is not None:
+            extra["message_reference"] = {"type": 0, "message_id": reply_to, "channel_id": dm}
+            extra["referenced_message"] = self.messages[reply_to]
+            extra["type"] = 19
+        message = self._message(dm, self.users[uid], content, **extra)
         await self.dispatch("MESSAGE_CREATE", message)
         return message
 
@@ -413,6 +421,11 @@ class FakeDiscord:
         return await self._interact(
             3, message["channel_id"], uid, permissions, {"custom_id": custom_id, "component_type": 2}, message=message
         )
+
+    async def submit_form(self, cid: str, uid: str, custom_id: str, values: dict[str, str]) -> str:
+        """A user sends a modal form the bot showed: INTERACTION_CREATE type 5, one row per input."""
+        rows = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()]
+        return await self._interact(5, cid, uid, 0, {"custom_id": custom_id, "components": rows})
 
     async def command(self, cid: str, uid: str, data: dict[str, Any], permissions: int = 0) -> str:
         """A member runs an application command (slash or context menu): INTERACTION_CREATE type 2."""
@@ -431,18 +444,23 @@ class FakeDiscord:
         data: dict[str, Any],
         message: dict[str, Any] | None = None,
     ) -> str:
-        gid = self.channels[cid]["guild_id"]
         iid = snowflake()
+        if cid in self.dms:  # a direct message: no guild, the user instead of a member
+            who: dict[str, Any] = {"user": self.users[uid]}
+            where: dict[str, Any] = {"channel": {"id": cid, "type": 1, "recipients": [self.users[uid]]}}
+        else:
+            gid = self.channels[cid]["guild_id"]
+            who = {"member": {**self.members[(gid, uid)], "permissions": str(permissions)}}
+            where = {"guild_id": gid, "channel": self.channels[cid]}
         payload = {
             "id": iid,
             "application_id": self.app_id,
             "type": kind,
             "token": f"tok-{iid}",
             "version": 1,
-            "guild_id": gid,
             "channel_id": cid,
-            "channel": self.channels[cid],
-            "member": {**self.members[(gid, uid)], "permissions": str(permissions)},
+            **where,
+            **who,
             "data": data,
             "app_permissions": str((1 << 53) - 1),
             "attachment_size_limit": 8 * 1024 * 1024,
@@ -450,7 +468,7 @@ class FakeDiscord:
             "guild_locale": "en-US",
             "entitlements": [],
             "authorizing_integration_owners": {},
-            "context": 0,
+            "context": 1 if cid in self.dms else 0,
         }
         if message is not None:
             payload["message"] = message
@@ -579,6 +597,8 @@ class FakeDiscord:
                         },
                     }
                 )
+            case ("PUT", ["applications", _, "guilds", gid, "commands"]) if self.refuse_commands:
+                return self._json({"message": "Missing Access", "code": 50001}, 403)
             case ("PUT", ["applications", _, "guilds", gid, "commands"]):
                 self.commands[gid] = [
                     {

@@ -19,11 +19,13 @@ import discord
 
 from bot.adapters.base import ActionFailed
 from bot.adapters.discord import permissions
+from bot.adapters.discord.appeals import answer_text, appeal_view, warning_text
 from bot.adapters.discord.cases import buttons, case_embed
 from bot.adapters.discord.convert import TIMEOUT_CAP_SECONDS
 from bot.config import DiscordConfig, DiscordGuildConfig
 from bot.storage.records import ActionRecord, CaseView
 
+_NOBODY = discord.AllowedMentions.none()
 UNKNOWN_MEMBER = 10007
 UNKNOWN_USER = 10013
 
@@ -93,9 +95,22 @@ class DiscordActions:
                     delete_message_seconds=self.config.ban_delete_message_seconds,
                 )
                 return f"banned {ref['author_id']}"
+            case "untimeout":
+                if (member := await self._member(ref)) is None:
+                    return f"{ref['author_id']} is not in the server any more: no timeout to lift"
+                await member.timeout(None, reason=_reason(action))
+                return f"lifted the timeout of {member.id}"
+            case "unban":
+                try:
+                    await self._guild(ref).unban(discord.Object(int(ref["author_id"])), reason=_reason(action))
+                except discord.NotFound:
+                    return f"{ref['author_id']} was not banned (any more)"
+                return f"unbanned {ref['author_id']}"
             case "warn":
                 return await self._warn(action)
-            case "alert":
+            case "appeal_answer":
+                return await self._dm(action, answer_text(self._guild(ref).name, action.params), None)
+            case "alert" | "appeal_alert":
                 return await self._alert(action)
             case "reply":
                 return await self._reply(action)
@@ -145,26 +160,30 @@ class DiscordActions:
         return f"replied: message {sent.id}"
 
     async def _warn(self, action: ActionRecord) -> str:
-        """DM the author with the rule and how to appeal; in the channel when their DMs are closed."""
+        """DM the author which rule applied, the part that triggered it and how to appeal (with
+        the Appeal button when there is a case to appeal); in the channel when their DMs are closed."""
+        guild = self._guild(action.platform_ref)
+        text = warning_text(self.config, self.guild_config(guild.id), guild.name, action.params)
+        view = appeal_view(action.case_id) if action.case_id is not None else None
+        return await self._dm(action, text, view)
+
+    async def _dm(self, action: ActionRecord, text: str, view: discord.ui.View | None) -> str:
         ref = action.platform_ref
-        guild = self._guild(ref)
-        text = (
-            f"Your message in **{discord.utils.escape_markdown(guild.name)}** was removed by the moderation "
-            f"bot: {action.params.get('reason', 'it broke the server rules')}. To appeal, {self.config.appeal}."
-        )
         uid = int(ref["author_id"])
         try:
             dm = await self.client.create_dm(discord.Object(uid))
-            await dm.send(text, nonce=nonce(action))
-            return "warned by DM"
+            sent = await dm.send(
+                text, view=view or discord.utils.MISSING, allowed_mentions=_NOBODY, nonce=nonce(action)
+            )
+            return f"sent by DM as message {sent.id}"
         except discord.Forbidden:
-            channel = self.client.get_partial_messageable(int(ref["channel_id"]), guild_id=guild.id)
+            channel = self.client.get_partial_messageable(int(ref["channel_id"]), guild_id=int(ref["guild_id"]))
             await channel.send(
                 f"<@{uid}> {text}",
                 allowed_mentions=discord.AllowedMentions(users=[discord.Object(uid)]),
                 nonce=nonce(action),
             )
-            return "DMs closed: warned in the channel"
+            return "DMs closed: said in the channel"
 
     async def _alert(self, action: ActionRecord) -> str:
         ref = action.platform_ref

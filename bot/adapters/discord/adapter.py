@@ -22,6 +22,7 @@ from discord import app_commands
 from bot.adapters.base import DecisionSink, ReviewDesk
 from bot.adapters.discord import catch_up, permissions
 from bot.adapters.discord.actions import DiscordActions
+from bot.adapters.discord.appeals import AppealButton, appealed_case
 from bot.adapters.discord.cases import CaseButton, buttons, case_embed
 from bot.adapters.discord.commands import SlashCommands, actor_name, author_record
 from bot.adapters.discord.convert import PLATFORM, automod_record, to_post
@@ -63,10 +64,11 @@ class DiscordAdapter:
         self._keeping: set[asyncio.Task[None]] = set()
         guard_parsers(self.client, self._keep_later)
         self.client.modbot_case_button = self._on_case_button  # type: ignore[attr-defined]
-        self.client.add_dynamic_items(CaseButton)
+        self.client.modbot_appeal = self._on_appeal_form  # type: ignore[attr-defined]
+        self.client.add_dynamic_items(CaseButton, AppealButton)
         for name in (
             *("on_connect", "on_ready", "on_shard_ready", "on_resumed", "on_disconnect"),
-            *("on_message", "on_message_edit", "on_automod_action"),
+            *("on_message", "on_raw_message_edit", "on_automod_action"),
         ):
             setattr(self.client, name, getattr(self, name))
         self.tree = app_commands.CommandTree(self.client)
@@ -129,6 +131,12 @@ class DiscordAdapter:
                 await self.tree.sync(guild=guild)
             except discord.HTTPException as exc:
                 log.warning("guild %s (%s): could not register slash commands: %s", guild.name, guild.id, exc)
+                await self._tell_moderators(
+                    guild,
+                    f"modbot could not register its slash commands here (Discord said: {exc.text or exc.status}), "
+                    "so /modbot queue, case, shadow and status are missing. Case buttons still work. Re-invite "
+                    "modbot with the applications.commands scope (`modbot discord invite-url`), then restart it.",
+                )
         self.ready.set()
         self._spawn(self.catch_up.run(self.client.guilds))
 
@@ -155,6 +163,16 @@ class DiscordAdapter:
     def _is_own(self, message: discord.Message) -> bool:
         return self.client.user is not None and message.author.id == self.client.user.id
 
+    async def _tell_moderators(self, guild: discord.Guild, text: str) -> None:
+        """A notice about modbot itself in the mod channel, best effort: the log has it as well."""
+        mod_channel = self.guild_config(guild.id).mod_channel
+        channel = guild.get_channel(int(mod_channel)) if mod_channel else None
+        if isinstance(channel, discord.TextChannel):
+            try:
+                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+            except discord.HTTPException as exc:
+                log.warning("guild %s: could not tell the moderators: %s", guild.id, exc)
+
     def _check_permissions(self, guild: discord.Guild) -> None:
         """Say once, at start, what modbot cannot do in this guild and why."""
         for line in permissions.missing(guild.me.guild_permissions, self.action_kinds):
@@ -174,6 +192,10 @@ class DiscordAdapter:
     async def on_message(self, message: discord.Message) -> None:
         if self._is_own(message):
             return
+        if message.guild is None and (case_id := await self._warning_answered(message)) is not None:
+            reply = await self._appeal(case_id, message.author.id, message.content or "", "discord:reply to warning")
+            await message.channel.send(reply, allowed_mentions=discord.AllowedMentions.none())
+            return
         me = self.client.user
         mentioned = me is not None and any(u.id == me.id for u in message.mentions)
         # A DM or a mention is a question for the reply assistant; DMs are decided and logged but
@@ -181,10 +203,15 @@ class DiscordAdapter:
         if (post := await self._converted(message, lambda: to_post(message, asks_bot=mentioned))) is not None:
             await self.catch_up.submit([post], message)
 
-    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
-        if after.guild is None or before.content == after.content:
+    async def on_raw_message_edit(self, event: discord.RawMessageUpdateEvent) -> None:
+        """Every edit, of a message in discord.py's cache or not (one from before a restart): the
+        gateway's update carries the whole message. An update without `edited_timestamp` is Discord
+        filling in an embed, not the author changing anything; the same edit twice is one revision
+        (its id carries the edit time), so only a cached copy with the same text is skipped early."""
+        after = event.message
+        if after.guild is None or after.edited_at is None or self._is_own(after):
             return
-        if self._is_own(after):
+        if event.cached_message is not None and event.cached_message.content == after.content:
             return
         if (post := await self._converted(after, lambda: to_post(after, edited=True))) is not None:
             await self.sink.submit([post])
@@ -203,6 +230,32 @@ class DiscordAdapter:
 
     async def _converted_message(self, message: discord.Message) -> Post | None:
         return await self._converted(message, functools.partial(to_post, message))
+
+    async def _warning_answered(self, message: discord.Message) -> int | None:
+        """The case whose warning this DM replies to, if it replies to one of modbot's warnings."""
+        ref = message.reference
+        if ref is None or ref.message_id is None:
+            return None
+        answered = ref.resolved if isinstance(ref.resolved, discord.Message) else None
+        if answered is None:
+            try:
+                answered = await message.channel.fetch_message(ref.message_id)
+            except discord.HTTPException:
+                return None
+        return appealed_case(answered) if self._is_own(answered) else None
+
+    async def _appeal(self, case_id: int, user_id: int, text: str, via: str) -> str:
+        """Open the appeal; what to tell the user either way."""
+        try:
+            await self.desk.appeal(case_id, str(user_id), text, via)
+        except (LookupError, ValueError) as exc:
+            return f"Your appeal could not be opened: {exc}."
+        self.on_actions_queued()
+        return "Your appeal is with the moderators. Their answer will come here."
+
+    async def _on_appeal_form(self, interaction: discord.Interaction[Any], case_id: int, text: str) -> None:
+        reply = await self._appeal(case_id, interaction.user.id, text, "discord:appeal button")
+        await interaction.response.send_message(reply)
 
     def _keep_later(self, item: Quarantined) -> None:
         """Quarantine from inside discord.py's (synchronous) parsing of an event."""

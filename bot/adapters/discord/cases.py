@@ -12,11 +12,15 @@ from typing import Any
 
 import discord
 
-from bot.storage.records import CaseState, CaseView, Resolution
+from bot.storage.records import ActionState, CaseState, CaseView, Resolution
 from moderation.types import Span
 
 VERBS = ("approve", "remove", "timeout", "ban", "escalate")
+APPEAL_VERBS = ("uphold", "overturn")
+"""The buttons of an appealed case: the decision stands, or it was wrong."""
 _STYLE = {
+    "uphold": discord.ButtonStyle.danger,
+    "overturn": discord.ButtonStyle.success,
     "approve": discord.ButtonStyle.success,
     "remove": discord.ButtonStyle.danger,
     "timeout": discord.ButtonStyle.secondary,
@@ -24,13 +28,14 @@ _STYLE = {
     "escalate": discord.ButtonStyle.primary,
 }
 _EXCERPT = 900
+ACTED = ("remove", "hide", "timeout", "kick", "ban", "warn")
 
 ButtonHandler = Callable[[discord.Interaction[Any], int, str], Awaitable[None]]
 
 
 class CaseButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"modbot:case:(?P<case>\d+):(?P<verb>approve|remove|timeout|ban|escalate)",
+    template=r"modbot:case:(?P<case>\d+):(?P<verb>approve|remove|timeout|ban|escalate|uphold|overturn)",
 ):
     def __init__(self, case_id: int, verb: str, disabled: bool = False) -> None:
         super().__init__(
@@ -58,6 +63,10 @@ class CaseButton(
 def buttons(case: CaseView) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     closed = case.state == CaseState.CLOSED
+    if case.appeal is not None:
+        for verb in APPEAL_VERBS:
+            view.add_item(CaseButton(case.id, verb, disabled=case.state != CaseState.APPEALED))
+        return view
     for verb in VERBS:
         view.add_item(
             CaseButton(case.id, verb, disabled=closed or (verb == "escalate" and case.state == CaseState.ESCALATED))
@@ -71,6 +80,7 @@ def case_embed(case: CaseView, record: dict[str, int]) -> discord.Embed:
     if case.state != CaseState.CLOSED:
         colour = discord.Colour.orange() if case.state == CaseState.OPEN else discord.Colour.purple()
     title = f"Case {case.id}: {d.outcome.value}" + (" (shadow mode)" if d.shadow else "")
+    title += " · appealed" if case.appeal is not None else ""
     embed = discord.Embed(title=title, colour=colour, timestamp=case.opened_at)
     embed.description = _excerpt(case.post.text, [s for r in d.reasons for s in r.spans])
     embed.add_field(name="Author", value=f"<@{case.post.author.id}> ({_safe(case.post.author.handle or '')})")
@@ -86,6 +96,12 @@ def case_embed(case: CaseView, record: dict[str, int]) -> discord.Embed:
         embed.add_field(name="Resolved", value=f"{case.resolution} by {_safe(case.closed_by or '?')}", inline=False)
     elif case.state == CaseState.ESCALATED:
         embed.add_field(name="Escalated", value=_safe(case.note or "for senior moderators"), inline=False)
+    if (appeal := case.appeal) is not None:
+        said = _safe(appeal.text)[:900] or "(no reason given)"
+        embed.add_field(name=f"Appeal by the author ({appeal.state})", value=said, inline=False)
+        done = ", ".join(a.kind for a in case.actions if a.state == ActionState.DONE and a.kind in ACTED)
+        original = f"{d.outcome.value}; carried out: {done or 'nothing yet'}"
+        embed.add_field(name="Original decision", value=original, inline=False)
     embed.set_footer(text=f"policy {d.policy_version} · decision {d.id}")
     return embed
 

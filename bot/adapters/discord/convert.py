@@ -7,6 +7,7 @@ import re
 
 import discord
 
+from bot.storage.records import revision_id
 from moderation.normalise import normalise
 from moderation.types import Author, Decision, Outcome, Post, Reason, Span
 
@@ -39,7 +40,7 @@ def to_post(message: discord.Message, edited: bool = False, asks_bot: bool = Fal
     post_id = str(message.id)
     if edited:
         stamp = message.edited_at.timestamp() if message.edited_at else 0.0
-        post_id = f"{message.id}@edit-{stamp:.3f}"
+        post_id = revision_id(post_id, stamp)
     return Post(
         platform=PLATFORM,
         community=guild_id or DM_COMMUNITY,

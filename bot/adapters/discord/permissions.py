@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import discord
 
 from bot.config import DiscordConfig
+from moderation.actions import REVERSALS
 
 READ = discord.Permissions(view_channel=True, read_message_history=True)
 NEEDS: dict[str, discord.Permissions] = {
@@ -18,13 +19,18 @@ NEEDS: dict[str, discord.Permissions] = {
     "warn": discord.Permissions(send_messages=True),
     "alert": discord.Permissions(send_messages=True, embed_links=True),
     "reply": discord.Permissions(send_messages=True),
+    "untimeout": discord.Permissions(moderate_members=True),
+    "unban": discord.Permissions(ban_members=True),
+    "appeal_alert": discord.Permissions(send_messages=True, embed_links=True),
+    "appeal_answer": discord.Permissions(send_messages=True),
 }
 
 
 def kinds_taken(config: DiscordConfig) -> list[str]:
     """Every kind any path can queue: the outcome mapping (automatic decisions and moderators'
     verdicts both follow it), case alerts and the reply assistant's replies."""
-    return sorted({k for kinds in config.actions.values() for k in kinds} | {"alert", "reply"})
+    kinds = {k for ks in config.actions.values() for k in ks} | {"alert", "reply", "appeal_alert", "appeal_answer"}
+    return sorted(kinds | {REVERSALS[k] for k in kinds if k in REVERSALS})
 
 
 def required(kinds: Iterable[str]) -> discord.Permissions:
