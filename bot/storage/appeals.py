@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.base import Transactional
-from bot.storage.records import AppealState, AppealView, CaseState, Resolution, action_row, chunks
-from bot.storage.schema import AppealRow, AuditRow, CaseRow, PostRow, utcnow
+from bot.storage.records import AppealState, AppealView, CaseState, Resolution, action_row, audit_row, chunks
+from bot.storage.schema import AppealRow, CaseRow, PostRow, utcnow
 from moderation.actions import ActionSpec
 
 APPEAL_TEXT_LIMIT = 4000
@@ -41,7 +41,7 @@ class Appeals(Transactional):
             session.flush()
             if alert is not None:
                 session.add(action_row(post.id, post.platform, alert, f"a{row.id}:{alert.kind}", case_id=case_id))
-            session.add(_audit(author_id, "appeal.opened", case_id, via, {"appeal": row.id}))
+            session.add(audit_row(author_id, "appeal.opened", "case", case_id, via, {"appeal": row.id}))
             return appeal_view(row)
 
         result: AppealView = self.transaction(work)
@@ -81,7 +81,7 @@ class Appeals(Transactional):
             for spec in actions:
                 session.add(action_row(post.id, post.platform, spec, f"a{row.id}:{spec.kind}", case_id=case_id))
             details: dict[str, object] = {"appeal": row.id, "answer": answer, "actions": [a.kind for a in actions]}
-            session.add(_audit(actor, f"appeal.{state}", case_id, origin, details))
+            session.add(audit_row(actor, f"appeal.{state}", "case", case_id, origin, details))
             return appeal_view(row)
 
         result: AppealView = self.transaction(work)
@@ -122,9 +122,3 @@ def forget_appeals(session: Session, post_ids: list[int], pseudonym: str | None)
     for chunk in chunks(post_ids):
         cases = select(CaseRow.id).where(CaseRow.post_id.in_(chunk))
         session.execute(update(AppealRow).where(AppealRow.case_id.in_(cases)).values(**values))
-
-
-def _audit(actor: str, action: str, case_id: int, origin: str, details: dict[str, object]) -> AuditRow:
-    return AuditRow(
-        actor=actor, action=action, target_type="case", target_id=str(case_id), origin=origin, details=details
-    )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.schema import (
     ActionRow,
+    AuditRow,
     CaseRow,
     CursorRow,
     DecisionRow,
@@ -319,6 +320,14 @@ def case_view(
         actions=actions,
         audit=audit,
         appeal=appeal,
+    )
+
+
+def audit_row(
+    actor: str, action: str, target_type: str, target_id: int | str, origin: str, details: dict[str, Any]
+) -> AuditRow:
+    return AuditRow(
+        actor=actor, action=action, target_type=target_type, target_id=str(target_id), origin=origin, details=details
     )
 
 

@@ -11,8 +11,8 @@ from typing import Any, Literal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.storage.records import REVISION, WAITING, ActionState, CaseState, Resolution, original_id
-from bot.storage.schema import ActionRow, AuditRow, CaseRow, DecisionRow, PostRow, utcnow
+from bot.storage.records import REVISION, WAITING, ActionState, CaseState, Resolution, audit_row, original_id
+from bot.storage.schema import ActionRow, CaseRow, DecisionRow, PostRow, utcnow
 from bot.storage.store import Store
 from moderation.types import Outcome
 
@@ -165,7 +165,7 @@ def assign(store: Store, case_id: int, assignee: str | None, actor: str, origin:
         if case.state == CaseState.CLOSED:
             raise ValueError(f"case {case_id} is closed")
         case.assignee = assignee
-        session.add(_audit(actor, "case.assign", case_id, origin, {"assignee": assignee}))
+        session.add(audit_row(actor, "case.assign", "case", case_id, origin, {"assignee": assignee}))
 
     store.transaction(work)
 
@@ -176,7 +176,7 @@ def set_note(store: Store, case_id: int, note: str, actor: str, origin: str) -> 
         if case is None:
             raise LookupError(f"no case {case_id}")
         case.note = note
-        session.add(_audit(actor, "case.note", case_id, origin, {"note": note}))
+        session.add(audit_row(actor, "case.note", "case", case_id, origin, {"note": note}))
 
     store.transaction(work)
 
@@ -372,9 +372,3 @@ def stats(store: Store, days: int = 30) -> dict[str, Any]:
 
     result: dict[str, Any] = store.transaction(work)
     return result
-
-
-def _audit(actor: str, action: str, case_id: int, origin: str, details: dict[str, Any]) -> AuditRow:
-    return AuditRow(
-        actor=actor, action=action, target_type="case", target_id=str(case_id), origin=origin, details=details
-    )

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 import discord
 
 from bot.adapters.base import PostSink
+from bot.adapters.discord.convert import PLATFORM
 from bot.storage.records import CursorUpdate
 from moderation.types import Post
 
 log = logging.getLogger(__name__)
-ADAPTER = "discord"
 BATCH = 100
 """Messages stored per transaction while catching up: one history page."""
 
@@ -125,7 +125,7 @@ class CatchUp:
         self._stored_up_to[cid] = highest
         held = live and self._holding and cid not in self._settled
         moves = not held and (not live or last.id == highest)
-        await self.sink.submit(posts, cursor=CursorUpdate(ADAPTER, channel_key(cid), str(last.id)) if moves else None)
+        await self.sink.submit(posts, cursor=CursorUpdate(PLATFORM, channel_key(cid), str(last.id)) if moves else None)
 
     async def _guild(self, guild: discord.Guild, this_round: int) -> None:
         channels = readable_channels(guild)
@@ -142,7 +142,7 @@ class CatchUp:
                 await self._settle(channel.id)
 
     async def _stored(self, channel_id: int) -> int | None:
-        value = await self.sink.cursor(ADAPTER, channel_key(channel_id), self.stopping)
+        value = await self.sink.cursor(PLATFORM, channel_key(channel_id), self.stopping)
         return int(value) if value else None
 
     async def _channel(self, guild: discord.Guild, channel: Channel, after: int) -> None:
@@ -190,6 +190,6 @@ class CatchUp:
 
     async def _save(self, channel_id: int, message_id: int) -> None:
         try:
-            await self.sink.save_cursor(CursorUpdate(ADAPTER, channel_key(channel_id), str(message_id)))
+            await self.sink.save_cursor(CursorUpdate(PLATFORM, channel_key(channel_id), str(message_id)))
         except Exception as exc:  # the next message stored there moves it again; at worst work repeats
             log.warning("channel %s: catch-up position not saved: %s", channel_id, exc)
