@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,6 +26,20 @@ class ConsoleAdapterConfig(Strict):
     """Community for posts that do not name one."""
     actions_log: UserPath | None = None
     """JSON Lines file the console platform writes carried-out actions to (default: data dir)."""
+
+
+class DiscordCompression(StrEnum):
+    """How a Discord gateway compresses its frames (bot/adapters/discord/gateway.py reads them)."""
+
+    ZLIB_STREAM = "zlib-stream"
+    """One zlib stream over the whole connection, each message ending in a sync flush (Discord's
+    oldest transport compression; every compatible server has it)."""
+    ZSTD_STREAM = "zstd-stream"
+    """One zstd stream over the connection, a frame per message (what discord.py asks for)."""
+    PAYLOAD = "payload"
+    """No transport compression; IDENTIFY asks for large payloads compressed one by one."""
+    NONE = "none"
+    """Plain JSON text frames."""
 
 
 ActingOutcome = Literal["hide", "remove", "timeout", "ban"]
@@ -98,6 +113,10 @@ class DiscordConfig(Strict):
     api_url: str = ""
     """REST base URL; empty means Discord's own. For a proxy, or the test suite's fake Discord."""
     gateway_url: str = ""
+    compression: DiscordCompression = Field(DiscordCompression.ZLIB_STREAM, strict=False)
+    """How the gateway compresses its frames: "zlib-stream" (Discord's, and every compatible
+    server's), "zstd-stream", "payload" (each large payload compressed on its own, asked in
+    IDENTIFY) or "none"."""
     catch_up_hours: float = Field(24.0, ge=0, le=24 * 14)
     """After a gap (a stop, a restart, a session the gateway would not resume), read each channel's
     history back this far from now, from the last message modbot stored there; 0 turns catch-up off."""

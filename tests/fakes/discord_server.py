@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.gateway_frames import FramedSocket, GatewayKind
+
 _COMMAND_DEFAULTS = {
     "description": "",
     "type": 1,
@@ -113,8 +115,13 @@ class FakeDiscord:
         """Cleared, the gateway keeps new connections waiting (a gateway that is down)."""
         self.gateway_open.set()
         self.intents: int | None = None
+        self.gateway_kind = GatewayKind()
+        """What compression the gateway offers (Discord's by default)."""
+        self.gateway_query: dict[str, str] = {}
+        """The query string of the last gateway connection."""
+        self.identify_compress: object = None
         # gateway session
-        self._ws: web.WebSocketResponse | None = None
+        self._ws: FramedSocket | None = None
         self._session_id: str | None = None
         self._seq = 0
         self._log: list[dict[str, Any]] = []
@@ -279,11 +286,13 @@ class FakeDiscord:
 
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
         await self.gateway_open.wait()
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
-        await ws.prepare(request)
+        raw = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await raw.prepare(request)
+        self.gateway_query = dict(request.query)
+        ws = FramedSocket.opened(raw, request.query.get("compress"), self.gateway_kind)
         self._ws = ws
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45_000}, "s": None, "t": None})
-        async for msg in ws:
+        async for msg in raw:
             if msg.type != WSMsgType.TEXT:
                 break
             payload = json.loads(msg.data)
@@ -296,10 +305,12 @@ class FakeDiscord:
                 await self._resume(ws, data)
         if self._ws is ws:
             self._ws = None
-        return ws
+        return raw
 
-    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+    async def _identify(self, ws: FramedSocket, data: dict[str, Any]) -> None:
         assert data["token"] == self.token, "wrong token"
+        self.identify_compress = data.get("compress")
+        ws.identified(data.get("compress"))
         self.identify_count += 1
         self.intents = data.get("intents")
         self._session_id = uuid.uuid4().hex
@@ -324,7 +335,7 @@ class FakeDiscord:
             await self._send(ws, "GUILD_CREATE", self._guild_create(gid))
         self._ready.set()
 
-    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+    async def _resume(self, ws: FramedSocket, data: dict[str, Any]) -> None:
         if self.refuse_resume or data.get("session_id") != self._session_id:
             self.refuse_resume = False
             await ws.send_json({"op": 9, "d": False, "s": None, "t": None})
@@ -336,7 +347,7 @@ class FakeDiscord:
         self._seq += 1
         await ws.send_json({"op": 0, "t": "RESUMED", "s": self._seq, "d": {}})
 
-    async def _send(self, ws: web.WebSocketResponse | None, event: str, data: dict[str, Any]) -> None:
+    async def _send(self, ws: FramedSocket | None, event: str, data: dict[str, Any]) -> None:
         self._seq += 1
         entry = {"op": 0, "t": event, "s": self._seq, "d": data}
         self._log.append(entry)

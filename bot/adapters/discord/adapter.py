@@ -20,7 +20,7 @@ import yarl
 from discord import app_commands
 
 from bot.adapters.base import DecisionSink, ReviewDesk
-from bot.adapters.discord import catch_up, permissions
+from bot.adapters.discord import catch_up, gateway, permissions
 from bot.adapters.discord.actions import DiscordActions
 from bot.adapters.discord.appeals import AppealButton, appealed_case
 from bot.adapters.discord.cases import CaseButton, buttons, case_embed
@@ -61,6 +61,7 @@ class DiscordAdapter:
         intents.auto_moderation_execution = True
         client_class = discord.AutoShardedClient if config.sharded else discord.Client
         self.client: discord.Client = client_class(intents=intents, chunk_guilds_at_startup=False)
+        gateway.use(self.client, config.compression)
         self._keeping: set[asyncio.Task[None]] = set()
         guard_parsers(self.client, self._keep_later)
         self.client.modbot_case_button = self._on_case_button  # type: ignore[attr-defined]
