@@ -10,6 +10,7 @@ from pathlib import Path
 # Imported by their full names: `from bot.cli import ...` would make the package's __init__ (which
 # exports `main`) and this module import each other.
 import bot.cli.admin as admin
+import bot.cli.api as api
 import bot.cli.lab as lab
 import bot.cli.operate as operate
 import bot.cli.outbox as outbox
@@ -22,7 +23,7 @@ from bot.config import ConfigError
 from bot.storage.db import DatabaseError
 from moderation.scoring import ScorerError
 
-GROUPS = (admin, operate, review_desk, outbox, replies, lab)
+GROUPS = (admin, operate, review_desk, outbox, replies, api, lab)
 
 
 def main(argv: list[str] | None = None, generator: GeneratorFactory = local_generator) -> int:

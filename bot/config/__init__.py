@@ -55,6 +55,7 @@ from bot.config.replies import (
     ReplyTemplates,
 )
 from bot.config.runtime import (
+    ApiConfig,
     DatabaseConfig,
     DataConfig,
     ExecutorConfig,
@@ -75,6 +76,7 @@ __all__ = [
     "TEMPLATE_FIELDS",
     "ActingOutcome",
     "AdaptersConfig",
+    "ApiConfig",
     "BlueskyActionKind",
     "BlueskyConfig",
     "Category",

@@ -39,6 +39,7 @@ class Config(Strict):
     executor: runtime.ExecutorConfig = runtime.ExecutorConfig()
     reply: ReplyConfig = ReplyConfig()
     web: runtime.WebConfig = runtime.WebConfig()
+    api: runtime.ApiConfig = runtime.ApiConfig()
     retention: runtime.RetentionConfig = runtime.RetentionConfig()
     health: runtime.HealthConfig = runtime.HealthConfig()
     scale: runtime.ScaleConfig = runtime.ScaleConfig()

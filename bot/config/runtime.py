@@ -77,6 +77,24 @@ class PipelineConfig(Strict):
     database, it still takes posts when the database's disk is full."""
 
 
+class ApiConfig(Strict):
+    """The Perspective-compatible scoring API (docs/perspective.md)."""
+
+    enabled: bool = False
+    """Serve it from `modbot run` too (`modbot api` serves it alone)."""
+    host: str = Field("127.0.0.1", min_length=1, max_length=200)
+    port: int = Field(8766, ge=0, le=65535)
+    store_comments: bool = False
+    """Keep analysed comments and their decisions in the decision log. Off: nothing about a comment
+    is written, as if every request said doNotStore (which a request can still say when this is on)."""
+    default_qps: float = Field(1.0, gt=0, le=10_000)
+    """Requests per second a key may make when it was created without --qps (Perspective's own
+    default quota is 1)."""
+    batch_size: int = Field(64, ge=1, le=512)
+    batch_wait_ms: float = Field(4.0, ge=0, le=1000)
+    """How long the first comment of a batch waits for others before the batch is scored."""
+
+
 class WebConfig(Strict):
     enabled: bool = False
     """Serve the review dashboard from `modbot run` (`modbot web` serves it alone)."""

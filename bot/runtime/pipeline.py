@@ -62,7 +62,7 @@ class Pipeline:
         self._queue: asyncio.Queue[tuple[int, Post]] = asyncio.Queue(maxsize=queue_size)
         self.db = DatabaseThread()
         """every store call of the service runs here (bot/storage/gateway.py)"""
-        self._score = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modbot-score")
+        self.scoring_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modbot-score")
         self._listeners: list[Callable[[Sequence[Decided]], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._retry_task: asyncio.Task[None] | None = None
@@ -211,7 +211,7 @@ class Pipeline:
     async def check(self, posts: Sequence[Post]) -> list[Decision]:
         """Decide without storing or acting (a moderator's "check this" request)."""
         loop = asyncio.get_running_loop()
-        decided = await loop.run_in_executor(self._score, self.decider.decide, posts, False)
+        decided = await loop.run_in_executor(self.scoring_thread, self.decider.decide, posts, False)
         return [d for d, _ in decided]
 
     async def record_external(self, post: Post, decision: Decision, decided_by: str) -> int | None:
@@ -245,7 +245,7 @@ class Pipeline:
 
     def close(self) -> None:
         self.db.close()
-        self._score.shutdown(wait=True)
+        self.scoring_thread.shutdown(wait=True)
 
     async def _batches(self) -> None:
         """Collect batches and score them one after another; each batch's database write runs
@@ -292,7 +292,7 @@ class Pipeline:
         """Decisions for the batch, or None when a scorer broke (the posts are kept as failed)."""
         posts = [p for _, p in batch]
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._score, self.decider.decide, posts)
+            return await asyncio.get_running_loop().run_in_executor(self.scoring_thread, self.decider.decide, posts)
         except Exception as exc:  # a scorer broke: keep the posts, say why, carry on
             self.failed_count += len(batch)
             if self.metrics is not None:

@@ -251,6 +251,10 @@ async def _serve(config: Config, parts: _Parts, console_only: bool) -> list[web.
             verdicts = Verdicts(parts.decider.policy, parts.decider.planner)
             dashboard = make_app(parts.store, verdicts, config.web, parts.pipeline.db)
             servers.append(await listen(dashboard, "web", config.web.host, config.web.port))
+        if config.api.enabled:
+            pipeline = parts.pipeline
+            api = wiring.perspective_api(config, parts.store, pipeline.db, parts.decider, pipeline.scoring_thread)
+            servers.append(await listen(api.app(), "api", config.api.host, config.api.port))
     except ConfigError:
         for server in servers:
             await server.cleanup()

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.assistant.triggers import DraftTriggers
 from bot.config import Config
 from bot.runtime.scorers import build_domain_list, build_scorers, build_spam_rules
 from bot.storage.db import display_url, make_engine, upgrade
+from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
 from model.embedding import Embedder
 from moderation.actions import ActionPlanner
@@ -19,6 +22,9 @@ from moderation.decider import Decider, EmbeddingModel
 from moderation.domains import DomainReputation
 from moderation.scoring import Cascade, Scorer
 from moderation.types import Outcome
+
+if TYPE_CHECKING:
+    from bot.perspective.server import PerspectiveApi
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +89,28 @@ def decider_from(
     if store is not None:
         built.shadow_overrides.update(store.shadow_overrides())
     return built
+
+
+def perspective_api(
+    config: Config,
+    store: Store,
+    db: DatabaseThread,
+    decider: Decider | None = None,
+    thread: ThreadPoolExecutor | None = None,
+) -> PerspectiveApi:
+    """The scoring API over `decider`'s models (the service's, shared) or a stack of its own; with
+    no spam or domain rules either way, since API comments have no authors, times or links to
+    count."""
+    from bot.perspective.attributes import produced_by, served
+    from bot.perspective.scoring import Scoring
+    from bot.perspective.server import PerspectiveApi
+    from model.language import detect
+
+    if decider is None:
+        decider = filter_stack(config, store, rules=False).decider
+    scorers: list[Scorer | Cascade] = [*decider.scorers, *([decider.cascade] if decider.cascade else [])]
+    bare = Decider(scorers, decider.policy, decider.embedder, decider.planner)
+    every = [*decider.scorers, *([decider.cascade.scorer] if decider.cascade else [])]
+    scoring = Scoring(bare, config.api.batch_size, config.api.batch_wait_ms, thread)
+    detect("loaded at start, not on the first request")
+    return PerspectiveApi(config.api, store, scoring, served(produced_by(every)), detect, db)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, exists, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bot.storage.api_keys import forget_suggestions
 from bot.storage.appeals import forget_appeals
 from bot.storage.records import CaseState, chunks
 from bot.storage.schema import AuditRow, CaseRow, DecisionRow, DraftRow, PostRow, utcnow
@@ -90,6 +91,8 @@ def purge_text(store: Store, before: datetime, dry_run: bool = False) -> Purged:
             _erase(session, ids)
             drafts = _erase_drafts(session, ids)
             forget_appeals(session, ids, None)
+        if not dry_run:
+            forget_suggestions(session, before)
         return Purged(len(ids), drafts)
 
     result: Purged = store.transaction(work)

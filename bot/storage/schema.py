@@ -182,6 +182,42 @@ class AppealRow(Base):
     """the moderator's note to the user"""
 
 
+class ApiKeyRow(Base):
+    """A key of the Perspective-compatible API: only its SHA-256 is kept, the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    qps: Mapped[float | None] = mapped_column(Float)
+    """requests per second; None: `[api] default_qps`"""
+    community: Mapped[str | None] = mapped_column(String(200))
+    """the community its comments and suggestions belong to when a request names none"""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SuggestionRow(Base):
+    """A score a client of the API says a comment should have had (comments:suggestscore): a
+    moderator's verdict arriving from another system, kept for the community's calibration."""
+
+    __tablename__ = "score_suggestions"
+    __table_args__ = (Index("ix_score_suggestions_community", "community"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_name: Mapped[str] = mapped_column(String(100))
+    community: Mapped[str] = mapped_column(String(200))
+    attribute: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(32))
+    """modbot's category for the attribute, where it has one"""
+    value: Mapped[float] = mapped_column(Float)
+    text: Mapped[str | None] = mapped_column(Text)
+    """the comment; erased by the retention purge"""
+    client_token: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class AuditRow(Base):
     """Append-only (database triggers refuse UPDATE and DELETE): who did what, when, from where."""
 

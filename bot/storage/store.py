@@ -7,6 +7,7 @@ from pending to decided, so a crash at any point neither loses a post nor decide
 
 from __future__ import annotations
 
+from bot.storage.api_keys import ApiKeys
 from bot.storage.appeals import Appeals
 from bot.storage.cases import Cases
 from bot.storage.decisions import Decisions
@@ -16,6 +17,6 @@ from bot.storage.outbox import Outbox
 from bot.storage.settings import CommunitySettings
 
 
-class Store(Posts, Decisions, Cases, Appeals, Outbox, FactChecks, CommunitySettings):
+class Store(Posts, Decisions, Cases, Appeals, Outbox, FactChecks, CommunitySettings, ApiKeys):
     """Every table group's queries on one engine: the runtime holds one Store; each group lives in
     its own module and shares the one transaction helper (bot/storage/base.py)."""

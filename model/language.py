@@ -1,0 +1,60 @@
+"""Which language a text is in, offline: py3langid (langid.py's model, trained by Lui and Baldwin
+on public multilingual text, BSD licence; its 4.6 MB model ships inside the PyPI package).
+
+Every scorer modbot ships reads English only, so the scoring API must know when a comment is not
+English rather than score it as if it were. The model is restricted to widely written languages
+(among its 97, chat English like "you suck" otherwise reads as Walloon). On short texts it is
+unsure: the top language is taken when it has at least half the probability; English when it is
+a close second, or when every word of three letters or more is in the English dictionary the
+normaliser uses ("hello", "ok": one word says too little for a character model).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from importlib import resources
+from typing import Any
+
+SURE = 0.5
+LANGUAGES = (
+    "en de fr es it pt nl sv da no fi is pl cs sk sl hr sr bs bg ru uk be et lv lt hu ro el tr "
+    "ar he fa ur hi bn ta te mr gu pa zh ja ko vi th id ms tl sw ca eu gl ga cy sq mk af"
+).split()
+_WORD = re.compile(r"[^\W\d_]+")
+
+_lock = threading.Lock()
+_identifier: Any = None
+
+
+def _model() -> Any:
+    global _identifier
+    with _lock:
+        if _identifier is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            _identifier.set_languages(LANGUAGES)
+        return _identifier
+
+
+@functools.cache
+def _english_words() -> frozenset[str]:
+    text = resources.files("moderation").joinpath("data/known_words.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.split() if not w.startswith("#"))
+
+
+def detect(text: str) -> list[str]:
+    """ISO 639 codes, most likely first: one language, or none for a text with no letters."""
+    if not any(c.isalpha() for c in text):
+        return []
+    ranked = _model().rank(text)[:2]
+    top, p = ranked[0]
+    if p >= SURE or top == "en":
+        return [str(top)]
+    words = [w for w in _WORD.findall(text.lower()) if len(w) >= 3]
+    if all(w in _english_words() for w in words):
+        return ["en"]
+    second, q = ranked[1]
+    return ["en"] if second == "en" and q >= p / 2 else [str(top)]
