@@ -47,7 +47,7 @@ class LiveApi:
         db = DatabaseThread()
         api = perspective_api(self.config, self.store, db, _models())
         runner = await listen(api.app(), "api", "127.0.0.1", 0)
-        self.url = "http://127.0.0.1:%d" % runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         self._started.set()
         try:
             await self._stop.wait()

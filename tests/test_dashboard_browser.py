@@ -202,3 +202,48 @@ def test_viewer_is_refused_actions(site: tuple[str, Path], browser: object) -> N
     api = page.request.post(f"{base}/api/cases/5/resolve", data={"verdict": "approve"}, headers={"X-CSRF-Token": csrf})
     assert api.status == 403
     assert _db(db, "SELECT state FROM cases WHERE id = 5") == [("open",)]
+
+
+def _write(path: Path, sql: str) -> None:
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def test_moderator_retries_a_failed_action_and_answers_an_appeal(site: tuple[str, Path], browser: object) -> None:
+    from bot.storage.db import make_engine
+    from bot.storage.store import Store
+
+    base, db = site
+    # What the adapters leave behind: an action that failed for a missing permission, and an
+    # appeal from the author of a flagged post (Discord's reply or Appeal button).
+    [(action_id,)] = _db(db, "SELECT id FROM actions ORDER BY id LIMIT 1")
+    _write(db, f"UPDATE actions SET state = 'failed', result = 'missing Moderate Members' WHERE id = {action_id}")
+    [(case_id, author)] = _db(
+        db,
+        "SELECT cases.id, posts.author_id FROM cases JOIN posts ON posts.id = cases.post_id "
+        "WHERE cases.state = 'open' ORDER BY cases.id DESC LIMIT 1",
+    )
+    store = Store(make_engine(f"sqlite:///{db}"))
+    store.open_appeal(int(case_id), str(author), "I was quoting a song", "discord reply", None)
+    store.engine.dispose()
+
+    page = _login(browser, base, "kate")
+    page.goto(f"{base}/actions")
+    row = page.locator("tr", has_text="missing Moderate Members")
+    row.locator('button:has-text("Retry")').click()
+    page.wait_for_url(f"{base}/actions*")
+    assert "Re-queued 1 action" in page.content()
+    assert _db(db, f"SELECT state, attempts FROM actions WHERE id = {action_id}") == [("pending", 0)]
+    audit = f"SELECT count(*) FROM audit_log WHERE action = 'action.retried' AND target_id = '{action_id}'"
+    assert _db(db, audit) == [(1,)]
+
+    page.goto(f"{base}/cases/{case_id}")
+    assert "I was quoting a song" in page.locator("section.appeal").inner_text()
+    page.fill('section.appeal input[name="note"]', "quotes are fine, this one was not")
+    page.click("#appeal-uphold")
+    page.wait_for_url(f"{base}/cases/{case_id}*")
+    assert _db(db, f"SELECT state FROM appeals WHERE case_id = {case_id}") == [("upheld",)]
+    assert _db(db, f"SELECT state FROM cases WHERE id = {case_id}") == [("closed",)]
+    page.screenshot(path=str(ARTIFACTS / "case-appeal.png"), full_page=True)

@@ -64,7 +64,10 @@ def test_pinned_versions_thresholds_and_the_float_wrapper_are_read() -> None:
     request = wire.analyze_request(
         {
             **OK,
-            "requestedAttributes": {"TOXICITY@1": {"scoreThreshold": 0.5}, "INSULT": {"scoreThreshold": {"value": 0.2}}},
+            "requestedAttributes": {
+                "TOXICITY@1": {"scoreThreshold": 0.5},
+                "INSULT": {"scoreThreshold": {"value": 0.2}},
+            },
             "languages": ["en"],
             "clientToken": "t-1",
         }
