@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 SERVICE = "commentanalyzer.googleapis.com"
 MAX_BODY = 2 * 1024 * 1024
+KEY_CACHE_SECONDS = 5.0
+"""How long a key lookup is remembered (a revoked key stops within this); saves a database round
+trip on every request."""
+_KEY_CACHE_SIZE = 10_000
 
 
 @dataclass(slots=True)
@@ -118,6 +122,7 @@ class PerspectiveApi:
         self.served = served
         self.detect = detect
         self.quotas = Quotas()
+        self._keys: dict[str, tuple[ApiKey | None, float]] = {}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
@@ -151,12 +156,23 @@ class PerspectiveApi:
         given = request.query.get("key") or request.headers.get("x-goog-api-key")
         if not given:
             raise _NO_KEY
-        key = await self.db(self.store.api_key, given)
+        key = await self._lookup(given)
         if key is None:
             raise _BAD_KEY
         qps = key.qps if key.qps is not None else self.config.default_qps
         if not self.quotas.take(key.name, qps, time.monotonic()):
             raise _quota_error(key, qps)
+        return key
+
+    async def _lookup(self, given: str) -> ApiKey | None:
+        now = time.monotonic()
+        cached = self._keys.get(given)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        key = await self.db(self.store.api_key, given)
+        if len(self._keys) >= _KEY_CACHE_SIZE:  # a spray of made-up keys cannot grow it without bound
+            self._keys.clear()
+        self._keys[given] = (key, now + KEY_CACHE_SECONDS)
         return key
 
     def _languages(self, request: wire.AnalyzeRequest | wire.SuggestRequest) -> tuple[list[str], list[str]]:
