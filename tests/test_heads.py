@@ -111,7 +111,6 @@ def test_a_small_recipe_of_modbot_train_reproduces_itself(tmp_path: Path, monkey
     monkeypatch.setattr(training, "PER_SOURCE", 40)
     monkeypatch.setattr(training, "DEV_PER_SOURCE", 40)
     monkeypatch.setattr(training, "CONTRAST_PER_FRAME", 2)
-    monkeypatch.setattr(training, "COUNTERFACTUALS", 40)
     config = tmp_path / "modbot.toml"
     config.write_text(f'[data]\ndir = "{tmp_path / "data"}"\n')
     versions = []

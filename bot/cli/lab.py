@@ -59,6 +59,14 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--data", type=Path, default=_DATA, help="datasets folder")
     p.add_argument("--out", type=Path, default=None, help="artifact path (default: the one shipped in the package)")
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument(
+        "--counterfactuals",
+        type=int,
+        default=0,
+        metavar="N",
+        help="abuse: also train on N copies of texts naming a group with another group swapped in "
+        "(an experiment, not the shipped recipe: docs/models.md)",
+    )
     p.set_defaults(func=train)
 
 
@@ -140,7 +148,8 @@ def train(args: argparse.Namespace) -> int:
             _, summary = claims_training.train(args.data, target, config.data.dir / "cache", seed=args.seed)
         else:
             target = args.out or artifacts / heads.SHIPPED
-            _, summary = training.train(args.data, target, config.data.dir / "cache", seed=args.seed)
+            copies = args.counterfactuals
+            _, summary = training.train(args.data, target, config.data.dir / "cache", args.seed, copies)
     for key, value in summary.items():
         out.print(f"{key}: {value}")
     return 0

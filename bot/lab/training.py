@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.lab.contrast_set import contrast_set
+from bot.lab.contrast_set import contrast_set, identity_terms
+from bot.lab.counterfactual import counterfactuals
 from bot.lab.evaluation import corpora
 from model.embedding import Embedder
 from model.heads import Head
@@ -91,8 +92,10 @@ def _labelled(examples: Sequence[corpora.Example]) -> np.ndarray:
     return out
 
 
-def build_sets(data: Path, seed: int) -> tuple[TrainingSet, TrainingSet]:
-    """(training, dev): training capped per set and seeded; dev a seeded sample of every set's dev split."""
+def build_sets(data: Path, seed: int, counterfactual_copies: int = 0) -> tuple[TrainingSet, TrainingSet]:
+    """(training, dev): training capped per set and seeded; dev a seeded sample of every set's dev
+    split. `counterfactual_copies`: that many training texts naming a group also go in with another
+    group in its place (bot/lab/counterfactual.py; not in the shipped recipe, see docs/models.md)."""
     rng = random.Random(seed)
     examples = corpora.deduplicated(corpora.load_all(data))
     train: list[corpora.Example] = []
@@ -102,6 +105,9 @@ def build_sets(data: Path, seed: int) -> tuple[TrainingSet, TrainingSet]:
         train += rng.sample(mine, min(PER_SOURCE, len(mine)))
         held = [e for e in examples if e.source == source and e.split is corpora.Split.DEV]
         dev += rng.sample(held, min(DEV_PER_SOURCE, len(held)))
+    if counterfactual_copies:
+        held_out = {corpora.text_key(e.text) for e in examples if e.split is not corpora.Split.TRAIN}
+        train += counterfactuals(train, held_out, identity_terms(), rng, counterfactual_copies)
     contrast = contrast_set(seed, CONTRAST_PER_FRAME)
     train += [corpora.Example(c.text, c.labels, "contrast", corpora.Split.TRAIN) for c in contrast]
 
@@ -131,14 +137,16 @@ def dev_report(labels: np.ndarray, probs: np.ndarray, origin: Sequence[str]) -> 
     return report
 
 
-def train(data: Path, out: Path, cache_dir: Path, seed: int = 13) -> tuple[Head, dict[str, Any]]:
+def train(
+    data: Path, out: Path, cache_dir: Path, seed: int = 13, counterfactual_copies: int = 0
+) -> tuple[Head, dict[str, Any]]:
     """Fine-tune every encoder layer with one output per category; figures on the dev splits."""
     import torch
 
     from model.branch import TopLayers, fine_tune, lower_states, vectors
 
     started = time.perf_counter()
-    training, dev = build_sets(data, seed)
+    training, dev = build_sets(data, seed, counterfactual_copies)
     embedder = Embedder()
     layers = int(embedder.bert.config.num_hidden_layers)
     states = [_cut(s) for s in lower_states(embedder, training.texts, layers)]
