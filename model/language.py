@@ -5,8 +5,9 @@ Every scorer modbot ships reads English only, so the scoring API must know when 
 English rather than score it as if it were. The model is restricted to widely written languages
 (among its 97, chat English like "you suck" otherwise reads as Walloon). On short texts it is
 unsure: the top language is taken when it has at least half the probability; English when it is
-a close second, or when every word of three letters or more is in the English dictionary the
-normaliser uses ("hello", "ok": one word says too little for a character model).
+a close second, or when the text is ASCII and every word of three letters or more is in the
+English dictionary the normaliser uses ("hello", "ok": one word says too little for a character
+model).
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def detect(text: str) -> list[str]:
     if p >= SURE or top == "en":
         return [str(top)]
     words = [w for w in _WORD.findall(text.lower()) if len(w) >= 3]
-    if all(w in _english_words() for w in words):
+    if text.isascii() and all(w in _english_words() for w in words):
         return ["en"]
     second, q = ranked[1]
     return ["en"] if second == "en" and q >= p / 2 else [str(top)]

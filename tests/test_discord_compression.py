@@ -100,3 +100,20 @@ def test_zstd_stream_and_whole_messages() -> None:
 )
 def test_the_gateway_url_asks_for_the_setting(setting: DiscordCompression, url: str) -> None:
     assert gateway_url("wss://gw.example/?v=10&encoding=json&compress=zstd-stream", setting) == url
+
+
+def test_an_unreadable_frame_reconnects_instead_of_stopping_the_client(caplog: pytest.LogCaptureFixture) -> None:
+    import discord
+
+    from bot.adapters.discord.gateway import Guarded
+
+    for inner, junk in ((ZstdStream(), b"\x00garbage"), (WholeMessages(), b"\xff\xfe\x00")):
+        with caplog.at_level(logging.WARNING), pytest.raises(discord.gateway.ReconnectWebSocket):
+            Guarded(inner, 3).decompress(junk)
+    assert "reconnecting" in caplog.text and "garbage" not in caplog.text
+    assert ZlibStream().decompress(b'{"op": 10}') == '{"op": 10}'  # plain JSON sent as a binary frame
+    writer = zstandard.ZstdCompressor().compressobj()
+    frame = writer.compress(b'{"op": 0, "d": "' + b"z" * 4000 + b'"}') + writer.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    reader = ZstdStream()
+    assert reader.decompress(frame[:10]) is None  # a message split over frames: nothing yet
+    assert reader.decompress(frame[10:]).endswith('"}')  # type: ignore[union-attr]

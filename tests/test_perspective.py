@@ -42,6 +42,9 @@ REFUSED = [
     ({**OK, "comment": "hello"}, "Invalid value at 'comment'", "INVALID_REQUEST"),
     ({**OK, "languages": "en"}, "Invalid value at 'languages'", "INVALID_REQUEST"),
     ({**OK, "doNotStore": "yes"}, "Invalid value at 'do_not_store'", "INVALID_REQUEST"),
+    ({**OK, "clientToken": "t" * 201}, "at most 200 characters", "INVALID_REQUEST"),
+    ({**OK, "requestedAttributes": {"TOXICITY": {"scoreThreshold": 1.5}}}, "expected 0 to 1", "INVALID_REQUEST"),
+    ({**OK, "requestedAttributes": {"TOXICITY": {"scoreThreshold": float("nan")}}}, "0 to 1", "INVALID_REQUEST"),
     (
         {**OK, "context": {"entries": [{"text": "a"}], "articleAndParentComment": {"article": {"text": "b"}}}},
         "Context can have either entries or article_and_parent_comment",
@@ -216,7 +219,7 @@ def test_nothing_about_a_comment_is_stored_by_default_and_suggestions_are(api: L
     }
     status, answer = _post(api, "/v1alpha1/comments:suggestscore", body, api.key)
     assert status == 200 and answer == {"detectedLanguages": ["en"], "clientToken": "s1"}
-    assert api.store.suggestions("zoo") == [("TOXICITY", "toxicity", 0.0, marker)]
+    assert api.store.suggestions("zoo") == [("TOXICITY", "toxicity", 0.0, None)]  # the score, not the words
     with sqlite3.connect(api.db_file) as db:
         assert db.execute("SELECT count(*) FROM posts").fetchone() == (0,)
 
@@ -232,10 +235,37 @@ def test_stored_comments_when_the_operator_turns_it_on(tmp_path: Path) -> None:
     with LiveApi(tmp_path, store_comments=True) as live:
         _post(live, "/v1alpha1/comments:analyze", {**OK, "communityId": "forum"}, live.key)
         _post(live, "/v1alpha1/comments:analyze", {**OK, "doNotStore": True}, live.key)
+        bound = live.store.add_api_key("movies-site", qps=100, community="movies")
+        _post(live, "/v1alpha1/comments:analyze", {**OK, "communityId": "elsewhere"}, bound)
+        suggestion = {**OK, "attributeScores": {"INSULT": {"summaryScore": {"value": 1}}}, "communityId": "forum"}
+        _post(live, "/v1alpha1/comments:suggestscore", suggestion, live.key)
         with sqlite3.connect(live.db_file) as db:
-            assert db.execute("SELECT platform, community, text FROM posts").fetchall() == [
-                ("api", "forum", "hello there")
+            assert db.execute("SELECT platform, community, text FROM posts ORDER BY id").fetchall() == [
+                ("api", "forum", "hello there"),
+                ("api", "movies", "hello there"),  # a key made for a community writes only there
             ]
+        assert live.store.suggestions("forum") == [("INSULT", "harassment", 1.0, "hello there")]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[" * 100_000, b'{"comment": {"text": "hi"}, "n": ' + b"9" * 5000 + b"}", b"\xff\xfe"],
+)
+def test_unreadable_bodies_are_400s(api: LiveApi, raw: bytes) -> None:
+    request = urllib.request.Request(
+        f"{api.url}/v1alpha1/comments:analyze?key={api.key}", raw, {"content-type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert caught.value.code == 400 and "Invalid JSON payload" in json.load(caught.value)["error"]["message"]
+
+
+def test_a_comment_of_many_sentences_gets_at_most_a_hundred_spans(api: LiveApi) -> None:
+    text = "Ok. " * 1000
+    body = {**OK, "comment": {"text": text}, "spanAnnotations": True, "languages": ["en"]}
+    status, answer = _post(api, "/v1alpha1/comments:analyze", body, api.key)
+    spans = answer["attributeScores"]["TOXICITY"]["spanScores"]
+    assert status == 200 and len(spans) == 100 and spans[-1]["end"] == len(text.rstrip())
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument(
         "--counterfactuals",
-        type=int,
+        type=_count,
         default=0,
         metavar="N",
         help="abuse: also train on N copies of texts naming a group with another group swapped in "
@@ -129,6 +129,13 @@ def _eval_claims(
     return retrieval.claims(
         args.data, posts.embed, posts.label, command, args.split, claim_map, claims_embedder.embed, reranker
     )
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
 
 
 def train(args: argparse.Namespace) -> int:

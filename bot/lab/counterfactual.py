@@ -39,7 +39,13 @@ def swapped(text: str, pattern: re.Pattern[str], terms: Sequence[str], rng: rand
         return None
     named = first[1].lower()
     other = rng.choice([t for t in terms if t != named])
-    return pattern.sub(lambda m: _cased(m[1], other) + m[2] if m[1].lower() == named else m[0], text)
+    return pattern.sub(lambda m: _cased(m[1], other) + _plural(m[2], other) if m[1].lower() == named else m[0], text)
+
+
+def _plural(suffix: str, term: str) -> str:
+    """ "Muslims" -> "Hindus", but never "Jewishs": adjectives ("jewish", "disabled", "chinese")
+    take no s."""
+    return suffix if not term.endswith(("ish", "ese", "ed", "ic", "ly", "s", "lgbt")) else ""
 
 
 def counterfactuals(

@@ -62,7 +62,7 @@ class Scoring:
 
     async def decide(self, texts: Sequence[str]) -> list[Decision]:
         loop = asyncio.get_running_loop()
-        if self._queue is None:
+        if self._queue is None or self._task is None or self._task.done():  # first use, or the loop died
             self._queue = asyncio.Queue()
             self._task = loop.create_task(self._batches(self._queue), name="api-batches")
         job = _Job(texts, loop.create_future())
@@ -83,10 +83,12 @@ class Scoring:
             texts = [t for j in jobs for t in j.texts]
             try:
                 decided = await loop.run_in_executor(self._thread, self._decide, texts)
-            except Exception as exc:  # one bad batch fails its requests, never the API
+            except BaseException as exc:  # one bad batch fails its requests, never the API
                 for job in jobs:
                     if not job.done.done():
-                        job.done.set_exception(exc)
+                        job.done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("stopped"))
+                if not isinstance(exc, Exception):
+                    raise
                 continue
             start = 0
             for job in jobs:
@@ -104,5 +106,9 @@ class Scoring:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        while self._queue is not None and not self._queue.empty():  # nobody waits forever
+            job = self._queue.get_nowait()
+            if not job.done.done():
+                job.done.set_exception(RuntimeError("the scoring API is stopping"))
         if self._own:
             self._thread.shutdown(wait=True)

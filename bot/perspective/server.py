@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from bot.perspective import wire
 from bot.perspective.attributes import ATTRIBUTES, PERSPECTIVE_ONLY, Served, score_of
 from bot.perspective.discovery import discovery_document
 from bot.perspective.scoring import Scoring, api_post, sentences
-from bot.storage.api_keys import ApiKey, Suggestion
+from bot.storage.api_keys import KEY_PREFIX, ApiKey, Suggestion, key_hash
 from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
 from moderation.types import Decision
@@ -36,6 +37,8 @@ KEY_CACHE_SECONDS = 5.0
 """How long a key lookup is remembered (a revoked key stops within this); saves a database round
 trip on every request."""
 _KEY_CACHE_SIZE = 10_000
+KEY_SHAPE = re.compile(KEY_PREFIX + r"[A-Za-z0-9_-]{40}")
+"""What `modbot api-key add` makes; anything else is refused without a database round trip."""
 
 
 @dataclass(slots=True)
@@ -100,6 +103,22 @@ _NO_KEY = wire.ApiError(
 )
 
 
+MAX_SPANS = 100
+"""Sentences scored on their own at most; the rest of a longer comment is one last span, so a
+comment of 10,000 one-letter sentences cannot hold the scoring thread."""
+
+
+def _capped(parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if len(parts) <= MAX_SPANS:
+        return parts
+    return [*parts[: MAX_SPANS - 1], (parts[MAX_SPANS - 1][0], parts[-1][1])]
+
+
+def _community(key: ApiKey, asked: str | None) -> str:
+    """A key made for a community writes only there, whatever the request names."""
+    return key.community or asked or "api"
+
+
 def _english(languages: Sequence[str]) -> bool:
     return any(lang.lower() == "en" or lang.lower().startswith("en-") for lang in languages)
 
@@ -144,8 +163,9 @@ class PerspectiveApi:
                 status = 200
             except wire.ApiError as error:
                 answer, status = error.body(), error.code
-            except Exception:  # one failed request is a 500 for that request, never a stopped API
-                log.exception("api %s key=%s failed", request.path, name)
+            except Exception as exc:  # one failed request is a 500 for that request, never a stopped API
+                # The type only: a database error's message would quote the comment it was storing.
+                log.error("api %s key=%s failed: %s", request.path, name, type(exc).__name__)
                 answer, status = wire.ApiError(500, "INTERNAL", "Internal error encountered.").body(), 500
             log.debug("api %s key=%s %d %.1f ms", request.path, name, status, (time.perf_counter() - started) * 1000)
             return web.json_response(answer, status=status)
@@ -156,7 +176,7 @@ class PerspectiveApi:
         given = request.query.get("key") or request.headers.get("x-goog-api-key")
         if not given:
             raise _NO_KEY
-        key = await self._lookup(given)
+        key = await self._lookup(given) if KEY_SHAPE.fullmatch(given) else None
         if key is None:
             raise _BAD_KEY
         qps = key.qps if key.qps is not None else self.config.default_qps
@@ -166,13 +186,14 @@ class PerspectiveApi:
 
     async def _lookup(self, given: str) -> ApiKey | None:
         now = time.monotonic()
-        cached = self._keys.get(given)
+        digest = key_hash(given)
+        cached = self._keys.get(digest)
         if cached is not None and cached[1] > now:
             return cached[0]
         key = await self.db(self.store.api_key, given)
         if len(self._keys) >= _KEY_CACHE_SIZE:  # a spray of made-up keys cannot grow it without bound
             self._keys.clear()
-        self._keys[given] = (key, now + KEY_CACHE_SECONDS)
+        self._keys[digest] = (key, now + KEY_CACHE_SECONDS)
         return key
 
     def _languages(self, request: wire.AnalyzeRequest | wire.SuggestRequest) -> tuple[list[str], list[str]]:
@@ -217,28 +238,26 @@ class PerspectiveApi:
         request = wire.analyze_request(body)
         effective, detected = self._languages(request)
         wanted = self._attributes(request, _english(effective), detected)
-        parts = sentences(request.text) if request.spans else []
+        parts = _capped(sentences(request.text)) if request.spans else []
         texts = [request.text] + ([request.text[b:e] for b, e in parts] if len(parts) > 1 else [])
         decisions = await self.scoring.decide(texts)
+        edges = wire.utf16_offsets(request.text, [p for part in parts for p in part]) if len(parts) > 1 else []
         scores = {}
         for one in wanted:
             attribute = self.served[one.name].attribute
             summary = score_of(attribute, decisions[0])
-            if len(decisions) > 1:
-                spans = [
-                    (wire.utf16_length(request.text[:b]), wire.utf16_length(request.text[:e]), score_of(attribute, d))
-                    for (b, e), d in zip(parts, decisions[1:], strict=True)
-                ]
+            if edges:
+                spans = [(edges[2 * i], edges[2 * i + 1], score_of(attribute, d)) for i, d in enumerate(decisions[1:])]
             else:
                 spans = [(0, wire.utf16_length(request.text), summary)]
             if (answer := wire.attribute_scores(summary, spans, one.threshold)) is not None:
                 scores[one.key] = answer
         if self.config.store_comments and not request.do_not_store:
-            await self.db(self._keep, request.text, request.community or key.community, decisions[0])
+            await self.db(self._keep, request.text, _community(key, request.community), decisions[0])
         return wire.analyze_response(scores, effective, detected, request.client_token)
 
-    def _keep(self, text: str, community: str | None, decision: Decision) -> None:
-        post = api_post(text, community or "api", uuid.uuid4().hex, datetime.now(UTC))
+    def _keep(self, text: str, community: str, decision: Decision) -> None:
+        post = api_post(text, community, uuid.uuid4().hex, datetime.now(UTC))
         for row, accepted in self.store.accept([post]):
             self.store.record([(row, accepted, decision, [])], decided_by="api")
 
@@ -253,8 +272,9 @@ class PerspectiveApi:
                 raise wire.invalid(f"Unknown requested attribute: {name}")
             category = attribute.categories[0] if attribute is not None else None
             suggestions.append(Suggestion(name, category, value))
-        community = request.community or key.community or "api"
-        await self.db(self.store.suggest_scores, key.name, community, request.text, suggestions, request.client_token)
+        text = request.text if self.config.store_comments else None
+        community = _community(key, request.community)
+        await self.db(self.store.suggest_scores, key.name, community, text, suggestions, request.client_token)
         out: dict[str, Any] = {"detectedLanguages": detected}
         if request.languages:
             out["requestedLanguages"] = list(request.languages)
@@ -277,5 +297,5 @@ async def _json(request: web.Request) -> Any:
         raise wire.invalid(f"Request is larger than {MAX_BODY} bytes.") from None
     try:
         return json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise wire.invalid(f"Invalid JSON payload received. {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, a 5,000-digit number, deep nesting
+        raise wire.invalid(f"Invalid JSON payload received. {type(exc).__name__}") from None

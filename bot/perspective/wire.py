@@ -13,6 +13,8 @@ from typing import Any
 MAX_COMMENT_BYTES = 20_480
 """Perspective's documented limit on comment.text, in UTF-8 bytes."""
 MAX_CONTEXT_BYTES = 1_000_000
+MAX_TOKEN = 200
+"""clientToken and communityId: longer ones are refused (they are stored in 200-character columns)"""
 ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
 
 
@@ -92,6 +94,13 @@ def _string(value: object, where: str, default: str | None = None) -> str | None
     return value
 
 
+def _short(value: object, where: str) -> str | None:
+    text = _string(value, where)
+    if text is not None and len(text) > MAX_TOKEN:
+        raise invalid(f"Invalid value at '{where}': at most {MAX_TOKEN} characters")
+    return text
+
+
 def _flag(value: object, where: str) -> bool:
     if value is None:
         return False
@@ -146,8 +155,10 @@ def _requested(attributes: Mapping[str, Any]) -> tuple[Requested, ...]:
         threshold = params.get("scoreThreshold")
         if isinstance(threshold, Mapping):  # the FloatValue wrapper, as some clients send it
             threshold = threshold.get("value")
-        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)):
-            raise invalid(f"Invalid value at 'requested_attributes[{key}].score_threshold', expected a number")
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1
+        ):
+            raise invalid(f"Invalid value at 'requested_attributes[{key}].score_threshold', expected 0 to 1")
         out.append(Requested(key, match[1], int(match[2]) if match[2] else None, threshold))
     return tuple(out)
 
@@ -168,8 +179,8 @@ def analyze_request(body: object) -> AnalyzeRequest:
         spans=_flag(body.get("spanAnnotations"), "span_annotations"),
         languages=_languages(body.get("languages")),
         do_not_store=_flag(body.get("doNotStore"), "do_not_store"),
-        client_token=_string(body.get("clientToken"), "client_token"),
-        community=_string(body.get("communityId"), "community_id"),
+        client_token=_short(body.get("clientToken"), "client_token"),
+        community=_short(body.get("communityId"), "community_id"),
         drop_unsupported=_flag(body.get("dropUnsupportedAttributes"), "drop_unsupported_attributes"),
     )
 
@@ -190,14 +201,24 @@ def suggest_request(body: object) -> SuggestRequest:
         text=comment_text(body),
         scores=tuple(out),
         languages=_languages(body.get("languages")),
-        client_token=_string(body.get("clientToken"), "client_token"),
-        community=_string(body.get("communityId"), "community_id"),
+        client_token=_short(body.get("clientToken"), "client_token"),
+        community=_short(body.get("communityId"), "community_id"),
     )
 
 
 def utf16_length(text: str) -> int:
     """Perspective's offsets count UTF-16 code units, as JavaScript strings do."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def utf16_offsets(text: str, positions: Sequence[int]) -> list[int]:
+    """Code-point positions (ascending) as UTF-16 offsets, in one pass over the text."""
+    out, units, at = [], 0, 0
+    for position in positions:
+        units += utf16_length(text[at:position])
+        at = position
+        out.append(units)
+    return out
 
 
 def _score(value: float) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.base import Transactional
 from bot.storage.schema import ApiKeyRow, SuggestionRow, utcnow
+from moderation.cleaning import clean_text
 
 KEY_PREFIX = "mb_"
 
@@ -82,10 +83,12 @@ class ApiKeys(Transactional):
         self.transaction(work)
 
     def suggest_scores(
-        self, key: str, community: str, text: str, suggestions: Sequence[Suggestion], client_token: str | None
+        self, key: str, community: str, text: str | None, suggestions: Sequence[Suggestion], client_token: str | None
     ) -> None:
-        """Keep what a client says the comment's scores should have been, one row per attribute."""
+        """Keep what a client says the comment's scores should have been, one row per attribute;
+        `text` None: the comment is not kept, only the scores."""
         now = utcnow()
+        text = clean_text(text) if text is not None else None
 
         def work(session: Session) -> None:
             session.add_all(

@@ -26,6 +26,31 @@ from bot.config import DiscordCompression as Compression
 log = logging.getLogger(__name__)
 
 _SYNC_FLUSH = b"\x00\x00\xff\xff"
+MAX_MESSAGE = 64 * 1024 * 1024
+"""A compressed gateway message larger than this is a broken stream, not a big guild."""
+
+
+class Guarded:
+    """A frame that cannot be read reconnects the shard (a fresh stream) instead of stopping the
+    client, which treats any other error from a websocket read as fatal. The frame's bytes are not
+    logged: they may hold messages."""
+
+    def __init__(self, inner: Decompressor, shard_id: int | None) -> None:
+        self.inner = inner
+        self.shard_id = shard_id
+        self.COMPRESSION_TYPE = inner.COMPRESSION_TYPE
+
+    def decompress(self, data: bytes, /) -> str | None:
+        try:
+            return self.inner.decompress(data)
+        except (zlib.error, zstandard.ZstdError, UnicodeDecodeError, ValueError) as exc:
+            log.warning(
+                "a Discord gateway frame could not be read (%s: %s); reconnecting. If this repeats, check "
+                "[adapters.discord] compression",
+                type(exc).__name__,
+                exc,
+            )
+            raise discord.gateway.ReconnectWebSocket(self.shard_id) from exc
 
 
 class Decompressor(Protocol):
@@ -44,14 +69,22 @@ class ZlibStream:
         self.buffer = bytearray()
         self.context = zlib.decompressobj()
         self.warned = False
+        self.started = False
 
     def decompress(self, data: bytes, /) -> str | None:
+        if not self.started and not self.buffer and data.startswith(b"{"):
+            return data.decode("utf-8")  # plain JSON in a binary frame: the server compresses nothing
         self.buffer.extend(data)
         if self.buffer.endswith(_SYNC_FLUSH):
             text = self.context.decompress(bytes(self.buffer)).decode("utf-8")
             self.buffer.clear()
+            self.started = True
             return text
-        whole = _whole_zlib(bytes(self.buffer))
+        if len(self.buffer) > MAX_MESSAGE:
+            raise ValueError(f"a gateway message over {MAX_MESSAGE} bytes never reached its sync flush")
+        # Only a message in one frame can be a whole zlib message (trying every partial frame
+        # again would be quadratic in a large READY split over many frames).
+        whole = _whole_zlib(data) if len(self.buffer) == len(data) else None
         if whole is None:
             return None
         if not self.warned:
@@ -72,7 +105,7 @@ class ZstdStream:
         self.context = zstandard.ZstdDecompressor().decompressobj()
 
     def decompress(self, data: bytes, /) -> str | None:
-        return self.context.decompress(data).decode("utf-8")
+        return self.context.decompress(data).decode("utf-8") or None  # nothing yet: a message split over frames
 
 
 class WholeMessages:
@@ -118,6 +151,8 @@ def use(client: discord.Client, mode: Compression) -> None:
     connect = client.http.ws_connect
 
     async def ws_connect(url: str, **kwargs: Any) -> Any:
+        if kwargs.get("compress", 0):  # a voice gateway (permessage-deflate): not ours to change
+            return await connect(url, **kwargs)
         return await connect(gateway_url(url, mode), **kwargs)
 
     client.http.ws_connect = ws_connect  # type: ignore[method-assign]
@@ -127,7 +162,7 @@ def use(client: discord.Client, mode: Compression) -> None:
     def on_new_websocket(ws: discord.gateway.DiscordWebSocket) -> None:
         # from_client calls this before it reads HELLO, so the first frame is read the new way.
         update_references(ws)
-        ws._decompressor = _DECOMPRESSORS[mode]()
+        ws._decompressor = Guarded(_DECOMPRESSORS[mode](), ws.shard_id)
         ws.send_as_json = _announcing(ws.send_as_json, payload=mode is Compression.PAYLOAD)  # type: ignore[method-assign,assignment]
 
     state._update_references = on_new_websocket  # type: ignore[method-assign]
