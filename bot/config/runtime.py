@@ -91,8 +91,10 @@ class ApiConfig(Strict):
     """Requests per second a key may make when it was created without --qps (Perspective's own
     default quota is 1)."""
     batch_size: int = Field(64, ge=1, le=512)
-    batch_wait_ms: float = Field(4.0, ge=0, le=1000)
-    """How long the first comment of a batch waits for others before the batch is scored."""
+    batch_wait_ms: float = Field(0.0, ge=0, le=1000)
+    """How long the first comment of a batch waits for others before the batch is scored. 0 (the
+    default) waits not at all: under load the comments that arrive while one batch is scored form
+    the next, and a wait only adds latency (bench/perspective_api.py: p50 36 ms at 4 ms, 23 ms at 0)."""
 
 
 class WebConfig(Strict):
