@@ -33,8 +33,17 @@ class PolicyRules:
     extra: Mapping[str, str] = field(default_factory=dict)
     """Anything else that changes decisions, folded into the version so old decisions stay traceable."""
 
+    _version: str = field(init=False, repr=False, compare=False, default="")
+
+    def __post_init__(self) -> None:
+        # every decision records it: hashed once, not per post (a replay decides 100,000 posts)
+        object.__setattr__(self, "_version", self._digest())
+
     @property
     def version(self) -> str:
+        return self._version
+
+    def _digest(self) -> str:
         canonical = {
             "thresholds": {c: {o.value: t for o, t in sorted(m.items())} for c, m in sorted(self.thresholds.items())},
             "shadow": self.shadow,

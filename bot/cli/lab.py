@@ -69,6 +69,52 @@ def register(sub: Subcommands) -> None:
     )
     p.set_defaults(func=train)
 
+    p = sub.add_parser(
+        "replay",
+        help="decide the stored posts of a window again under this configuration and report what would change",
+    )
+    p.add_argument("--days", type=_positive_days, default=30, help="how far back (default 30)")
+    p.add_argument("--community", help="only this community's posts")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="where the report goes (default ./reports)")
+    p.set_defaults(func=replay)
+
+
+def _positive_days(value: str) -> int:
+    days = int(value)
+    if not 1 <= days <= 3650:
+        raise argparse.ArgumentTypeError("must be 1-3650")
+    return days
+
+
+def replay(args: argparse.Namespace) -> int:
+    """The configuration given (`modbot --config NEW.toml replay`) is the proposal; the stored
+    decisions in its database are the baseline."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from bot.lab import replay as replaying
+    from bot.lab.evaluation.runner import fmt
+    from bot.runtime import wiring
+
+    config = config_of(args)
+    started = time.perf_counter()
+    store = wiring.open_store(config)
+    decider = wiring.filter_stack(config, store).decider
+    since = datetime.now(UTC) - timedelta(days=args.days)
+    tally = replaying.replay(store.stored_for_replay(since, args.community), decider)
+    command = "modbot " + " ".join(sys.argv[1:]) if "replay" in sys.argv[1:4] else "modbot replay"
+    report = replaying.report(tally, command, decider.versions)
+    report.seconds = time.perf_counter() - started
+    for path in report.write(args.out, {}):
+        out.print(f"wrote {escape(str(path))}")
+    table = Table(title=f"modbot replay: the last {args.days} days under {args.config or 'the defaults'}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in report.figures.items():
+        table.add_row(key, fmt(value))
+    out.print(table)
+    return 0
+
 
 def _need_data(folder: Path) -> None:
     if not folder.is_dir():

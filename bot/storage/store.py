@@ -14,9 +14,10 @@ from bot.storage.decisions import Decisions
 from bot.storage.factchecks import FactChecks
 from bot.storage.ingest import Posts
 from bot.storage.outbox import Outbox
+from bot.storage.replays import Replays
 from bot.storage.settings import CommunitySettings
 
 
-class Store(Posts, Decisions, Cases, Appeals, Outbox, FactChecks, CommunitySettings, ApiKeys):
+class Store(Posts, Decisions, Cases, Appeals, Outbox, FactChecks, CommunitySettings, ApiKeys, Replays):
     """Every table group's queries on one engine: the runtime holds one Store; each group lives in
     its own module and shares the one transaction helper (bot/storage/base.py)."""

@@ -1,0 +1,87 @@
+"""Stored decisions read back for replay: each post's latest decision with what scored it and
+the moderator's verdict, so a proposed policy or model can be tried on real traffic first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
+
+from bot.storage.base import Transactional
+from bot.storage.records import Resolution, post_from_row
+from bot.storage.schema import CaseRow, DecisionRow, PostRow
+from moderation.types import Outcome, Post
+
+
+@dataclass(frozen=True, slots=True)
+class StoredForReplay:
+    decision_id: int
+    post: Post
+    """as it arrived; its text is empty where retention purged it (`purged`)"""
+    purged: bool
+    outcome: Outcome
+    category: str
+    """the category its case was opened for ("" without a case)"""
+    scores_by_scorer: dict[str, dict[str, float]]
+    scorer_versions: dict[str, str]
+    policy_version: str
+    verdict: Resolution | None
+    """how a moderator closed the decision's case, if one did"""
+
+
+class Replays(Transactional):
+    def stored_for_replay(
+        self, since: datetime, community: str | None = None, chunk: int = 2000
+    ) -> Iterator[list[StoredForReplay]]:
+        """Every post decided since `since` (its latest decision: an edit or a re-decision
+        supersedes), oldest first, in chunks so 100,000 of them never sit in one result set."""
+        later = aliased(DecisionRow)
+        superseded = exists().where(later.post_id == DecisionRow.post_id, later.id > DecisionRow.id)
+        after = 0
+        while True:
+            query = (
+                select(
+                    PostRow,
+                    DecisionRow.id,
+                    DecisionRow.outcome,
+                    DecisionRow.scores_by_scorer,
+                    DecisionRow.scorer_versions,
+                    DecisionRow.policy_version,
+                    CaseRow.category,
+                    CaseRow.resolution,
+                )
+                .join(DecisionRow, DecisionRow.post_id == PostRow.id)
+                .outerjoin(CaseRow, CaseRow.decision_id == DecisionRow.id)
+                .where(DecisionRow.decided_at >= since, DecisionRow.id > after, ~superseded)
+                .order_by(DecisionRow.id)
+                .limit(chunk)
+            )
+            if community is not None:
+                query = query.where(PostRow.community == community)
+
+            def work(session: Session, query: object = query) -> list[StoredForReplay]:
+                return [
+                    StoredForReplay(
+                        decision_id=ident,
+                        post=post_from_row(p),
+                        purged=p.text is None,
+                        outcome=Outcome(outcome),
+                        category=category or "",
+                        scores_by_scorer=by_scorer,
+                        scorer_versions=versions,
+                        policy_version=policy,
+                        verdict=Resolution(r) if r else None,
+                    )
+                    for p, ident, outcome, by_scorer, versions, policy, category, r in session.execute(query)  # type: ignore[call-overload]
+                ]
+
+            rows = self.transaction(work)
+            if not rows:
+                return
+            yield rows
+            if len(rows) < chunk:
+                return
+            after = rows[-1].decision_id
