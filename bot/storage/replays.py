@@ -1,5 +1,6 @@
-"""Stored decisions read back for replay: each post's latest decision with what scored it and
-the moderator's verdict, so a proposed policy or model can be tried on real traffic first."""
+"""Stored decisions read back to measure a change before it goes live: each post's latest decision
+with what scored it and the moderator's verdict (`modbot replay`), and the judged cases' scores
+(`modbot calibrate`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.storage.base import Transactional
 from bot.storage.records import Resolution, post_from_row
 from bot.storage.schema import CaseRow, DecisionRow, PostRow
+from moderation.calibration import Judged
 from moderation.types import Outcome, Post
 
 
@@ -85,3 +87,24 @@ class Replays(Transactional):
             if len(rows) < chunk:
                 return
             after = rows[-1].decision_id
+
+    def judged(self, since: datetime) -> dict[tuple[str, str, str], list[Judged]]:
+        """(platform, community, category) -> the score and verdict of every case closed since
+        `since`, under the category it was opened for: removed confirms the flag, approved
+        overturns it."""
+
+        def work(session: Session) -> dict[tuple[str, str, str], list[Judged]]:
+            rows = session.execute(
+                select(CaseRow.platform, CaseRow.community, CaseRow.category, CaseRow.resolution, DecisionRow.scores)
+                .join(DecisionRow, DecisionRow.id == CaseRow.decision_id)
+                .where(CaseRow.resolution.is_not(None), CaseRow.closed_at >= since)
+                .order_by(CaseRow.id)
+            )
+            out: dict[tuple[str, str, str], list[Judged]] = {}
+            for platform, community, category, resolution, scores in rows:
+                if category in scores:
+                    judged = Judged(float(scores[category]), resolution == Resolution.REMOVED)
+                    out.setdefault((platform, community, category), []).append(judged)
+            return out
+
+        return self.transaction(work)
