@@ -21,6 +21,7 @@ from bot.web.context import (
 )
 from bot.web.inputs import MAX_NAME, MAX_NOTE, BadInput, case_ids, query_text, text_or_none
 from bot.web.openapi import OPENAPI
+from bot.web.quality import rule_quality
 from moderation.cleaning import clean_text
 
 
@@ -191,4 +192,5 @@ async def api_stats(request: web.Request) -> web.Response:
     state = request.app[STATE]
     figures = await state.db(queries.stats, state.store, 30)
     figures["identity_audit"] = await state.db(audit_store, state.store, 30)
+    figures["per_rule"] = await state.db(rule_quality, state.store, 30)
     return web.json_response(figures)

@@ -127,7 +127,13 @@ OPENAPI: dict[str, Any] = {
             )
         },
         "/api/decisions": {"get": _op("the decision log, newest first", "viewer", params=["q", "outcome"])},
-        "/api/stats": {"get": _op("volume, flag and override rates, time to resolution, identity audit", "viewer")},
+        "/api/stats": {
+            "get": _op(
+                "volume, flag and override rates, time to resolution, identity audit, "
+                "quality per scorer and category with weekly drift",
+                "viewer",
+            )
+        },
         "/api/quarantine": {
             "get": _op(
                 "input that could not become a post, newest first, 50 a page, raw bytes with controls as codes",

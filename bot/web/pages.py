@@ -31,6 +31,7 @@ from bot.web.context import (
     session_of,
 )
 from bot.web.inputs import case_ids, number, query_text
+from bot.web.quality import rule_quality
 from moderation.types import CATEGORIES
 
 log = logging.getLogger(__name__)
@@ -271,7 +272,9 @@ async def stats_page(request: web.Request) -> web.Response:
     state = request.app[STATE]
     figures = await state.db(queries.stats, state.store, 30)
     audit = await state.db(audit_store, state.store, 30)
-    return render(request, "stats.html", s=figures, audit=audit, volume_chart=_volume_chart(figures["per_day"]))
+    rules = await state.db(rule_quality, state.store, 30)
+    chart = _volume_chart(figures["per_day"])
+    return render(request, "stats.html", s=figures, audit=audit, rules=rules, volume_chart=chart)
 
 
 def _volume_chart(per_day: dict[str, dict[str, int]]) -> dict[str, Any]:
