@@ -17,7 +17,7 @@ from moderation.normalise import Normalised, normalise
 from moderation.policy import Policy, PolicyRules, decide
 from moderation.scoring import Cascade, Scorer, ScoreResult, ScoringInput, check_results
 from moderation.spam import SpamRules
-from moderation.types import Decision, Post
+from moderation.types import Decision, Language, Post, Reading
 from moderation.windows import merge_windows, split_windows
 
 
@@ -28,6 +28,19 @@ class EmbeddingModel(Protocol):
     def encode(
         self, texts: Sequence[str], with_branch: bool = True
     ) -> tuple[list[list[float]] | None, list[list[float]] | None]: ...
+
+
+class LanguageModel(Protocol):
+    name: str
+    version: str
+
+    def identify(self, texts: Sequence[str], hints: Sequence[Sequence[str]]) -> list[Language]:
+        """One answer per text; `hints` are the platform's language tags for it (may be empty)."""
+        ...
+
+
+READS = frozenset({"en"})
+"""The languages every shipped text scorer reads."""
 
 
 class Decider:
@@ -41,7 +54,9 @@ class Decider:
         planner: ActionPlanner | None = None,
         spam: SpamRules | None = None,
         domains: DomainReputation | None = None,
+        languages: LanguageModel | None = None,
     ) -> None:
+        """`languages`: without one, every post is scored as if in a language the scorers read."""
         self.scorers = [s for s in scorers if not isinstance(s, Cascade)]
         cascades = [s for s in scorers if isinstance(s, Cascade)]
         if len(cascades) > 1:
@@ -55,6 +70,7 @@ class Decider:
         self.planner = planner or ActionPlanner()
         self.spam = spam
         self.domains = domains
+        self.languages = languages
         self.on_scored: Callable[[str, float], None] | None = None
         """told each scorer's name and seconds per batch (the service's metrics)"""
         self.shadow_overrides: dict[tuple[str, str], bool] = {}
@@ -68,12 +84,19 @@ class Decider:
             self.versions[spam.name] = spam.version
         if domains is not None:
             self.versions[domains.name] = domains.version
+        if languages is not None:
+            self.versions[languages.name] = languages.version
 
-    def decide(self, posts: Sequence[Post], count: bool = True) -> list[tuple[Decision, list[ActionSpec]]]:
-        """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting)."""
-        batch = _Batch.of(posts, self.embedder)
+    def decide(
+        self, posts: Sequence[Post], count: bool = True, route: bool = True
+    ) -> list[tuple[Decision, list[ActionSpec]]]:
+        """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting).
+        `route=False`: the caller has settled the language (the scoring API answers only for the
+        English it accepted), so every post is read and none is identified."""
+        batch = _Batch.of(posts, self.embedder, self.languages if route else None)
+        readable = [one for one in batch.posts if one.reading is not Reading.UNREAD]
         for scorer in self.scorers:
-            self._score(scorer, batch, batch.posts)
+            self._score(scorer, batch, readable)
         self._run_cascade(batch)
         for one in batch.posts:  # in post order, so a burst inside one batch is seen
             if self.spam is not None:
@@ -83,7 +106,9 @@ class Decider:
         out = []
         for one in batch.posts:
             rules = self.rules_for(one.post)
-            decision = decide(one.post, one.text, one.results, self.versions, rules, one.settled_by)
+            decision = decide(
+                one.post, one.text, one.results, self.versions, rules, one.settled_by, one.language, one.reading
+            )
             out.append((decision, self.planner.plan(one.post, decision, rules)))
         return out
 
@@ -106,7 +131,11 @@ class Decider:
         if self.cascade is None:
             return
         c = self.cascade
-        doubts = [(one, d) for one in batch.posts if (d := c.uncertain(one.results)) is not None]
+        doubts = [
+            (one, d)
+            for one in batch.posts
+            if one.reading is not Reading.UNREAD and (d := c.uncertain(one.results)) is not None
+        ]
         if not doubts:
             return
         self._score(c.scorer, batch, [one for one, _ in doubts])
@@ -136,6 +165,8 @@ class _InFlight:
     results: dict[str, ScoreResult] = field(default_factory=dict)
     settled_by: str | None = None
     """the cascade scorer's name, where it settled a doubt about this post"""
+    language: Language | None = None
+    reading: Reading = Reading.READ
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,18 +180,23 @@ class _Batch:
     """where each window starts in its post's normalised text (to map evidence back)"""
 
     @classmethod
-    def of(cls, posts: Sequence[Post], embedder: EmbeddingModel | None) -> _Batch:
+    def of(cls, posts: Sequence[Post], embedder: EmbeddingModel | None, languages: LanguageModel | None) -> _Batch:
         flights: list[_InFlight] = []
         starts: list[int] = []
         texts: list[str] = []
-        for post in posts:
+        found = languages.identify([p.text for p in posts], [_tags(p) for p in posts]) if languages else None
+        for i, post in enumerate(posts):
             norm = normalise(post.text)
             one = _InFlight(post, norm, [])
+            if found is not None:
+                one.language, one.reading = found[i], reading_of(found[i])
+            flights.append(one)
+            if one.reading is Reading.UNREAD:
+                continue  # never embedded: no scorer reads it
             for a, b in split_windows(norm.text):
                 one.windows.append(len(texts))
                 starts.append(a)
                 texts.append(norm.text[a:b])
-            flights.append(one)
         sentence: list[list[float]] | None = None
         branch: list[list[float]] | None = None
         if embedder is not None:
@@ -170,3 +206,16 @@ class _Batch:
             for j, t in enumerate(texts)
         ]
         return cls(flights, inputs, starts)
+
+
+def _tags(post: Post) -> list[str]:
+    """The platform's own language tags for a post (Bluesky's `langs`), if it gave any."""
+    tags = post.platform_ref.get("langs")
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def reading_of(found: Language) -> Reading:
+    """Whether the text scorers read a post the language model said this of."""
+    if found.code is None or found.code in READS:
+        return Reading.READ
+    return Reading.UNREAD if found.sure else Reading.UNSURE

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from moderation.normalise import Normalised
 from moderation.scoring import ScoreResult
-from moderation.types import Decision, Outcome, Post, Reason, Span, below_line, threshold_line
+from moderation.types import Decision, Language, Outcome, Post, Reading, Reason, Span, below_line, threshold_line
 
 _EXCERPT_CHARS = 80
 
@@ -30,6 +30,9 @@ class PolicyRules:
     its other categories say (identity terms and quoted hate trip classifiers far more often than
     identity attacks happen, and counter-speech quoting hate is often rude as well)."""
     timeout_seconds: int = 3600
+    unscored_languages: Outcome = Outcome.LOG
+    """A post surely in a language no text scorer reads gets at least this, with a reason saying
+    so: never a silent allow (flag sends such posts to a human)."""
     extra: Mapping[str, str] = field(default_factory=dict)
     """Anything else that changes decisions, folded into the version so old decisions stay traceable."""
 
@@ -53,6 +56,8 @@ class PolicyRules:
             "timeout_seconds": self.timeout_seconds,
             "extra": dict(sorted(self.extra.items())),
         }
+        if self.unscored_languages is not Outcome.LOG:  # the default leaves earlier versions as they were
+            canonical["unscored_languages"] = self.unscored_languages.value
         digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
         return "p-" + digest[:12]
 
@@ -74,8 +79,11 @@ def decide(
     scorer_versions: Mapping[str, str],
     rules: PolicyRules,
     settled_by: str | None = None,
+    language: Language | None = None,
+    reading: Reading = Reading.READ,
 ) -> Decision:
-    """`settled_by`: a cascade scorer whose scores replace the others' in the categories it gives."""
+    """`settled_by`: a cascade scorer whose scores replace the others' in the categories it gives.
+    `language`, `reading`: what the language model said, and whether the text scorers read it."""
     best = _best(results, settled_by)
 
     def finish(outcome: Outcome, reasons: list[Reason]) -> Decision:
@@ -88,12 +96,15 @@ def decide(
             policy_version=rules.version,
             shadow=rules.shadow,
             normalised_text=normalised.text,
+            language=language.code if language is not None else None,
         )
 
     exempt = _exemption(post, rules)
     if exempt:
         return finish(Outcome.ALLOW, [Reason("policy", "exempt", 0.0, 0.0, Outcome.ALLOW, exempt)])
     reasons, nearest = _weighed(post, normalised, results, rules, best)
+    if language is not None and (noted := _language_reason(language, reading, rules)) is not None:
+        reasons += [noted] if reasons or nearest is None else [noted, nearest]  # how near it came still shows
     if not reasons:
         return finish(Outcome.ALLOW, [nearest or _NOTHING_TO_WEIGH])
     reasons = _held_for_review(reasons, rules.review_only)
@@ -104,6 +115,23 @@ def decide(
 _NOTHING_TO_WEIGH = Reason(
     "policy", "none", 0.0, 0.0, Outcome.ALLOW, "no scorer produced a category this policy has thresholds for"
 )
+
+
+def _language_reason(language: Language, reading: Reading, rules: PolicyRules) -> Reason | None:
+    if reading is Reading.UNREAD:
+        return Reason(
+            "language",
+            "language",
+            0.0,
+            0.0,
+            rules.unscored_languages,
+            f"not scored: language {language.code} (modbot's text scorers read English only) "
+            f"-> {rules.unscored_languages.value} (policy.unscored_languages)",
+        )
+    if reading is Reading.UNSURE:
+        message = f"language unsure (looks like {language.code}): scored as English"
+        return Reason("language", "language", 0.0, 0.0, Outcome.LOG, message)
+    return None
 
 
 def _best(results: Mapping[str, ScoreResult], settled_by: str | None) -> dict[str, tuple[float, str]]:

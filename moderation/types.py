@@ -255,6 +255,26 @@ class Ref:
 
 
 @dataclass(frozen=True, slots=True)
+class Language:
+    """What the language model said of a post."""
+
+    code: str | None
+    """ISO 639-1, or None for a text with no letters"""
+    sure: bool
+
+
+class Reading(StrEnum):
+    """Whether the text scorers could read a post: they read English only (the Decider's `reads`)."""
+
+    READ = "read"
+    """in a language they read, or no letters at all"""
+    UNSURE = "unsure"
+    """looks like another language, but the model is not sure: scored as English, with a note"""
+    UNREAD = "not read"
+    """surely another language: the text scorers skip it and the policy for unscored languages decides"""
+
+
+@dataclass(frozen=True, slots=True)
 class Reason:
     """One piece of why a decision came out as it did, readable by a moderator."""
 
@@ -319,6 +339,9 @@ class Decision:
     policy_version: str
     shadow: bool
     normalised_text: str
+    language: str | None = None
+    """the language the post was identified as (ISO 639-1), None where no model looked or the
+    text has no letters"""
 
     @property
     def acts(self) -> bool:

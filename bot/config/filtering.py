@@ -126,12 +126,18 @@ class ScorersConfig(Strict):
     domains: DomainsConfig = DomainsConfig()
 
 
+UnscoredLanguages = Literal["log", "flag"]
+"""What a post surely in a language no text scorer reads gets: logged with the reason, or flagged
+for a human (a community that must see everything)."""
+
+
 class PolicyConfig(Strict):
     shadow: bool = False
     exempt_users: list[str] = []
     exempt_roles: list[str] = []
     review_only: list[Category] = Field(default_factory=lambda: list(REVIEW_ONLY))
     timeout_minutes: int = Field(60, ge=1, le=40_320)
+    unscored_languages: UnscoredLanguages = "log"
     thresholds: Thresholds = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))  # type: ignore[arg-type]
 
     @field_validator("thresholds", mode="after")
@@ -150,6 +156,7 @@ class PolicyOverride(Strict):
     exempt_roles: list[str] | None = None
     review_only: list[Category] | None = None
     timeout_minutes: int | None = Field(None, ge=1, le=40_320)
+    unscored_languages: UnscoredLanguages | None = None
     thresholds: Thresholds = {}
 
 

@@ -76,6 +76,7 @@ def _rules(p: PolicyConfig) -> PolicyRules:
         exempt_roles=frozenset(p.exempt_roles),
         review_only=frozenset(p.review_only),
         timeout_seconds=p.timeout_minutes * 60,
+        unscored_languages=Outcome(p.unscored_languages),
     )
 
 
@@ -89,6 +90,7 @@ def _override(base: PolicyRules, o: PolicyOverride) -> PolicyRules:
         exempt_roles=base.exempt_roles if o.exempt_roles is None else frozenset(o.exempt_roles),
         review_only=base.review_only if o.review_only is None else frozenset(o.review_only),
         timeout_seconds=base.timeout_seconds if o.timeout_minutes is None else o.timeout_minutes * 60,
+        unscored_languages=base.unscored_languages if o.unscored_languages is None else Outcome(o.unscored_languages),
     )
 
 

@@ -17,6 +17,7 @@ from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
 from model.embedding import Embedder
+from model.language import LanguageId
 from moderation.actions import ActionPlanner
 from moderation.decider import Decider, EmbeddingModel
 from moderation.domains import DomainReputation
@@ -85,7 +86,8 @@ def decider_from(
     """The filter around scorers already built (the bench adds its own claim index)."""
     spam = build_spam_rules(config.scorers, config.scale.redis_url if shared_counters else "") if rules else None
     domains = domains or (build_domain_list(config.scorers) if rules else None)
-    built = Decider(scorers, config.build_policy(), embedder, planner(config), spam, domains)
+    languages = LanguageId()  # every shipped text scorer reads English only: the rest is said, not guessed
+    built = Decider(scorers, config.build_policy(), embedder, planner(config), spam, domains, languages)
     if store is not None:
         built.shadow_overrides.update(store.shadow_overrides())
     return built

@@ -143,6 +143,7 @@ class StoredDecision:
     shadow: bool
     normalised_text: str | None
     decided_at: datetime
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +266,7 @@ def decision_row(post_row: int, decision: Decision, decided_by: str) -> Decision
         policy_version=decision.policy_version,
         shadow=decision.shadow,
         normalised_text=clean_text(decision.normalised_text),
+        language=decision.language,
         decided_by=decided_by,
     )
 
@@ -294,6 +296,7 @@ def stored_decision(d: DecisionRow) -> StoredDecision:
         shadow=d.shadow,
         normalised_text=d.normalised_text,
         decided_at=d.decided_at,
+        language=d.language,
     )
 
 

@@ -105,6 +105,8 @@ class DecisionRow(Base):
     policy_version: Mapped[str] = mapped_column(String(64))
     shadow: Mapped[bool] = mapped_column(Boolean, default=False)
     normalised_text: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    """ISO 639-1 as identified (None: no letters, or decided before modbot identified languages)"""
     decided_by: Mapped[str] = mapped_column(String(64), default="modbot")
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -1,0 +1,69 @@
+"""Language identification on the shared sets' posts: per language, how often py3langid names it
+(accuracy), how often the Decider takes the post away from the English scorers (sure, so "not
+scored: language xx"), how often it is read as English (the silent case routing exists to avoid),
+and the cost per post. English: OLID's test tweets and the project's functional suite, where any
+post routed away is an English post no scorer read.
+
+Usage: .venv/bin/python bench/language_id.py [--per-set 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bot.lab.evaluation import datasets  # noqa: E402
+from model.language import LanguageId  # noqa: E402
+from moderation.decider import reading_of  # noqa: E402
+from moderation.functional import cases  # noqa: E402
+from moderation.types import Reading  # noqa: E402
+
+DATA = REPO.parent / "shared" / "datasets"
+
+
+def _column(path: Path, column: str, delimiter: str, limit: int) -> list[str]:
+    with path.open(encoding="utf-8") as f:
+        return [row[column] for _, row in zip(range(limit), csv.DictReader(f, delimiter=delimiter), strict=False)]
+
+
+def sets(limit: int) -> dict[str, list[str]]:
+    germeval = (DATA / "germeval2018" / "germeval2018.test.txt").read_text(encoding="utf-8").splitlines()
+    return {
+        "de (GermEval 2018 test)": [line.split("\t")[0] for line in germeval[:limit]],
+        "es (HatEval 2019)": _column(DATA / "hateval2019-spanish" / "hateval2019_es.csv", "text", ",", limit),
+        "da (OffensEval 2020 test)": _column(
+            DATA / "offenseval2020-danish" / "offenseval-da-test-v1-with-gold.tsv", "tweet", "\t", limit
+        ),
+        "pt (ToLD-Br test)": _column(DATA / "told-br-portuguese" / "ptbr_test_1annotator.csv", "text", ",", limit),
+        "it (HaSpeeDe 2)": _column(DATA / "haspeede2-italian" / "haspeede2_tweets_it.csv", "text", ",", limit),
+        "en (OLID test)": datasets.olid_test(DATA).texts,
+        "en (functional suite)": [c.text for c in cases()],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--per-set", type=int, default=1000)
+    args = parser.parse_args()
+    model = LanguageId()
+    model.identify(["warm up the model"], [[]])
+    print(f"{model.version}; language | posts | accuracy | not scored (routed away) | read as English | ms/post")
+    for name, texts in sets(args.per_set).items():
+        code = name.split()[0]
+        started = time.perf_counter()
+        found = model.identify(texts, [[] for _ in texts])
+        ms = (time.perf_counter() - started) / len(texts) * 1000
+        right = sum(f.code == code for f in found) / len(texts)
+        unread = sum(reading_of(f) is Reading.UNREAD for f in found) / len(texts)
+        english = sum(f.code == "en" for f in found) / len(texts)
+        print(f"{name} | {len(texts)} | {right:.3f} | {unread:.3f} | {english:.3f} | {ms:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Language routing: every shipped text scorer reads English only, so a post surely in another
+language is not scored as if it were English; it gets the reason "not scored: language xx" and the
+policy for unscored languages (log, or flag), never a silent allow. An unsure one is scored as
+English with a note. The language is recorded on the decision and stored (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.config import Config
+from bot.storage.store import Store
+from model.language import LanguageId
+from moderation.decider import Decider
+from moderation.scoring import ScoreResult, ScoringInput
+from moderation.types import Author, Decision, Outcome, Post
+
+NOT_ENGLISH = [
+    ("de", "Meine Nachbarn haben gestern ein großes Fest im Garten gefeiert und alle eingeladen"),
+    ("es", "Mañana vamos a la playa con toda la familia si no llueve demasiado"),
+    ("it", "Questa sera andiamo tutti insieme al ristorante vicino alla stazione"),
+    ("pt", "Hoje o jogo foi muito bom, o time jogou com vontade do começo ao fim"),
+    ("fr", "Je ne comprends pas pourquoi personne ne répond à mes messages depuis hier"),
+    ("da", "Jeg har ikke tid i dag, men vi kan mødes i morgen efter arbejde"),
+    ("ru", "Сегодня вечером мы пойдём в кино, если ты не против"),
+    ("ar", "سنذهب إلى السوق غدا صباحا لشراء الخضار والفواكه"),
+    ("zh", "我们明天早上一起去公园散步吧，天气应该很好"),
+]
+
+
+class Reader:
+    """A text scorer the test can see: it records what it was asked to read."""
+
+    name = "reader"
+    version = "1"
+    categories = ("harassment",)
+    needs_embedding = False
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
+        self.read += [i.text for i in batch]
+        return [ScoreResult({"harassment": 0.9 if "idiot" in i.text else 0.0}) for i in batch]
+
+
+def _decide(
+    texts: list[str], policy: dict[str, Any] | None = None, langs: list[str] | None = None
+) -> tuple[list[Decision], Reader]:
+    reader = Reader()
+    config = Config.model_validate({"policy": policy or {}})
+    decider = Decider([reader], config.build_policy(), languages=LanguageId())  # type: ignore[list-item]
+    ref = {"langs": langs} if langs is not None else {}
+    posts = [
+        Post("bluesky", "c", "", str(i), Author(f"a{i}"), t, datetime.now(UTC), platform_ref=ref)
+        for i, t in enumerate(texts)
+    ]
+    return [d for d, _ in decider.decide(posts, count=False)], reader
+
+
+@pytest.mark.parametrize(("code", "text"), NOT_ENGLISH)
+def test_a_post_in_a_language_no_scorer_reads_is_never_silently_allowed(code: str, text: str) -> None:
+    [decision], reader = _decide([text])
+    assert decision.language == code
+    assert decision.outcome is Outcome.LOG
+    assert decision.reasons[0].source == "language"
+    assert decision.reasons[0].message.startswith(f"not scored: language {code}")
+    assert reader.read == [] and "reader" not in decision.scores_by_scorer  # no English model guessed at it
+
+
+def test_a_community_can_send_unscored_languages_to_a_human() -> None:
+    [decision], _ = _decide([NOT_ENGLISH[0][1]], {"unscored_languages": "flag"})
+    assert decision.outcome is Outcome.FLAG and decision.reasons[0].category == "language"
+    [other], _ = _decide([NOT_ENGLISH[0][1]], {"unscored_languages": "log"})
+    assert other.outcome is Outcome.LOG
+    with pytest.raises(ValueError, match="unscored_languages"):
+        Config.model_validate({"policy": {"unscored_languages": "allow"}})
+
+
+@pytest.mark.parametrize(
+    ("text", "langs", "outcome", "language", "read", "first_reason"),
+    [
+        ("you absolute idiot", None, Outcome.FLAG, "en", True, "reader"),
+        ("thanks, see you at the meeting tomorrow", None, Outcome.ALLOW, "en", True, "reader"),
+        ("🙂🙂🙂", None, Outcome.ALLOW, None, True, "reader"),  # no letters: nothing to identify
+        ("lol i'm dead", None, Outcome.LOG, "cy", True, "language"),  # unsure: read, with a note
+        ("lol i'm dead", ["en"], Outcome.ALLOW, "en", True, "reader"),  # the author's tag settles it
+        ("Me estoy comiendo", ["es"], Outcome.LOG, "es", False, "language"),  # short, but tagged
+    ],
+)
+def test_english_unsure_and_tagged_posts(
+    text: str, langs: list[str] | None, outcome: Outcome, language: str | None, read: bool, first_reason: str
+) -> None:
+    [decision], reader = _decide([text], langs=langs)
+    assert (decision.outcome, decision.language, bool(reader.read)) == (outcome, language, read)
+    assert decision.reasons[0].source in (first_reason, "policy")
+
+
+def test_the_language_is_stored_with_the_decision(store: Store) -> None:
+    texts = ["you absolute idiot", NOT_ENGLISH[0][1]]
+    posts = [Post("console", "c", "", str(i), Author(f"a{i}"), t, datetime.now(UTC)) for i, t in enumerate(texts)]
+    accepted = store.accept(posts)
+    decider = Decider([Reader()], Config().build_policy(), languages=LanguageId())  # type: ignore[list-item]
+    decided = decider.decide([p for _, p in accepted])
+    store.record([(row, p, d, a) for (row, p), (d, a) in zip(accepted, decided, strict=True)])
+    stored = store.decisions_for("console", "c", ["0", "1"])
+    assert {k: v.language for k, v in stored.items()} == {"0": "en", "1": "de"}
+
+
+def test_a_caller_that_settled_the_language_has_every_post_read() -> None:
+    """The scoring API answers only for text it accepted as English (languages: ["en"])."""
+    reader = Reader()
+    decider = Decider([reader], Config().build_policy(), languages=LanguageId())  # type: ignore[list-item]
+    post = Post("api", "api", "api", "1", Author("api", anonymous=True), NOT_ENGLISH[0][1], datetime.now(UTC))
+    [(decision, _)] = decider.decide([post], count=False, route=False)
+    assert len(reader.read) == 1 and "reader" in decision.scores_by_scorer and decision.language is None
