@@ -152,3 +152,21 @@ def test_modbot_replay_writes_the_report(tmp_path: Path, capsys: pytest.CaptureF
     assert '"from stored scores": 2' in shown
     assert '"cases that would open": 1' in shown
     assert Outcome.FLAG.value in (out / "replay.md").read_text()
+
+
+def test_a_post_no_scorer_read_stays_unread_in_a_replay(store: Store) -> None:
+    """Stored as "not scored: language de", it is not replayed as an allow with no scores."""
+    from model.language import LanguageId
+
+    def deciding(flag_at: float) -> Decider:
+        config = Config.model_validate({"policy": {"thresholds": {"harassment": {"flag": flag_at}}}})
+        return Decider([Words("v1")], config.build_policy(), languages=LanguageId())  # type: ignore[list-item]
+
+    german = "Meine Nachbarn haben gestern ein großes Fest im Garten gefeiert und alle eingeladen"
+    posts = [Post("console", "garden", "general", "de1", Author("a"), german, datetime.now(UTC))]
+    accepted = store.accept(posts)
+    decided = deciding(0.5).decide([p for _, p in accepted])
+    assert decided[0][0].outcome is Outcome.LOG
+    store.record([(row, post, d, acts) for (row, post), (d, acts) in zip(accepted, decided, strict=True)])
+    tally = _tally(store, deciding(0.3))
+    assert tally.how == {Replayed.STORED: 1} and dict(tally.moves) == {(Outcome.LOG, Outcome.LOG): 1}

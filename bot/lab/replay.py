@@ -9,7 +9,8 @@ A scorer whose version is the one that decided a post keeps its stored scores: a
 replays from scores alone, fast and exact. A scorer that is new or changed scores the post's text
 again. A post whose text retention purged cannot be rescored, so it is counted apart, never
 guessed. The spam rules keep their stored scores either way: they weigh the author's history at
-the time (bursts, repeats), which a replay does not have.
+the time (bursts, repeats), which a replay does not have. So does the language a post was
+identified as: a post no text scorer read stays unread.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from enum import StrEnum
 from bot.lab.evaluation.runner import Report
 from bot.storage.records import Resolution
 from bot.storage.replays import StoredForReplay
-from moderation.decider import Decider
+from moderation.decider import READS, Decider
 from moderation.normalise import normalise
 from moderation.policy import decide
 from moderation.scoring import ScoreResult
-from moderation.types import Decision, Outcome
+from moderation.types import Decision, Language, Outcome, Reading
 
 _NO_TEXT = normalise("")
 """Replayed from stored scores, a decision needs no text: its reasons quote no spans."""
@@ -62,8 +63,8 @@ class Tally:
 def stale_scorers(item: StoredForReplay, decider: Decider) -> set[str]:
     """Scorers of the new configuration that did not score this post as they would now (new, or
     another version; every one that reads the embedding when the embedding changed)."""
-    spam = decider.spam.name if decider.spam is not None else None
-    stale = {n for n, v in decider.versions.items() if item.scorer_versions.get(n) != v and n != spam}
+    kept = {decider.spam.name if decider.spam is not None else "", decider.languages.name if decider.languages else ""}
+    stale = {n for n, v in decider.versions.items() if item.scorer_versions.get(n) != v and n not in kept}
     if "embedding" in stale:
         stale |= {s.name for s in decider.scorers if s.needs_embedding}
     return stale - {"embedding"}
@@ -101,7 +102,18 @@ def _decided(item: StoredForReplay, decider: Decider, rescored: Mapping[str, Map
     cascade = decider.cascade.scorer.name if decider.cascade is not None else None
     settled = cascade if cascade in results else None  # a cascade scorer scores only what it settles
     text = normalise(item.post.text) if rescored else _NO_TEXT
-    return decide(item.post, text, results, decider.versions, decider.rules_for(item.post), settled)
+    rules = decider.rules_for(item.post)
+    language, reading = _read_as(item, decider)
+    return decide(item.post, text, results, decider.versions, rules, settled, language, reading)
+
+
+def _read_as(item: StoredForReplay, decider: Decider) -> tuple[Language | None, Reading]:
+    """How the post was read when it was decided: in another language with no text scorer's
+    scores stored means the scorers skipped it; with them, the language was unsure."""
+    if item.language is None or item.language in READS:
+        return (Language(item.language, True) if item.language else None), Reading.READ
+    read = any(s.name in item.scores_by_scorer for s in decider.scorers)
+    return Language(item.language, not read), Reading.UNSURE if read else Reading.UNREAD
 
 
 def report(tally: Tally, command: str, versions: dict[str, str]) -> Report:

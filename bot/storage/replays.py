@@ -30,6 +30,7 @@ class StoredForReplay:
     scores_by_scorer: dict[str, dict[str, float]]
     scorer_versions: dict[str, str]
     policy_version: str
+    language: str | None
     verdict: Resolution | None
     """how a moderator closed the decision's case, if one did"""
 
@@ -52,6 +53,7 @@ class Replays(Transactional):
                     DecisionRow.scores_by_scorer,
                     DecisionRow.scorer_versions,
                     DecisionRow.policy_version,
+                    DecisionRow.language,
                     CaseRow.category,
                     CaseRow.resolution,
                 )
@@ -75,9 +77,10 @@ class Replays(Transactional):
                         scores_by_scorer=by_scorer,
                         scorer_versions=versions,
                         policy_version=policy,
+                        language=language,
                         verdict=Resolution(r) if r else None,
                     )
-                    for p, ident, outcome, by_scorer, versions, policy, category, r in session.execute(query)  # type: ignore[call-overload]
+                    for p, ident, outcome, by_scorer, versions, policy, language, category, r in session.execute(query)  # type: ignore[call-overload]
                 ]
 
             rows = self.transaction(work)
