@@ -117,3 +117,16 @@ def test_a_caller_that_settled_the_language_has_every_post_read() -> None:
     post = Post("api", "api", "api", "1", Author("api", anonymous=True), NOT_ENGLISH[0][1], datetime.now(UTC))
     [(decision, _)] = decider.decide([post], count=False, route=False)
     assert len(reader.read) == 1 and "reader" in decision.scores_by_scorer and decision.language is None
+
+
+def test_the_stats_show_volume_and_flag_rate_per_language(store: Store) -> None:
+    from bot.web.queries import stats
+
+    texts = ["you absolute idiot", "thanks for the recipe", NOT_ENGLISH[0][1], "🙂"]
+    posts = [Post("console", "c", "", str(i), Author(f"a{i}"), t, datetime.now(UTC)) for i, t in enumerate(texts)]
+    accepted = store.accept(posts)
+    decider = Decider([Reader()], Config().build_policy(), languages=LanguageId())  # type: ignore[list-item]
+    decided = decider.decide([p for _, p in accepted])
+    store.record([(row, p, d, a) for (row, p), (d, a) in zip(accepted, decided, strict=True)])
+    rows = {r["language"]: (r["decisions"], r["flag_rate"]) for r in stats(store)["per_language"]}
+    assert rows == {"en": (2, 0.5), "de": (1, 0.0), "(none)": (1, 0.0)}

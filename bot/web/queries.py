@@ -362,9 +362,21 @@ def stats(store: Store, days: int = 30) -> dict[str, Any]:
                     "median_hours_to_resolution": statistics.median(c["hours"]) if c["hours"] else None,
                 }
             )
+        by_language = select(DecisionRow.language, func.count()).where(DecisionRow.decided_at >= since)
+        volume = session.execute(by_language.group_by(DecisionRow.language)).all()
+        flagged = dict(
+            session.execute(
+                by_language.where(DecisionRow.outcome.in_(needs_review)).group_by(DecisionRow.language)
+            ).all()
+        )
+        per_language = [
+            {"language": lang or "(none)", "decisions": n, "flag_rate": flagged.get(lang, 0) / n}
+            for lang, n in sorted(volume, key=lambda row: -row[1])
+        ]
         return {
             "since": since.isoformat(),
             "decisions": total or 0,
+            "per_language": per_language,
             "flagged": sum(n for d in per_day.values() for o, n in d.items() if o in needs_review),
             "per_day": dict(sorted(per_day.items())),
             "per_category": rows,
