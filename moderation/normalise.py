@@ -241,6 +241,18 @@ _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "
 _LEET_RUN = re.compile(r"[A-Za-z0-9@$!|+]+")
 
 
+_PUNCTUATION = frozenset("!|")
+
+
+def _one_word(run: str, i: int) -> bool:
+    """Whether punctuation at `i` sits inside one word (`b!tch`, `sh!thead`, `pr!ck`) rather than
+    between two written without a space (`presse!warum`, `economia!avete`, `tun!auf`): a short
+    part on one side and no long word on the other."""
+    before = len(run[:i].rstrip("!|"))
+    after = len(run[i + 1 :].lstrip("!|"))
+    return min(before, after) <= 2 and max(before, after) <= 6
+
+
 def _undo_leetspeak(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
     """Leet characters between letters of one word become letters (`sh1t`, `b!tch`, `a$$h0le`).
     Leading and trailing digit groups stay (`covid19`, `5pm`), and a leading `@` stays (mentions)."""
@@ -255,7 +267,7 @@ def _undo_leetspeak(chars: _Chars, src: _Src) -> tuple[_Chars, _Src]:
         first, last = letters[0], letters[-1]
         for i, ch in enumerate(run):
             if ch in _LEET and not ch.isalpha():
-                inside = first < i < last
+                inside = first < i < last and (ch not in _PUNCTUATION or _one_word(run, i))
                 trailing_symbol = i > last and ch in "$" and all(c == "$" for c in run[last + 1 :])
                 leading_symbol = i < first and ch == "$"
                 if inside or trailing_symbol or leading_symbol:

@@ -139,3 +139,30 @@ def test_plain_ascii_shortcuts_change_nothing(raw: str) -> None:
         patch.setattr(module, "_UNCOLLAPSED", re.compile(r""))  # matches everywhere: never skip
         slow = normalise(raw)
     assert (fast.text, fast.offsets) == (slow.text, slow.offsets)
+
+
+@pytest.mark.parametrize(
+    ("language", "raw", "expected"),
+    [
+        # the obfuscations the other-language sets' training posts show, undone as in English
+        ("de", "Halt die Fr3sse, du Vollid1ot", "Halt die Fresse, du Vollidiot"),
+        ("de", "Du bist ein A r s c h l o c h", "Du bist ein Arschloch"),
+        ("de", "Schei$$e", "Scheisse"),
+        ("de", "Arschlöcher über alles", "Arschlocher uber alles"),  # folded in training and scoring alike
+        ("pt", "p.u.t.a que pariu, idi0ta", "puta que pariu, idiota"),
+        ("it", "stanno invad3ndo tutto", "stanno invadendo tutto"),
+        ("da", "du er en ℓ𝔬𝔯𝔱", "du er en lort"),
+        # two words written without a space after "!" are two words, not leetspeak
+        ("de", "Unglaublich!Warum schreibt die Presse!warum", "Unglaublich!Warum schreibt die Presse!warum"),
+        ("it", "basta economia!avete capito", "basta economia!avete capito"),
+        ("en", "what a game!thanks all", "what a game!thanks all"),
+        ("en", "you b!tch, sh!thead", "you bitch, shithead"),
+        # other scripts are left alone, digits and all
+        ("ko", "ㅅ1뱔 진짜 노력1도 안하네", "ᄉ1뱔 진짜 노력1도 안하네"),  # NFKC joins compatibility jamo, nothing else
+        ("zh", "这种男人又无耻又恶心", "这种男人又无耻又恶心"),
+        ("ru", "Дурак идиот 3 раза", "Дурак идиот 3 раза"),
+        ("ar", "سنذهب إلى السوق غدا", "سنذهب إلى السوق غدا"),
+    ],
+)
+def test_each_languages_obfuscations_latin_script_only(language: str, raw: str, expected: str) -> None:
+    assert normalise(raw).text == expected, language
