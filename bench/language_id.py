@@ -1,8 +1,9 @@
 """Language identification on the shared sets' posts: per language, how often py3langid names it
-(accuracy), how often the Decider takes the post away from the English scorers (sure, so "not
-scored: language xx"), how often it is read as English (the silent case routing exists to avoid),
-and the cost per post. English: OLID's test tweets and the project's functional suite, where any
-post routed away is an English post no scorer read.
+(accuracy), how often the Decider sends the post to that language's own model (`[scorers.native]`,
+the shipped languages), how often it is "not scored: language xx" (sure, and no model reads it),
+how often it is read as English (the silent case routing exists to avoid), and the cost per post.
+English: OLID's test tweets and the project's functional suite, where any post routed away is an
+English post no English scorer read.
 
 Usage: .venv/bin/python bench/language_id.py [--per-set 1000]
 """
@@ -18,17 +19,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.spam_soak import cpu_flags  # noqa: E402
 from bot.lab.evaluation import datasets  # noqa: E402
 from model.language import LanguageId  # noqa: E402
-from moderation.decider import reading_of  # noqa: E402
+from model.native import NativeModels  # noqa: E402
+from moderation.decider import READS, reading_of  # noqa: E402
 from moderation.functional import cases  # noqa: E402
 from moderation.types import Reading  # noqa: E402
 
 DATA = REPO.parent / "shared" / "datasets"
 
 
-def _column(path: Path, column: str, delimiter: str, limit: int) -> list[str]:
-    with path.open(encoding="utf-8") as f:
+def _column(path: Path, column: str, delimiter: str, limit: int, encoding: str = "utf-8") -> list[str]:
+    with path.open(encoding=encoding) as f:
         return [row[column] for _, row in zip(range(limit), csv.DictReader(f, delimiter=delimiter), strict=False)]
 
 
@@ -42,6 +45,12 @@ def sets(limit: int) -> dict[str, list[str]]:
         ),
         "pt (ToLD-Br test)": _column(DATA / "told-br-portuguese" / "ptbr_test_1annotator.csv", "text", ",", limit),
         "it (HaSpeeDe 2)": _column(DATA / "haspeede2-italian" / "haspeede2_tweets_it.csv", "text", ",", limit),
+        "pt (HateBR)": _column(DATA / "hatebr-portuguese" / "HateBR.csv", "comentario", ",", limit),
+        "ko (Korean Hate Speech dev)": _column(DATA / "korean-hate-speech" / "dev.tsv", "comments", "\t", limit),
+        "zh (COLD test)": _column(DATA / "cold-chinese-offensive" / "test.csv", "TEXT", ",", limit, "utf-8-sig"),
+        "fr (MLMA)": _column(DATA / "mlma-hate-speech" / "fr_dataset.csv", "tweet", ",", limit),
+        "ar (MLMA)": _column(DATA / "mlma-hate-speech" / "ar_dataset.csv", "tweet", ",", limit),
+        "id (Indonesian)": _column(DATA / "indonesian-hate-abusive" / "re_dataset.csv", "Tweet", ",", limit, "latin-1"),
         "en (OLID test)": datasets.olid_test(DATA).texts,
         "en (functional suite)": [c.text for c in cases()],
     }
@@ -53,16 +62,20 @@ def main() -> None:
     args = parser.parse_args()
     model = LanguageId()
     model.identify(["warm up the model"], [[]])
-    print(f"{model.version}; language | posts | accuracy | not scored (routed away) | read as English | ms/post")
+    reads = READS | set(NativeModels.load().by_language)
+    print(f"cpu: {cpu_flags()}; {model.version}; own models for {', '.join(sorted(reads - READS))}")
+    print("language | posts | accuracy | to its own model | not scored | read as English | ms/post")
     for name, texts in sets(args.per_set).items():
         code = name.split()[0]
         started = time.perf_counter()
         found = model.identify(texts, [[] for _ in texts])
         ms = (time.perf_counter() - started) / len(texts) * 1000
         right = sum(f.code == code for f in found) / len(texts)
-        unread = sum(reading_of(f) is Reading.UNREAD for f in found) / len(texts)
-        english = sum(f.code == "en" for f in found) / len(texts)
-        print(f"{name} | {len(texts)} | {right:.3f} | {unread:.3f} | {english:.3f} | {ms:.3f}")
+        readings = [reading_of(f, frozenset(reads)) for f in found]
+        own = sum(r is Reading.READ and f.code == code for f, r in zip(found, readings, strict=True)) / len(texts)
+        unread = sum(r is Reading.UNREAD for r in readings) / len(texts)
+        english = sum(f.code == "en" or r is Reading.UNSURE for f, r in zip(found, readings, strict=True)) / len(texts)
+        print(f"{name} | {len(texts)} | {right:.3f} | {own:.3f} | {unread:.3f} | {english:.3f} | {ms:.3f}")
 
 
 if __name__ == "__main__":

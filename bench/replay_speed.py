@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.spam_soak import cpu_flags  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.lab.replay import replay, report  # noqa: E402
 from bot.storage.db import make_engine, upgrade  # noqa: E402
@@ -44,15 +45,6 @@ class Seeded:
 
     def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
         return [ScoreResult({c: self.rng.random() ** 3 for c in self.categories}) for _ in batch]
-
-
-def cpu_flags() -> str:
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return "unknown"
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_tile")
-    return " ".join(f for f in wanted if f in flags.split())
 
 
 def seed(store: Store, posts: int) -> None:

@@ -32,6 +32,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.spam_soak import cpu_flags  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.lab.evaluation import datasets  # noqa: E402
 from bot.runtime import wiring  # noqa: E402
@@ -84,6 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     texts, claim_texts = posts_and_claims(args.claims)
     config = Config()
+    print(f"cpu: {cpu_flags()}")
     if args.stack == "default":
         started = time.perf_counter()
         scorers, embedder = build_scorers(config.scorers)

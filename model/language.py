@@ -26,7 +26,8 @@ ROUTE_SURE = 0.9
 """How sure the model must be before a post is taken out of the English scorers' hands. Measured
 (docs/evaluation.md): at 0.9 none of OLID's English test tweets and none of the functional suite's
 cases is routed away, while 37-96 % of Danish, Portuguese, Spanish, German and Italian posts are;
-the rest are scored as English with a note saying the language was unsure."""
+the rest are read by the English scorers (and the language's own, if it has one) with a note saying
+the language was unsure."""
 LANGUAGES = [
     "en",
     "de",
@@ -80,7 +81,6 @@ LANGUAGES = [
     "sw",
     "ca",
     "eu",
-    "gl",
     "ga",
     "cy",
     "sq",
@@ -88,6 +88,9 @@ LANGUAGES = [
     "af",
 ]
 _WORD = re.compile(r"[^\W\d_]+")
+_NOT_LANGUAGE = re.compile(r"@[\w.-]+|https?://\S+|www\.\S+|\[?\bURL\b\]?|^RT\b|#")
+"""mentions, links, the datasets' @USER and URL placeholders, a retweet's RT and the hash of a
+hashtag: handles and links are in no language, and a character model reads them as one"""
 
 _lock = threading.Lock()
 _identifier: Any = None
@@ -112,6 +115,7 @@ def _english_words() -> frozenset[str]:
 
 def detect(text: str) -> list[str]:
     """ISO 639 codes, most likely first: one language, or none for a text with no letters."""
+    text = _NOT_LANGUAGE.sub(" ", text)
     if not any(c.isalpha() for c in text):
         return []
     ranked = _model().rank(text)[:2]
@@ -145,7 +149,7 @@ class LanguageId:
                 out.append(Language(None, False))
                 continue
             tags = {h.split("-")[0].lower() for h in hint}
-            p = float(_model().classify(text)[1]) if found[0] != "en" else 1.0
+            p = float(_model().classify(_NOT_LANGUAGE.sub(" ", text))[1]) if found[0] != "en" else 1.0
             if found[0] != "en" and "en" in tags and p < ROUTE_SURE:
                 out.append(Language("en", False))
             else:
