@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 BUCKETS = 2**20
+_WORD = re.compile(r"\S+")
 Kind = Literal["char", "word"]
 _ANALYSERS: dict[str, dict[str, Any]] = {
     # character 2-5-grams inside word boundaries: robust to spelling games and unseen words
@@ -45,10 +47,11 @@ class HashedTfidf:
         self._hasher = hasher(self.kind)
 
     @classmethod
-    def fit(cls, kind: Kind, texts: Sequence[str]) -> HashedTfidf:
+    def fit(cls, kind: Kind, texts: Sequence[str], min_df: int = 1) -> HashedTfidf:
+        """`min_df`: buckets in fewer training texts count for nothing (a smaller artifact)."""
         counts = hasher(kind).transform(list(texts))
         df = np.bincount(counts.indices, minlength=BUCKETS)
-        idf = np.where(df > 0, np.log((1 + len(texts)) / (1 + df)) + 1, 0).astype(np.float32)
+        idf = np.where(df >= max(min_df, 1), np.log((1 + len(texts)) / (1 + df)) + 1, 0).astype(np.float32)
         return cls(kind, idf)
 
     def weighted(self, texts: Sequence[str]) -> Any:
@@ -60,6 +63,25 @@ class HashedTfidf:
         from sklearn.preprocessing import normalize
 
         return normalize(self.weighted(texts), norm="l2", copy=False)
+
+    def word_contributions(self, coef: NDArray[np.float32], text: str, top: int = 3) -> list[tuple[int, int, float]]:
+        """The words of `text` pushing its logit up most, as (start, end, contribution), for a
+        char model and one output's weights `coef` (BUCKETS,).
+
+        char_wb n-grams never cross whitespace, so a post's logit is exactly the sum of its
+        words' parts (divided by the post's norm, the same for every word)."""
+        words = list(_WORD.finditer(text))
+        if not words:
+            return []
+        weighted = self.weighted([text, *(w.group() for w in words)])
+        post = weighted[0]
+        norm = float(np.sqrt(post.multiply(post).sum())) or 1.0
+        per_word = weighted[1:] @ coef
+        ranked = sorted(
+            ((w.start(), w.end(), float(c) / norm) for w, c in zip(words, per_word, strict=True)),
+            key=lambda item: -item[2],
+        )
+        return [r for r in ranked[:top] if r[2] > 0]
 
     def pack(self, coef: NDArray[np.float32], prefix: str) -> dict[str, NDArray[Any]]:
         """The seen buckets with their IDF and (buckets, outputs) weights, for np.savez."""

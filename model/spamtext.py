@@ -12,7 +12,6 @@ The features are model/ngrams.py's hashed TF-IDF, shared with the toxicity head.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,6 @@ from moderation.scoring import ScorerError, ScoreResult, ScoringInput
 
 SHIPPED = "spam-text.npz"
 _EXPLAIN_AT = 0.5
-_WORD = re.compile(r"\S+")
 
 
 @dataclass
@@ -60,22 +58,8 @@ class SpamTextModel:
         return probs
 
     def explain(self, text: str, top: int = 3) -> list[tuple[int, int, float]]:
-        """The words pushing `text` towards spam most, as (start, end, contribution) in `text`.
-
-        char_wb n-grams never cross whitespace, so a post's logit is exactly the sum of its
-        words' parts (divided by the post's norm, the same for every word)."""
-        words = list(_WORD.finditer(text))
-        if not words:
-            return []
-        weighted = self.features.weighted([text, *(w.group() for w in words)])
-        post = weighted[0]
-        norm = float(np.sqrt(post.multiply(post).sum())) or 1.0
-        per_word = weighted[1:] @ self.coef
-        ranked = sorted(
-            ((w.start(), w.end(), float(c) / norm) for w, c in zip(words, per_word, strict=True)),
-            key=lambda item: -item[2],
-        )
-        return [r for r in ranked[:top] if r[2] > 0]
+        """The words pushing `text` towards spam most, as (start, end, contribution) in `text`."""
+        return self.features.word_contributions(self.coef, text, top)
 
     def save(self, path: Path) -> None:
         """Compressed; only the buckets seen in training are written (about 0.4 MB)."""

@@ -15,7 +15,7 @@ from moderation.actions import ActionPlanner, ActionSpec
 from moderation.domains import DomainReputation
 from moderation.normalise import Normalised, normalise
 from moderation.policy import Policy, PolicyRules, decide
-from moderation.scoring import Cascade, Scorer, ScoreResult, ScoringInput, check_results
+from moderation.scoring import Cascade, LanguageScorer, Scorer, ScoreResult, ScoringInput, check_results
 from moderation.spam import SpamRules
 from moderation.types import Decision, Language, Post, Reading
 from moderation.windows import merge_windows, split_windows
@@ -40,7 +40,7 @@ class LanguageModel(Protocol):
 
 
 READS = frozenset({"en"})
-"""The languages every shipped text scorer reads."""
+"""The languages the English scorers read; a LanguageScorer adds its own."""
 
 
 class Decider:
@@ -56,8 +56,12 @@ class Decider:
         domains: DomainReputation | None = None,
         languages: LanguageModel | None = None,
     ) -> None:
-        """`languages`: without one, every post is scored as if in a language the scorers read."""
-        self.scorers = [s for s in scorers if not isinstance(s, Cascade)]
+        """`languages`: without one, every post is scored as if in a language the scorers read.
+        Among `scorers`, each LanguageScorer gets the posts surely in its languages, which no other
+        scorer sees."""
+        self.native = [s for s in scorers if isinstance(s, LanguageScorer)]
+        self.scorers = [s for s in scorers if not isinstance(s, Cascade | LanguageScorer)]
+        self.reads = READS.union(*(s.languages for s in self.native))
         cascades = [s for s in scorers if isinstance(s, Cascade)]
         if len(cascades) > 1:
             raise ValueError("at most one cascade scorer")
@@ -75,7 +79,7 @@ class Decider:
         """told each scorer's name and seconds per batch (the service's metrics)"""
         self.shadow_overrides: dict[tuple[str, str], bool] = {}
         """(platform, community) -> shadow, as switched by moderators at run time."""
-        self.versions = {s.name: s.version for s in self.scorers}
+        self.versions = {s.name: s.version for s in [*self.scorers, *self.native]}
         if self.cascade is not None:
             self.versions[self.cascade.scorer.name] = self.cascade.scorer.version
         if embedder is not None:
@@ -93,10 +97,12 @@ class Decider:
         """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting).
         `route=False`: the caller has settled the language (the scoring API answers only for the
         English it accepted), so every post is read and none is identified."""
-        batch = _Batch.of(posts, self.embedder, self.languages if route else None)
-        readable = [one for one in batch.posts if one.reading is not Reading.UNREAD]
+        batch = _Batch.of(posts, self.embedder, self.languages if route else None, self.reads)
+        english = [one for one in batch.posts if one.english]
         for scorer in self.scorers:
-            self._score(scorer, batch, readable)
+            self._score(scorer, batch, english)
+        for native in self.native:
+            self._score(native, batch, [one for one in batch.posts if one.native in native.languages])
         self._run_cascade(batch)
         for one in batch.posts:  # in post order, so a burst inside one batch is seen
             if self.spam is not None:
@@ -131,11 +137,7 @@ class Decider:
         if self.cascade is None:
             return
         c = self.cascade
-        doubts = [
-            (one, d)
-            for one in batch.posts
-            if one.reading is not Reading.UNREAD and (d := c.uncertain(one.results)) is not None
-        ]
+        doubts = [(one, d) for one in batch.posts if one.english and (d := c.uncertain(one.results)) is not None]
         if not doubts:
             return
         self._score(c.scorer, batch, [one for one, _ in doubts])
@@ -167,6 +169,14 @@ class _InFlight:
     """the cascade scorer's name, where it settled a doubt about this post"""
     language: Language | None = None
     reading: Reading = Reading.READ
+    native: str | None = None
+    """the language whose own scorer reads this post (alone where the language is sure, with the
+    English scorers where not); None: the English scorers alone"""
+
+    @property
+    def english(self) -> bool:
+        """Whether the English scorers read this post."""
+        return self.reading is Reading.UNSURE or (self.reading is Reading.READ and self.native is None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,16 +190,27 @@ class _Batch:
     """where each window starts in its post's normalised text (to map evidence back)"""
 
     @classmethod
-    def of(cls, posts: Sequence[Post], embedder: EmbeddingModel | None, languages: LanguageModel | None) -> _Batch:
+    def of(
+        cls,
+        posts: Sequence[Post],
+        embedder: EmbeddingModel | None,
+        languages: LanguageModel | None,
+        reads: frozenset[str] = READS,
+    ) -> _Batch:
+        """Only the windows the English scorers read are embedded."""
         flights: list[_InFlight] = []
         starts: list[int] = []
         texts: list[str] = []
+        natives: list[str | None] = []
+        english_too: list[bool] = []
         found = languages.identify([p.text for p in posts], [_tags(p) for p in posts]) if languages else None
         for i, post in enumerate(posts):
             norm = normalise(post.text)
             one = _InFlight(post, norm, [])
             if found is not None:
-                one.language, one.reading = found[i], reading_of(found[i])
+                one.language, one.reading = found[i], reading_of(found[i], reads)
+                if found[i].code in reads and found[i].code not in READS:
+                    one.native = found[i].code  # unsure: the English scorers read it too
             flights.append(one)
             if one.reading is Reading.UNREAD:
                 continue  # never embedded: no scorer reads it
@@ -197,14 +218,25 @@ class _Batch:
                 one.windows.append(len(texts))
                 starts.append(a)
                 texts.append(norm.text[a:b])
+                natives.append(one.native)
+                english_too.append(one.english)
+        english = [j for j, wanted in enumerate(english_too) if wanted]
         sentence: list[list[float]] | None = None
         branch: list[list[float]] | None = None
-        if embedder is not None:
-            sentence, branch = embedder.encode(texts)
-        inputs = [
-            ScoringInput(t, sentence[j] if sentence is not None else None, branch[j] if branch is not None else None)
-            for j, t in enumerate(texts)
-        ]
+        if embedder is not None and english:
+            sentence, branch = embedder.encode([texts[j] for j in english])
+        where = {j: k for k, j in enumerate(english)}
+        inputs = []
+        for j, (text, code) in enumerate(zip(texts, natives, strict=True)):
+            k = where.get(j)
+            inputs.append(
+                ScoringInput(
+                    text,
+                    sentence[k] if sentence is not None and k is not None else None,
+                    branch[k] if branch is not None and k is not None else None,
+                    code,
+                )
+            )
         return cls(flights, inputs, starts)
 
 
@@ -214,8 +246,10 @@ def _tags(post: Post) -> list[str]:
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
-def reading_of(found: Language) -> Reading:
-    """Whether the text scorers read a post the language model said this of."""
+def reading_of(found: Language, reads: frozenset[str] = READS) -> Reading:
+    """Whether the text scorers (reading `reads`) read a post the language model said this of."""
     if found.code is None or found.code in READS:
         return Reading.READ
-    return Reading.UNREAD if found.sure else Reading.UNSURE
+    if not found.sure:
+        return Reading.UNSURE  # the English scorers read it, with a note saying so
+    return Reading.READ if found.code in reads else Reading.UNREAD

@@ -125,11 +125,11 @@ def _language_reason(language: Language, reading: Reading, rules: PolicyRules) -
             0.0,
             0.0,
             rules.unscored_languages,
-            f"not scored: language {language.code} (modbot's text scorers read English only) "
+            f"not scored: language {language.code} (no text scorer configured reads it) "
             f"-> {rules.unscored_languages.value} (policy.unscored_languages)",
         )
     if reading is Reading.UNSURE:
-        message = f"language unsure (looks like {language.code}): scored as English"
+        message = f"language unsure (looks like {language.code}): the English scorers read it"
         return Reason("language", "language", 0.0, 0.0, Outcome.LOG, message)
     return None
 

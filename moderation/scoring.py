@@ -20,6 +20,9 @@ class ScoringInput:
     embedding: Sequence[float] | None = None
     branch: Sequence[float] | None = None
     """The fine-tuned top layers' vector, when the embedding model carries a head's branch."""
+    language: str | None = None
+    """The post's language, for a scorer that reads other languages than English (None: English
+    or not known)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,15 @@ class Scorer(Protocol):
     def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
         """One result per input, in order, every score in [0, 1]."""
         ...
+
+
+@runtime_checkable
+class LanguageScorer(Scorer, Protocol):
+    """A scorer for posts in other languages than English: the Decider sends it only the posts
+    surely in one of its `languages` (each input says which), and those posts go to no English
+    scorer."""
+
+    languages: frozenset[str]
 
 
 class ScorerError(RuntimeError):

@@ -264,12 +264,14 @@ class Language:
 
 
 class Reading(StrEnum):
-    """Whether the text scorers could read a post: they read English only (the Decider's `reads`)."""
+    """Whether the text scorers could read a post: English, or a language with a scorer of its own
+    (the Decider's `reads`)."""
 
     READ = "read"
     """in a language they read, or no letters at all"""
     UNSURE = "unsure"
-    """looks like another language, but the model is not sure: scored as English, with a note"""
+    """looks like another language, but the model is not sure: the English scorers read it (and
+    that language's own scorer, if it has one), with a note"""
     UNREAD = "not read"
     """surely another language: the text scorers skip it and the policy for unscored languages decides"""
 

@@ -14,7 +14,7 @@ import sys
 import time
 import tomllib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from bot.runtime.wiring import planner
 from bot.storage.db import make_engine, upgrade
 from bot.storage.store import Store
 from bot.web.accounts import Accounts
+from moderation.scoring import ScoreResult, ScoringInput
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -49,10 +50,12 @@ def swearing_verdicts() -> Verdicts:
     return Verdicts(config.build_policy(), planner(config))
 
 
-RULES_ONLY: dict[str, Any] = {"head": {"enabled": False}, "spam_text": {"enabled": False}}
+RULES_ONLY: dict[str, Any] = {"head": {"enabled": False}, "spam_text": {"enabled": False}, "native": {"enabled": False}}
 """`scorers` for tests of the runtime, not of the models: the profanity scorer and the spam rules,
 which load in a second where the abuse model takes several (and far more on a busy machine)."""
-RULES_ONLY_TOML = "[scorers.head]\nenabled = false\n[scorers.spam_text]\nenabled = false\n"
+RULES_ONLY_TOML = (
+    "[scorers.head]\nenabled = false\n[scorers.spam_text]\nenabled = false\n[scorers.native]\nenabled = false\n"
+)
 
 PG_URL = os.environ.get("MODBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
@@ -209,3 +212,20 @@ def scaled_out_config(
         '[logging]\nlevel = "warning"\n' + tail
     )
     return config, feed, stream
+
+
+class Reader:
+    """A text scorer a test can see: it records what it was asked to read, and calls "idiot"
+    harassment."""
+
+    name = "reader"
+    version = "1"
+    categories = ("harassment",)
+    needs_embedding = False
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
+        self.read += [i.text for i in batch]
+        return [ScoreResult({"harassment": 0.9 if "idiot" in i.text else 0.0}) for i in batch]

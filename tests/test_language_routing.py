@@ -5,7 +5,6 @@ English with a note. The language is recorded on the decision and stored (SQLite
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +14,8 @@ from bot.config import Config
 from bot.storage.store import Store
 from model.language import LanguageId
 from moderation.decider import Decider
-from moderation.scoring import ScoreResult, ScoringInput
 from moderation.types import Author, Decision, Outcome, Post
+from tests.conftest import Reader
 
 NOT_ENGLISH = [
     ("de", "Meine Nachbarn haben gestern ein großes Fest im Garten gefeiert und alle eingeladen"),
@@ -29,22 +28,6 @@ NOT_ENGLISH = [
     ("ar", "سنذهب إلى السوق غدا صباحا لشراء الخضار والفواكه"),
     ("zh", "我们明天早上一起去公园散步吧，天气应该很好"),
 ]
-
-
-class Reader:
-    """A text scorer the test can see: it records what it was asked to read."""
-
-    name = "reader"
-    version = "1"
-    categories = ("harassment",)
-    needs_embedding = False
-
-    def __init__(self) -> None:
-        self.read: list[str] = []
-
-    def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
-        self.read += [i.text for i in batch]
-        return [ScoreResult({"harassment": 0.9 if "idiot" in i.text else 0.0}) for i in batch]
 
 
 def _decide(
@@ -130,3 +113,20 @@ def test_the_stats_show_volume_and_flag_rate_per_language(store: Store) -> None:
     store.record([(row, p, d, a) for (row, p), (d, a) in zip(accepted, decided, strict=True)])
     rows = {r["language"]: (r["decisions"], r["flag_rate"]) for r in stats(store)["per_language"]}
     assert rows == {"en": (2, 0.5), "de": (1, 0.0), "(none)": (1, 0.0)}
+
+
+@pytest.mark.parametrize(("language", "cases"), [("", {"0", "1"}), ("de", {"1"}), ("en", {"0"}), ("-", set())])
+def test_the_queue_filters_by_language(store: Store, language: str, cases: set[str]) -> None:
+    from bot.web.queries import QueueFilter, queue
+
+    texts = ["you absolute idiot", NOT_ENGLISH[0][1], "thanks for the recipe"]
+    posts = [Post("console", "c", "", str(i), Author(f"a{i}"), t, datetime.now(UTC)) for i, t in enumerate(texts)]
+    accepted = store.accept(posts)
+    policy = Config.model_validate({"policy": {"unscored_languages": "flag"}}).build_policy()
+    decider = Decider([Reader()], policy, languages=LanguageId())  # type: ignore[list-item]
+    decided = decider.decide([p for _, p in accepted])
+    store.record([(row, p, d, a) for (row, p), (d, a) in zip(accepted, decided, strict=True)])
+    found = queue(store, QueueFilter(language=language))
+    by_id = {c.id: c.post.id for c in store.cases()}
+    assert {by_id[r.id] for r in found.rows} == cases and found.matching == len(cases)
+    assert {r.language for r in found.rows} <= {"en", "de"}

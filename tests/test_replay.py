@@ -170,3 +170,30 @@ def test_a_post_no_scorer_read_stays_unread_in_a_replay(store: Store) -> None:
     store.record([(row, post, d, acts) for (row, post), (d, acts) in zip(accepted, decided, strict=True)])
     tally = _tally(store, deciding(0.3))
     assert tally.how == {Replayed.STORED: 1} and dict(tally.moves) == {(Outcome.LOG, Outcome.LOG): 1}
+
+
+class Deutsch(Words):
+    """A scorer for German posts only (a LanguageScorer)."""
+
+    name = "deutsch"
+    languages = frozenset({"de"})
+
+
+def test_a_new_language_model_rescores_only_its_languages_posts(store: Store) -> None:
+    """Stored "not scored: language de" before German had a model: the German post is rescored by
+    it and read; the English post is replayed from its stored scores (the model never reads it)."""
+    from model.language import LanguageId
+
+    def deciding(*scorers: Words) -> Decider:
+        return Decider(list(scorers), Config().build_policy(), languages=LanguageId())  # type: ignore[arg-type]
+
+    german = "Du bist so ein Vollidiot, und deine Nachbarn wissen das auch schon lange"
+    texts = [("de1", german), ("en1", "you absolute idiot")]
+    posts = [Post("console", "garden", "general", pid, Author(pid), t, datetime.now(UTC)) for pid, t in texts]
+    accepted = store.accept(posts)
+    decided = deciding(Words("v1")).decide([p for _, p in accepted])
+    assert [d.outcome for d, _ in decided] == [Outcome.LOG, Outcome.FLAG]
+    store.record([(row, post, d, acts) for (row, post), (d, acts) in zip(accepted, decided, strict=True)])
+    tally = _tally(store, deciding(Words("v1"), Deutsch("v1")))
+    assert tally.how == {Replayed.STORED: 1, Replayed.RESCORED: 1}
+    assert dict(tally.moves) == {(Outcome.LOG, Outcome.FLAG): 1, (Outcome.FLAG, Outcome.FLAG): 1}

@@ -102,6 +102,7 @@ def test_config_enables_it_and_the_decision_carries_the_reason() -> None:
                 "head": {"enabled": False},
                 "spam": {"enabled": False},
                 "spam_text": {"enabled": True},
+                "native": {"enabled": False},
             }
         }
     )

@@ -26,9 +26,10 @@ def register(sub: Subcommands) -> None:
     p = sub.add_parser("eval", help="measure the configured scorers on public labelled data")
     p.add_argument(
         "suite",
-        choices=("bias", "toxicity", "abuse", "functional", "claims", "spam", "injection", "live"),
+        choices=("bias", "toxicity", "abuse", "functional", "languages", "claims", "spam", "injection", "live"),
         help="bias: madlibs identity AUCs; toxicity: OLID, Davidson; abuse: every abuse set's test split per "
         "category through the default policy; functional: modbot's own templated functional suite; "
+        "languages: every other-language set's test split, routed by language, through the default policy; "
         "claims: CheckThat! retrieval; "
         "spam: the spam-text recipe cross-validated on SMS spam; "
         "injection: the reply assistant's prompt-injection rules on BIPIA, NotInject, WildGuard; "
@@ -51,14 +52,28 @@ def register(sub: Subcommands) -> None:
     p.add_argument(
         "model",
         nargs="?",
-        choices=("abuse", "spam", "claims"),
+        choices=("abuse", "spam", "claims", "native"),
         default="abuse",
         help="abuse: the fine-tuned abuse model (default); spam: the spam-text classifier; "
-        "claims: the map that adapts the embedding to fact-check matching",
+        "claims: the map that adapts the embedding to fact-check matching; "
+        "native: one model per language other than English, from that language's own data",
     )
     p.add_argument("--data", type=Path, default=_DATA, help="datasets folder")
     p.add_argument("--out", type=Path, default=None, help="artifact path (default: the one shipped in the package)")
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument(
+        "--languages",
+        type=_languages,
+        default=None,
+        metavar="CODES",
+        help="native: only these languages, comma-separated ISO 639-1 codes (default: every one whose "
+        "data's licence allows shipping)",
+    )
+    p.add_argument(
+        "--noncommercial",
+        action="store_true",
+        help="native: also train on data under a non-commercial licence (never into the shipped artifact: needs --out)",
+    )
     p.add_argument(
         "--counterfactuals",
         type=_count,
@@ -122,7 +137,7 @@ def _need_data(folder: Path) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from bot.lab.evaluation import abuse, runner
+    from bot.lab.evaluation import abuse, languages, runner
     from bot.runtime import wiring
 
     config = config_of(args)
@@ -147,6 +162,8 @@ def evaluate(args: argparse.Namespace) -> int:
                 report, plots = abuse.per_set(args.data, decider, command)
             elif args.suite == "functional":
                 report, plots = abuse.functional(decider, command)
+            elif args.suite == "languages":
+                report, plots = languages.per_language(args.data, decider, command)
             else:
                 report, plots = runner.toxicity(args.data, score, decider.versions, command, args.threshold)
     for path in report.write(args.out, plots):
@@ -184,10 +201,18 @@ def _count(value: str) -> int:
     return number
 
 
+def _languages(value: str) -> list[str]:
+    codes = [c.strip() for c in value.split(",") if c.strip()]
+    bad = [c for c in codes if not (len(c) == 2 and c.isascii() and c.isalpha() and c.islower())]
+    if bad or not codes:
+        raise argparse.ArgumentTypeError(f"expected ISO 639-1 codes like de,da; not {', '.join(bad) or 'nothing'}")
+    return codes
+
+
 def train(args: argparse.Namespace) -> int:
     import model
-    from bot.lab import claims_training, spam_training, training
-    from model import claimmap, heads, spamtext
+    from bot.lab import claims_training, native_training, spam_training, training
+    from model import claimmap, heads, native, spamtext
 
     config = config_of(args)
     _need_data(args.data)
@@ -196,6 +221,9 @@ def train(args: argparse.Namespace) -> int:
     with failing_on(FileNotFoundError, ValueError, code=USAGE):
         if args.model == "spam":
             _, summary = spam_training.train(args.data, args.out or artifacts / spamtext.SHIPPED, seed=args.seed)
+        elif args.model == "native":
+            target = args.out or artifacts / native.SHIPPED
+            _, summary = native_training.train(args.data, target, args.languages, args.noncommercial)
         elif args.model == "claims":
             target = args.out or artifacts / claimmap.SHIPPED
             _, summary = claims_training.train(args.data, target, config.data.dir / "cache", seed=args.seed)

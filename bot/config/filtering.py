@@ -3,10 +3,11 @@ and channel overrides."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -75,6 +76,21 @@ class SpamTextConfig(Strict):
     """A model trained elsewhere; default: the one shipped in the package."""
 
 
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+
+
+class NativeConfig(Strict):
+    """Scorers for posts in other languages than English, one per language, trained on that
+    language's own data by `modbot train native` (offline, shipped for the languages whose data
+    allows it). A post surely in one of them is scored by its language's model, not the English ones."""
+
+    enabled: bool = True
+    artifact: UserPath | None = None
+    """A model trained elsewhere (say with --noncommercial); default: the one shipped in the package."""
+    languages: list[LanguageCode] | None = None
+    """Only these of the artifact's languages (ISO 639-1); default: all of them."""
+
+
 class SpamConfig(Strict):
     """Spam and coordinated-abuse rules (category `spam`); each describes its match in the reason."""
 
@@ -123,6 +139,7 @@ class ScorersConfig(Strict):
     embedding: EmbeddingConfig = EmbeddingConfig()
     spam: SpamConfig = SpamConfig()
     spam_text: SpamTextConfig = SpamTextConfig()
+    native: NativeConfig = NativeConfig()
     domains: DomainsConfig = DomainsConfig()
 
 

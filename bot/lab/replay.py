@@ -62,8 +62,10 @@ class Tally:
 
 def stale_scorers(item: StoredForReplay, decider: Decider) -> set[str]:
     """Scorers of the new configuration that did not score this post as they would now (new, or
-    another version; every one that reads the embedding when the embedding changed)."""
+    another version; every one that reads the embedding when the embedding changed). A language's
+    own scorer is never stale for a post in another language."""
     kept = {decider.spam.name if decider.spam is not None else "", decider.languages.name if decider.languages else ""}
+    kept |= {s.name for s in decider.native if item.language not in s.languages}  # it never reads this post
     stale = {n for n, v in decider.versions.items() if item.scorer_versions.get(n) != v and n not in kept}
     if "embedding" in stale:
         stale |= {s.name for s in decider.scorers if s.needs_embedding}
@@ -103,17 +105,21 @@ def _decided(item: StoredForReplay, decider: Decider, rescored: Mapping[str, Map
     settled = cascade if cascade in results else None  # a cascade scorer scores only what it settles
     text = normalise(item.post.text) if rescored else _NO_TEXT
     rules = decider.rules_for(item.post)
-    language, reading = _read_as(item, decider)
+    language, reading = _read_as(item, decider, results)
     return decide(item.post, text, results, decider.versions, rules, settled, language, reading)
 
 
-def _read_as(item: StoredForReplay, decider: Decider) -> tuple[Language | None, Reading]:
-    """How the post was read when it was decided: in another language with no text scorer's
-    scores stored means the scorers skipped it; with them, the language was unsure."""
+def _read_as(
+    item: StoredForReplay, decider: Decider, results: Mapping[str, ScoreResult]
+) -> tuple[Language | None, Reading]:
+    """How the post is read with the scores it now has: in another language, by that language's
+    own scorer alone; with English scores, the language was unsure; with neither, no scorer read it."""
     if item.language is None or item.language in READS:
         return (Language(item.language, True) if item.language else None), Reading.READ
-    read = any(s.name in item.scores_by_scorer for s in decider.scorers)
-    return Language(item.language, not read), Reading.UNSURE if read else Reading.UNREAD
+    english = any(s.name in results for s in decider.scorers)
+    if not english and any(s.name in results and item.language in s.languages for s in decider.native):
+        return Language(item.language, True), Reading.READ
+    return Language(item.language, not english), Reading.UNSURE if english else Reading.UNREAD
 
 
 def report(tally: Tally, command: str, versions: dict[str, str]) -> Report:

@@ -64,11 +64,18 @@ def _spam_text(cfg: ScorersConfig) -> Scorer:
     return SpamTextScorer(SpamTextModel.load(cfg.spam_text.artifact))
 
 
+def _native(cfg: ScorersConfig) -> Scorer:
+    from model.native import NativeModels, NativeScorer
+
+    return NativeScorer(NativeModels.load(cfg.native.artifact, cfg.native.languages))
+
+
 SCORERS: tuple[Registered, ...] = (
     Registered("profanity", _profanity),
     Registered("detoxify", _detoxify),
     Registered("head", _head),
     Registered("spam_text", _spam_text),
+    Registered("native", _native),
 )
 """Every scorer that needs only its config; the fact-check matcher (`[scorers.claims]`) also needs
 the store and the shared embedding, so `build_scorers` adds it last."""

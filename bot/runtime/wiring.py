@@ -86,7 +86,7 @@ def decider_from(
     """The filter around scorers already built (the bench adds its own claim index)."""
     spam = build_spam_rules(config.scorers, config.scale.redis_url if shared_counters else "") if rules else None
     domains = domains or (build_domain_list(config.scorers) if rules else None)
-    languages = LanguageId()  # every shipped text scorer reads English only: the rest is said, not guessed
+    languages = LanguageId()  # a language no configured scorer reads is said to be unread, not guessed at
     built = Decider(scorers, config.build_policy(), embedder, planner(config), spam, domains, languages)
     if store is not None:
         built.shadow_overrides.update(store.shadow_overrides())

@@ -36,6 +36,7 @@ def queue_filter(query: Any) -> queries.QueueFilter:
         platform=query_text(query, "platform"),
         community=query_text(query, "community"),
         category=query_text(query, "category"),
+        language=_language(query_text(query, "language")),
         min_score=number(query, "min_score", -1e6, 1e6),
         max_score=number(query, "max_score", -1e6, 1e6),
         assignee=query_text(query, "assignee"),
@@ -43,6 +44,12 @@ def queue_filter(query: Any) -> queries.QueueFilter:
         sort=sort,
         offset=(page - 1) * 50,
     )
+
+
+def _language(value: str) -> str:
+    if value and value != "-" and not (len(value) == 2 and value.isascii() and value.isalpha()):
+        raise web.HTTPBadRequest(text='language must be an ISO 639-1 code like "de", or "-" for none identified')
+    return value.lower()
 
 
 async def verdict(request: web.Request, case_id: int, verdict: str, note: str | None) -> CaseView:

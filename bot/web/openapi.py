@@ -54,6 +54,7 @@ OPENAPI: dict[str, Any] = {
                     "platform",
                     "community",
                     "category",
+                    "language",
                     "min_score",
                     "max_score",
                     "assignee",

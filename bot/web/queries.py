@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.storage.records import REVISION, WAITING, ActionState, CaseState, Resolution, audit_row, original_id
@@ -27,6 +27,8 @@ class QueueFilter:
     platform: str = ""
     community: str = ""
     category: str = ""
+    language: str = ""
+    """ISO 639-1 of the post as identified; "-": none identified (no letters, or decided before)"""
     min_score: float | None = None
     max_score: float | None = None
     assignee: str = ""
@@ -50,6 +52,7 @@ class QueueRow:
     excerpt: str
     failed_actions: int = 0
     """Platform actions for this case that failed for good: a moderator must act by hand."""
+    language: str | None = None
 
 
 @dataclass
@@ -72,6 +75,9 @@ def queue(store: Store, f: QueueFilter) -> Queue:
             conditions.append(CaseRow.community == f.community)
         if f.category:
             conditions.append(CaseRow.category == f.category)
+        if f.language:
+            which = DecisionRow.language.is_(None) if f.language == "-" else DecisionRow.language == f.language
+            conditions.append(exists().where(DecisionRow.id == CaseRow.decision_id, which))
         if f.min_score is not None:
             conditions.append(CaseRow.score >= f.min_score)
         if f.max_score is not None:
@@ -86,8 +92,15 @@ def queue(store: Store, f: QueueFilter) -> Queue:
         position = {case_id: i for i, case_id in enumerate(ids)}
         page = sorted(
             session.execute(
-                select(CaseRow, PostRow.author_handle, PostRow.author_id, func.substr(PostRow.text, 1, 200))
+                select(
+                    CaseRow,
+                    PostRow.author_handle,
+                    PostRow.author_id,
+                    func.substr(PostRow.text, 1, 200),
+                    DecisionRow.language,
+                )
                 .join(PostRow, CaseRow.post_id == PostRow.id)
+                .join(DecisionRow, CaseRow.decision_id == DecisionRow.id)
                 .where(CaseRow.id.in_(ids))
             ).all(),
             key=lambda row: position[row[0].id],
@@ -101,19 +114,10 @@ def queue(store: Store, f: QueueFilter) -> Queue:
         )
         rows = [
             QueueRow(
-                c.id,
-                c.state,
-                c.assignee,
-                c.platform,
-                c.community,
-                c.category,
-                c.score,
-                c.opened_at,
-                handle or author_id,
-                text or "",
-                failed.get(c.id, 0),
+                *(c.id, c.state, c.assignee, c.platform, c.community, c.category, c.score, c.opened_at),
+                *(handle or author_id, text or "", failed.get(c.id, 0), language),
             )
-            for c, handle, author_id, text in page
+            for c, handle, author_id, text, language in page
         ]
         matching = session.scalar(select(func.count()).select_from(CaseRow).where(*conditions)) or 0
         counts = dict(session.execute(select(CaseRow.state, func.count()).group_by(CaseRow.state)).all())
