@@ -145,9 +145,13 @@ def test_training_keeps_non_commercial_data_out_unless_asked(tmp_path: Path) -> 
         native_training.train(Path("unused"), shipped_path, ["es"], noncommercial=True)
 
 
+DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not (DATA / "germeval2018").is_dir(), reason=f"no datasets at {DATA}")
 def test_the_shipped_recipe_reproduces_the_shipped_artifact(tmp_path: Path) -> None:
-    data = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    data = DATA
     trained, summary = native_training.train(data, tmp_path / "native.npz")
     shipped = NativeModels.load()
     assert set(trained.by_language) == set(shipped.by_language)
