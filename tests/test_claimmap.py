@@ -135,8 +135,11 @@ def test_modbot_train_claims_reproduces_the_shipped_map(tmp_path: Path) -> None:
         assert trained.meta["metrics"][key] == pytest.approx(value, abs=0.003)
     same_map = (trained.meta["epochs"], trained.blend_weight) == (shipped.meta["epochs"], shipped.blend_weight)
     if same_map:
-        assert np.abs(trained.post_weights - shipped.post_weights).max() < 1e-3
-        assert np.abs(trained.claim_weights - shipped.claim_weights).max() < 1e-3
+        # what a map does: where it sends unit vectors (weights differ in their last bits)
+        vectors = np.random.default_rng(0).standard_normal((256, trained.width)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        for ours, theirs in ((trained.posts, shipped.posts), (trained.claims, shipped.claims)):
+            assert (ours(vectors) * theirs(vectors)).sum(axis=1).min() > 0.999  # identity: 0.955
     else:
         table = trained.meta["selection"]
         assert table[f"{shipped.meta['epochs']} epochs, blend {shipped.blend_weight:g}"] >= max(table.values()) - 0.002
