@@ -34,8 +34,11 @@ class LanguageModel(Protocol):
     name: str
     version: str
 
-    def identify(self, texts: Sequence[str], hints: Sequence[Sequence[str]]) -> list[Language]:
-        """One answer per text; `hints` are the platform's language tags for it (may be empty)."""
+    def identify(
+        self, texts: Sequence[str], hints: Sequence[Sequence[str]], expected: Sequence[frozenset[str]] | None = None
+    ) -> list[Language]:
+        """One answer per text; `hints` are the platform's language tags for it (may be empty),
+        `expected` the languages its community says it writes in."""
         ...
 
 
@@ -97,7 +100,9 @@ class Decider:
         """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting).
         `route=False`: the caller has settled the language (the scoring API answers only for the
         English it accepted), so every post is read and none is identified."""
-        batch = _Batch.of(posts, self.embedder, self.languages if route else None, self.reads)
+        languages = self.languages if route else None
+        expected = [self.rules_for(p).languages for p in posts] if languages else []
+        batch = _Batch.of(posts, self.embedder, languages, expected, self.reads)
         english = [one for one in batch.posts if one.english]
         for scorer in self.scorers:
             self._score(scorer, batch, english)
@@ -195,15 +200,17 @@ class _Batch:
         posts: Sequence[Post],
         embedder: EmbeddingModel | None,
         languages: LanguageModel | None,
+        expected: Sequence[frozenset[str]],
         reads: frozenset[str] = READS,
     ) -> _Batch:
-        """Only the windows the English scorers read are embedded."""
+        """Only the windows the English scorers read are embedded; `expected`: the languages each
+        post's community writes in."""
         flights: list[_InFlight] = []
         starts: list[int] = []
         texts: list[str] = []
         natives: list[str | None] = []
         english_too: list[bool] = []
-        found = languages.identify([p.text for p in posts], [_tags(p) for p in posts]) if languages else None
+        found = languages.identify([p.text for p in posts], [_tags(p) for p in posts], expected) if languages else None
         for i, post in enumerate(posts):
             norm = normalise(post.text)
             one = _InFlight(post, norm, [])

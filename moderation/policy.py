@@ -33,6 +33,9 @@ class PolicyRules:
     unscored_languages: Outcome = Outcome.LOG
     """A post surely in a language no text scorer reads gets at least this, with a reason saying
     so: never a silent allow (flag sends such posts to a human)."""
+    languages: frozenset[str] = frozenset()
+    """The languages the community says it writes in: a prior for telling close languages apart
+    (Danish from Norwegian), never a filter."""
     extra: Mapping[str, str] = field(default_factory=dict)
     """Anything else that changes decisions, folded into the version so old decisions stay traceable."""
 
@@ -58,6 +61,8 @@ class PolicyRules:
         }
         if self.unscored_languages is not Outcome.LOG:  # the default leaves earlier versions as they were
             canonical["unscored_languages"] = self.unscored_languages.value
+        if self.languages:
+            canonical["languages"] = sorted(self.languages)
         digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
         return "p-" + digest[:12]
 

@@ -82,6 +82,40 @@ def test_english_unsure_and_tagged_posts(
     assert decision.reasons[0].source in (first_reason, "policy")
 
 
+@pytest.mark.parametrize(
+    ("text", "declared", "language"),
+    [
+        ("Legender dør aldrig", [], "no"),  # short Danish reads as Norwegian...
+        ("Legender dør aldrig", ["da", "en"], "da"),  # ...until the community says it writes Danish
+        ("Itu mah sdh nenek-nenek sy heran", [], "ms"),
+        ("Itu mah sdh nenek-nenek sy heran", ["id"], "id"),  # Indonesian, not Malay
+        ("thanks, see you at the meeting tomorrow", ["da"], "en"),  # English stays English
+        ("Mañana vamos a la playa con toda la familia si no llueve demasiado", ["da"], "es"),  # a prior, not a filter
+        ("MAÑANA NO HAY CLASES POR LA LLUVIA", [], "es"),  # shouting is read in lower case
+        ("USER USER Mañana vamos a la playa", [], "es"),  # the datasets' USER placeholder is no word
+    ],
+)
+def test_the_community_s_languages_settle_close_ones(text: str, declared: list[str], language: str) -> None:
+    reader = Reader()
+    config = Config.model_validate({"policy": {"languages": declared}})
+    decider = Decider([reader], config.build_policy(), languages=LanguageId())  # type: ignore[list-item]
+    post = Post("discord", "g", "c", "1", Author("a"), text, datetime.now(UTC))
+    [(decision, _)] = decider.decide([post], count=False)
+    assert decision.language == language
+
+
+def test_declared_languages_are_checked_and_inherited() -> None:
+    with pytest.raises(ValueError, match="languages"):
+        Config.model_validate({"policy": {"languages": ["Danish"]}})
+    config = Config.model_validate(
+        {"policy": {"languages": ["da"]}, "communities": {"g": {"channels": {"intl": {"languages": ["en"]}}}}}
+    )
+    policy = config.build_policy()
+    assert policy.rules_for("g", "general").languages == {"da"}
+    assert policy.rules_for("g", "intl").languages == {"en"}
+    assert policy.rules_for("g", "general").version != Config().build_policy().default.version
+
+
 def test_the_language_is_stored_with_the_decision(store: Store) -> None:
     texts = ["you absolute idiot", NOT_ENGLISH[0][1]]
     posts = [Post("console", "c", "", str(i), Author(f"a{i}"), t, datetime.now(UTC)) for i, t in enumerate(texts)]

@@ -19,6 +19,7 @@ from model import native
 from model.language import LanguageId
 from model.native import NativeModels, NativeScorer
 from moderation.decider import Decider
+from moderation.normalise import normalise
 from moderation.scoring import LanguageScorer, ScorerError, ScoringInput
 from moderation.types import Author, Decision, Outcome, Post
 from tests.conftest import Reader
@@ -135,9 +136,11 @@ def test_fit_save_load_round_trip_and_scoring_by_each_inputs_language(tmp_path: 
 
 def test_training_keeps_non_commercial_data_out_unless_asked(tmp_path: Path) -> None:
     assert {s.language for s in native_training.chosen_sets(None, False)} == {"de", "da", "pt", "ko", "zh"}
-    assert {"es", "it"} <= {s.language for s in native_training.chosen_sets(None, True)}
+    assert {"es", "it", "id"} <= {s.language for s in native_training.chosen_sets(None, True)}
     with pytest.raises(ValueError, match="non-commercial licence: es"):
         native_training.chosen_sets(["es"], False)
+    with pytest.raises(ValueError, match="non-commercial licence: id"):
+        native_training.chosen_sets(["id"], False)
     with pytest.raises(ValueError, match="no labelled data for xx"):
         native_training.chosen_sets(["xx"], False)
     shipped_path = Path(native.__file__).parent / "artifacts" / native.SHIPPED
@@ -151,15 +154,26 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 @pytest.mark.slow
 @pytest.mark.skipif(not (DATA / "germeval2018").is_dir(), reason=f"no datasets at {DATA}")
 def test_the_shipped_recipe_reproduces_the_shipped_artifact(tmp_path: Path) -> None:
-    data = DATA
-    trained, summary = native_training.train(data, tmp_path / "native.npz")
+    """The recipe from the shared data gives the shipped models back, compared by what they do:
+    the same figures on each test split and the same decisions on its posts. Weights are not
+    compared: the solver's last float bits differ between processors (AVX-512 or AVX2)."""
+    trained, summary = native_training.train(DATA, tmp_path / "native.npz")
     shipped = NativeModels.load()
     assert set(trained.by_language) == set(shipped.by_language)
+    figures = shipped.meta["per language"]
     for code, heads in trained.by_language.items():
         other = shipped.by_language[code]
         assert heads.categories == other.categories
         assert np.allclose(heads.features.idf, other.features.idf, atol=1e-5)
-        assert np.allclose(heads.coef, other.coef, atol=1e-3), code
+        row = trained.meta["per language"][code]
+        assert row["macro-F1"] == pytest.approx(figures[code]["macro-F1"], abs=0.003), code
+        [chosen] = [s for s in SETS if s.language == code]
+        _, test = chosen.load(DATA / chosen.folder)
+        texts = [normalise(t).text for t in test.texts]
+        ours, theirs = heads.predict(texts), other.predict(texts)
+        assert np.abs(ours - theirs).max() < 0.02, code
+        same = (ours >= native_training.THRESHOLD) == (theirs >= native_training.THRESHOLD)
+        assert same.mean() >= 0.995, code
     assert "macro-F1" in summary["de"]
 
 

@@ -155,6 +155,10 @@ class PolicyConfig(Strict):
     review_only: list[Category] = Field(default_factory=lambda: list(REVIEW_ONLY))
     timeout_minutes: int = Field(60, ge=1, le=40_320)
     unscored_languages: UnscoredLanguages = "log"
+    languages: list[LanguageCode] = []
+    """The languages posts here are written in (ISO 639-1), if the community knows: language ID
+    gives them odds of 10 to 1, which settles a short post between close languages (Danish or
+    Norwegian). A post read as English stays English; other languages are still recognised."""
     thresholds: Thresholds = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))  # type: ignore[arg-type]
 
     @field_validator("thresholds", mode="after")
@@ -174,6 +178,7 @@ class PolicyOverride(Strict):
     review_only: list[Category] | None = None
     timeout_minutes: int | None = Field(None, ge=1, le=40_320)
     unscored_languages: UnscoredLanguages | None = None
+    languages: list[LanguageCode] | None = None
     thresholds: Thresholds = {}
 
 

@@ -77,6 +77,7 @@ def _rules(p: PolicyConfig) -> PolicyRules:
         review_only=frozenset(p.review_only),
         timeout_seconds=p.timeout_minutes * 60,
         unscored_languages=Outcome(p.unscored_languages),
+        languages=frozenset(p.languages),
     )
 
 
@@ -91,6 +92,7 @@ def _override(base: PolicyRules, o: PolicyOverride) -> PolicyRules:
         review_only=base.review_only if o.review_only is None else frozenset(o.review_only),
         timeout_seconds=base.timeout_seconds if o.timeout_minutes is None else o.timeout_minutes * 60,
         unscored_languages=base.unscored_languages if o.unscored_languages is None else Outcome(o.unscored_languages),
+        languages=base.languages if o.languages is None else frozenset(o.languages),
     )
 
 

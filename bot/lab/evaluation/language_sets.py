@@ -135,19 +135,39 @@ def cold(folder: Path) -> tuple[Split, Split]:
     return merged, _cold_file(folder / "test.csv")
 
 
+def _by_hash(texts: list[str], labels: Labels) -> tuple[Split, Split]:
+    """For a set with no published split: a fifth of its texts, chosen by a hash of the text, is
+    the test (duplicates land on one side)."""
+    test = [hashlib.sha256(t.encode()).digest()[0] % 5 == 0 for t in texts]
+    return _split(texts, labels, [not t for t in test]), _split(texts, labels, test)
+
+
 def _mlma(language: str) -> Callable[[Path], tuple[Split, Split]]:
-    """MLMA has no split: a fifth of its tweets, chosen by a hash of the text, is the test. Every
-    tweet was collected for hate keywords and `normal` (the only non-hostile label) is a fifth of
-    them, so a model from it has never seen ordinary talk: trainable, but not shipped."""
+    """Every MLMA tweet was collected for hate keywords and `normal` (the only non-hostile label)
+    is a fifth of them, so a model from it has never seen ordinary talk: trainable, not shipped."""
 
     def load(folder: Path) -> tuple[Split, Split]:
         rows = _rows(folder / f"{language}_dataset.csv")
         texts = [r["tweet"] for r in rows]
-        labels = {"harassment": [int(r["sentiment"].strip() != "normal") for r in rows]}
-        test = [hashlib.sha256(t.encode()).digest()[0] % 5 == 0 for t in texts]
-        return _split(texts, labels, [not t for t in test]), _split(texts, labels, test)
+        return _by_hash(texts, {"harassment": [int(r["sentiment"].strip() != "normal") for r in rows]})
 
     return load
+
+
+PROTECTED = ("HS_Religion", "HS_Race", "HS_Physical", "HS_Gender")
+"""Indonesian hate-speech labels that name a protected attribute (HS_Other is mostly politics)"""
+
+
+def indonesian(folder: Path) -> tuple[Split, Split]:
+    """Ibrohim and Budi's tweets: abusive (swearing, insults) or hate speech is harassment; hate
+    speech about religion, race, disability or gender is hate. Latin-1, as released."""
+    rows = _rows(folder / "re_dataset.csv", encoding="latin-1")
+    texts = [r["Tweet"] for r in rows]
+    labels = {
+        "harassment": [int(r["HS"] == "1" or r["Abusive"] == "1") for r in rows],
+        "hate": [int(r["HS"] == "1" and any(r[k] == "1" for k in PROTECTED)) for r in rows],
+    }
+    return _by_hash(texts, labels)
 
 
 def hateval(folder: Path) -> tuple[Split, Split]:
@@ -205,5 +225,10 @@ SETS: tuple[LanguageSet, ...] = (
     LanguageSet(
         "it", "HaSpeeDe 2", "haspeede2-italian", "CC BY-NC-SA 4.0", False, False, ("hate",), 0.8088,
         "TheNorth, HaSpeeDe 2 Task A (tweets)", haspeede,
+    ),
+    LanguageSet(
+        "id", "Indonesian hate speech and abusive language", "indonesian-hate-abusive", "CC BY-NC-SA 4.0", False,
+        False, ("harassment", "hate"), None,
+        "none comparable (no split published; the paper reports multi-label accuracy)", indonesian,
     ),
 )  # fmt: skip
