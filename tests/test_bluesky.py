@@ -399,3 +399,61 @@ level = "warning"
     counts = dict(rows)
     assert all(counts.get(uri) == 1 for uri in uris), "a post was lost or decided twice"
     assert set(counts.values()) == {1}, "a post was decided twice"
+
+
+def test_a_burst_of_notifications_is_read_completely_and_history_is_not(
+    stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """source = "notifications": mentions from before the first start are not acted on; a burst of
+    100 replies (more than one page of listNotifications) is read completely, and replies sent
+    while modbot is stopped are read after the restart, each once."""
+    db_url = f"sqlite:///{tmp_path / 'modbot.db'}"
+    config = modbot_config(stack, tmp_path, db_url)
+    bluesky = config.adapters.bluesky.model_copy(update={"source": "notifications", "poll_seconds": 1.0})
+    config = config.model_copy(update={"adapters": config.adapters.model_copy(update={"bluesky": bluesky})})
+    store = Store(make_engine(db_url))
+
+    def stored() -> set[str]:
+        with store.engine.connect() as conn:
+            try:
+                return set(
+                    conn.execute(text("SELECT platform_post_id FROM posts WHERE platform = 'bluesky'")).scalars()
+                )
+            except Exception:
+                return set()
+
+    def marked() -> bool:
+        try:
+            return store.get_cursor("bluesky", f"notifications:{stack['accounts']['alice']['did']}") is not None
+        except Exception:  # modbot has not created its tables yet
+            return False
+
+    async def notified(alice: AsyncClient, uris: list[str]) -> bool:
+        page = await alice.app.bsky.notification.list_notifications({"limit": 100})
+        return set(uris) <= {n.uri for n in page.notifications}
+
+    async def go() -> tuple[list[str], list[str], list[str]]:
+        alice, bob = await login(stack, "alice"), await login(stack, "bob")
+        old = [(await post(bob, stack, f"old question {i}?", mention="alice")).uri for i in range(3)]
+        await eventually(lambda: notified(alice, old), what="the old mentions indexed")
+        root = await post(alice, stack, "Tell me about your bikes")
+        ref = models.AppBskyFeedPost.ReplyRef(
+            root=models.create_strong_ref(root), parent=models.create_strong_ref(root)
+        )
+        async with running(config, monkeypatch, stack):
+            await eventually(marked, what="the first poll's mark")
+            burst = [(await post(bob, stack, f"my bike number {i}", reply_to=ref)).uri for i in range(100)]
+            await eventually(lambda: set(burst) <= stored(), 120, what="all 100 replies stored")
+        later = [(await post(bob, stack, f"while you were away {i}", reply_to=ref)).uri for i in range(5)]
+        await eventually(lambda: notified(alice, later), what="the later replies indexed")
+        async with running(config, monkeypatch, stack):
+            await eventually(lambda: set(later) <= stored(), 60, what="the replies sent while stopped")
+        return old, burst, later
+
+    old, burst, later = asyncio.run(go())
+    assert not set(old) & stored(), "mentions from before the first start were acted on"
+    with store.engine.connect() as conn:
+        counts = conn.execute(
+            text("SELECT platform_post_id, count(*) FROM posts WHERE platform = 'bluesky' GROUP BY platform_post_id")
+        ).all()
+    assert {uri for uri, _ in counts} == set(burst) | set(later) and {n for _, n in counts} == {1}

@@ -150,6 +150,9 @@ class BlueskyConfig(Strict):
     """DIDs or handles for `replies` and `accounts` (the bot itself is always watched for `replies`)."""
     poll_seconds: float = Field(15.0, ge=1.0, le=3600)
     """How often notifications are fetched (source = "notifications")."""
+    notifications_backfill: bool = False
+    """First start only (nothing read yet): decide the notifications the AppView still holds.
+    Off: start from now, so a new bot does not answer old mentions."""
     community: str = Field("", max_length=200)
     """Community name for policy and the review queue; empty: the bot's handle."""
     moderation_service_did: str = Field("did:plc:ar7c4by46qjdydhdevvrndac", pattern=r"^did:[a-z]+:[A-Za-z0-9._:%-]+$")

@@ -37,6 +37,7 @@ from atproto_client.exceptions import (
 from bot.adapters.base import ActionFailed, PostSink, raw_bytes
 from bot.adapters.bluesky.actions import carry_out
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
+from bot.adapters.bluesky.notifications import MAX_PAGES, PAGE, Notification, unread
 from bot.config import BlueskyConfig
 from bot.storage.db import DatabaseError
 from bot.storage.records import ActionRecord, CursorUpdate
@@ -275,37 +276,37 @@ class BlueskyAdapter:
     # --- notifications --------------------------------------------------------------------------
 
     async def _run_notifications(self) -> None:
-        """Mentions, replies and quotes of the bot account, polled (needs an AppView)."""
+        """Mentions, replies and quotes of the bot account, polled (needs an AppView), each read
+        once: the mark of the newest handled is stored with the posts it covers."""
+        key = f"notifications:{self.did}"
+        mark = await self.sink.cursor(PLATFORM, key, self._stopping)
         while not self._stopping.is_set():
             try:
-                page = await self.client.app.bsky.notification.list_notifications({"limit": 50})
-                posts = []
-                for n in page.notifications:
-                    if n.reason not in ("mention", "reply", "quote"):
-                        continue
-                    record = models.get_model_as_dict(n.record)
-                    try:
-                        post = post_from_record(
-                            n.author.did,
-                            rkey_of(n.uri),
-                            n.cid,
-                            record,
-                            self.community,
-                            Author(id=n.author.did, handle=n.author.handle),
-                        )
-                    except RecordError as exc:
-                        self._skip("notification", f"{n.uri}: {exc}", raw_bytes(record))
-                        continue
-                    posts.append(self._mark_question(post))
+                found = await unread(self.client, mark, self.config.notifications_backfill)
+                if not found.complete:
+                    log.warning("bluesky notifications: over %d since the last poll, older not read", PAGE * MAX_PAGES)
+                posts = [p for n in found.notifications if (p := self._notified(n)) is not None]
                 await self._hand_over_skipped()
-                if posts:
-                    await self.sink.submit(posts)
+                if posts or found.mark != mark:
+                    cursor = CursorUpdate(PLATFORM, key, found.mark) if found.mark else None
+                    await self.sink.submit(posts, cursor)
+                    mark = found.mark
                 self._connected = True
             except RequestErrorBase as exc:
                 log.warning("bluesky notifications: %s", exc)
                 self.reconnects += self._connected
                 self._connected = False
             await self._sleep(self.config.poll_seconds)
+
+    def _notified(self, n: Notification) -> Post | None:
+        record = models.get_model_as_dict(n.record)
+        try:
+            author = Author(id=n.author.did, handle=n.author.handle)
+            post = post_from_record(n.author.did, rkey_of(n.uri), n.cid, record, self.community, author)
+        except RecordError as exc:
+            self._skip("notification", f"{n.uri}: {exc}", raw_bytes(record))
+            return None
+        return self._mark_question(post)
 
     # --- actions --------------------------------------------------------------------------------
 
