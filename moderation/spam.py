@@ -54,6 +54,21 @@ class Context:
     settings: SpamSettings
     now: float
     fingerprint: tuple[str, ...]
+    """of the post's content (`content_of`)"""
+    content: str
+
+
+_NOT_CONTENT = re.compile(r"@[\w.-]+|<[@#][!&]?\d+>|https?://\S+|www\.\S+")
+"""mentions (a handle, or Discord's <@id>, <#id>, <@&id>) and links"""
+DUPLICATE_MIN = 20
+"""content shorter than this is not compared: "thanks!" from many people is not coordination"""
+
+
+def content_of(text: str) -> str:
+    """What near-duplicates are compared on: the text without mentions and links. Three short
+    replies that all begin "@alice.test" are not one text, and a campaign that changes only its
+    link is."""
+    return " ".join(_NOT_CONTENT.sub(" ", text).split())
 
 
 Rule = Callable[[Context], Hit | None]
@@ -118,8 +133,8 @@ def community_burst(ctx: Context) -> Hit | None:
 
 
 def duplicates(ctx: Context) -> Hit | None:
-    if len(ctx.text.text) < 20 or not ctx.post.time_known:
-        return None  # "thanks!" from many people is not coordination
+    if len(ctx.content) < DUPLICATE_MIN or not ctx.post.time_known:
+        return None
     s = ctx.settings
     accounts = max(
         ctx.counters.count(f"dup:{ctx.post.platform}:{band}", s.duplicate_seconds, ctx.now) for band in ctx.fingerprint
@@ -178,7 +193,7 @@ def record(ctx: Context) -> None:
     if not post.author.anonymous:
         c.add(f"author:{post.platform}:{post.author.id}", post.id, now)
     c.add(f"community:{post.platform}:{post.community}", post.id, now)
-    if len(ctx.text.text) >= 20:
+    if len(ctx.content) >= DUPLICATE_MIN:
         for band in ctx.fingerprint:
             c.add(f"dup:{post.platform}:{band}", post.account_key, now)
 
@@ -187,7 +202,7 @@ class SpamRules:
     """The rules as one scorer-like stage: `spam` score = the strongest hit; every hit in words."""
 
     name = "spam-rules"
-    version = "spam-rules-3"
+    version = "spam-rules-4"
 
     def __init__(self, counters: Counters, settings: SpamSettings | None = None) -> None:
         self.counters = counters
@@ -196,7 +211,8 @@ class SpamRules:
     def check(self, post: Post, text: Normalised, count: bool = True) -> ScoreResult:
         """Score a post; `count=False` for looking at a post without it counting (a "check this")."""
         now = post.counted_at.timestamp()
-        ctx = Context(post, text, self.counters, self.settings, now, fingerprint(text.text))
+        content = content_of(text.text)
+        ctx = Context(post, text, self.counters, self.settings, now, fingerprint(content), content)
         hits = evaluate(ctx)
         if count:
             record(ctx)

@@ -89,6 +89,33 @@ def test_near_duplicates_across_accounts(rules: SpamRules) -> None:
     assert results[3][0] >= 0.8
 
 
+@pytest.mark.parametrize(
+    ("texts", "flagged"),
+    [
+        # short replies that share only their mentions are not one text (they are too short to compare)
+        (
+            ["@alice.test.bsky.social yes please", "@alice.test.bsky.social me too!!", "@alice.test.bsky.social same"],
+            False,
+        ),
+        (["<@1234567> <@7654321> count me in", "<@1234567> <@7654321> me too", "<@1234567> <@7654321> yes!"], False),
+        # one campaign that changes only its links is one text
+        (
+            [
+                "Free reward, claim it today: https://a1.example/u/9f8e7d/claim/now/q1",
+                "Free reward, claim it today: https://b2.example/v/1a2b3c/take/it/q2",
+                "Free reward, claim it today: https://c3.example/w/0z9y8x/get/yours/q3",
+            ],
+            True,
+        ),
+    ],
+)
+def test_near_duplicates_compare_text_without_mentions_and_links(
+    rules: SpamRules, texts: list[str], flagged: bool
+) -> None:
+    results = [check(rules, post(unique("p"), unique("acct"), text, at=i)) for i, text in enumerate(texts)]
+    assert (results[-1][0] >= 0.7 and "near-identical" in results[-1][1]) is flagged
+
+
 def test_one_account_repeating_itself_is_not_coordination(rules: SpamRules) -> None:
     author = unique("repeater")
     text = f"I really think the council should fix the road by the school {uuid.uuid4().hex[:6]}"
