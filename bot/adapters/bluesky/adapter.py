@@ -13,12 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
-import httpx
 from atproto import (
     CAR,
     AsyncClient,
@@ -36,6 +33,7 @@ from atproto_client.exceptions import (
 
 from bot.adapters.base import ActionFailed, PostSink, raw_bytes
 from bot.adapters.bluesky.actions import carry_out
+from bot.adapters.bluesky.authors import AuthorDirectory
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
 from bot.adapters.bluesky.notifications import MAX_PAGES, PAGE, Notification, unread
 from bot.config import BlueskyConfig
@@ -44,8 +42,11 @@ from bot.storage.records import ActionRecord, CursorUpdate
 from moderation.types import Author, Post, Quarantined
 
 log = logging.getLogger(__name__)
-_AUTHOR_CACHE = 10_000
 _CURSOR_EVERY_SECONDS = 5.0
+BATCH = 256
+BATCH_SECONDS = 0.25
+"""posts from the firehose are stored (with the cursor) a batch at a time: when BATCH are waiting,
+or BATCH_SECONDS after the first of them, whichever comes first"""
 
 
 class BlueskyAdapter:
@@ -59,7 +60,9 @@ class BlueskyAdapter:
         self.did = ""
         self.community = config.community
         self._watched: set[str] = set()
-        self._authors: OrderedDict[str, Author] = OrderedDict()
+        self.authors = AuthorDirectory(self.client, config.plc_directory)
+        self._pending: list[Post] = []
+        self._flushing = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._firehose: AsyncFirehoseSubscribeReposClient | None = None
         self._stop_task: asyncio.Future[None] | None = None
@@ -127,6 +130,18 @@ class BlueskyAdapter:
         key = self.config.firehose_url
         stored = await self.sink.cursor(PLATFORM, key, self._stopping)
         self._seq = int(stored) if stored else self.config.firehose_start_cursor
+        ticker = asyncio.create_task(self._flush_every(BATCH_SECONDS))
+        try:
+            await self._firehose_until_stopped(key)
+        finally:
+            ticker.cancel()
+            try:
+                await self._flush()
+                await self._save_cursor(force=True)
+            except DatabaseError as exc:  # not stored, so not past the cursor: the next start reads them again
+                log.warning("bluesky: posts waiting at shutdown were not stored: %s", exc)
+
+    async def _firehose_until_stopped(self, key: str) -> None:
         backoff = 1.0
         while not self._stopping.is_set():
             params = models.ComAtprotoSyncSubscribeRepos.Params(cursor=self._seq) if self._seq is not None else None
@@ -143,29 +158,53 @@ class BlueskyAdapter:
             self.reconnects += 1
             backoff = 1.0 if self.frames > frames_before else min(backoff * 2, 60.0)
             log.warning("bluesky firehose %s closed; reconnecting from seq %s in %.0fs", key, self._seq, backoff)
+            await self._flush()
             await self._sleep(backoff)
-        await self._save_cursor(force=True)
 
     async def _on_frame(self, frame: firehose_models.MessageFrame) -> None:
         message = parse_subscribe_repos_message(frame)
         seq = getattr(message, "seq", None)
         self.frames += 1
         self._connected = True
-        posts: list[Post] = []
         if isinstance(message, models.ComAtprotoSyncSubscribeRepos.Commit):
-            posts = await self._posts_of(message)
+            self._pending.extend(self._posts_of(message))
+        # no await between taking a frame's posts and moving past its seq: whenever a flush
+        # starts, the posts waiting cover every frame up to self._seq
         if seq is not None:
             self._seq = int(seq)
             if self._firehose is not None:
                 self._firehose.update_params(models.ComAtprotoSyncSubscribeRepos.Params(cursor=self._seq))
-        await self._hand_over_skipped()
-        if posts:
-            await self.sink.submit(posts, CursorUpdate(PLATFORM, self.config.firehose_url, str(self._seq)))
-            self._cursor_saved_at = time.monotonic()
-        else:
+        if len(self._pending) >= BATCH:
+            await self._flush()
+        elif self._bad:
+            await self._hand_over_skipped()
+        if not self._pending:
             await self._save_cursor()
 
-    async def _posts_of(self, commit: Any) -> list[Post]:
+    async def _flush_every(self, seconds: float) -> None:
+        """Posts wait at most `seconds` when the firehose goes quiet."""
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self._flush()
+            except DatabaseError as exc:  # ingest stopped: the cursor did not move past them
+                log.warning("bluesky: a batch of posts was not stored: %s", exc)
+
+    async def _flush(self) -> None:
+        """Store the waiting posts and the cursor past them in one transaction, their authors
+        looked up together first."""
+        async with self._flushing:
+            posts, self._pending, seq = self._pending, [], self._seq
+            await self._hand_over_skipped()
+            if not posts:
+                return
+            authors = await self.authors.authors(p.author.id for p in posts)
+            posts = [replace(p, author=authors.get(p.author.id, p.author)) for p in posts]
+            await self.sink.submit(posts, CursorUpdate(PLATFORM, self.config.firehose_url, str(seq)))
+            self._cursor_saved_at = time.monotonic()
+
+    def _posts_of(self, commit: Any) -> list[Post]:
+        """The watched new posts of a commit, with their authors' ids only (looked up at the flush)."""
         try:
             car = CAR.from_bytes(commit.blocks)
         except Exception as exc:
@@ -182,7 +221,7 @@ class BlueskyAdapter:
                 continue
             try:
                 post = post_from_record(
-                    commit.repo, rkey_of(op.path), str(op.cid), record, self.community, await self._author(commit.repo)
+                    commit.repo, rkey_of(op.path), str(op.cid), record, self.community, Author(id=commit.repo)
                 )
             except RecordError as exc:
                 self._skip(commit.seq, f"{uri}: {exc}", raw_bytes(record))
@@ -206,7 +245,10 @@ class BlueskyAdapter:
         self._skip(self._seq, f"frame after seq {self._seq} failed: {type(exc).__name__}: {exc}")
 
     async def _save_cursor(self, force: bool = False) -> None:
-        if self._seq is None or (not force and time.monotonic() - self._cursor_saved_at < _CURSOR_EVERY_SECONDS):
+        """The cursor alone, for a stretch of frames with no posts: never past posts not yet stored."""
+        if self._seq is None or self._pending or self._flushing.locked():
+            return
+        if not force and time.monotonic() - self._cursor_saved_at < _CURSOR_EVERY_SECONDS:
             return
         self._cursor_saved_at = time.monotonic()
         try:
@@ -234,44 +276,6 @@ class BlueskyAdapter:
         if self.did in post.mentions or (post.reply_to or "").startswith(f"at://{self.did}/"):
             return replace(post, platform_ref={**post.platform_ref, "asks_bot": True})
         return post
-
-    async def _author(self, did: str) -> Author:
-        """Handle (from the AppView) and account age (the AppView's createdAt, else the identity's
-        registration in the PLC directory), cached."""
-        if did in self._authors:
-            self._authors.move_to_end(did)
-            return self._authors[did]
-        handle: str | None = None
-        created: str | None = None
-        try:
-            profile = await self.client.app.bsky.actor.get_profile({"actor": did})
-            handle, created = profile.handle, getattr(profile, "created_at", None)
-        except AtProtocolError as exc:
-            log.debug("bluesky: no profile for %s: %s", did, exc)
-        if created is None and did.startswith("did:plc:"):
-            created = await self._plc_created(did)
-        try:
-            when = datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None
-        except ValueError:
-            when = None
-        author = Author(id=did, handle=handle, account_created_at=when)
-        self._authors[did] = author
-        if len(self._authors) > _AUTHOR_CACHE:
-            self._authors.popitem(last=False)
-        return author
-
-    async def _plc_created(self, did: str) -> str | None:
-        """When the identity was registered: the first operation in its PLC audit log."""
-        try:
-            async with httpx.AsyncClient(timeout=10) as http:
-                response = await http.get(f"{self.config.plc_directory.rstrip('/')}/{did}/log/audit")
-                response.raise_for_status()
-                entries = response.json()
-            first = entries[0] if isinstance(entries, list) and entries else {}
-            return str(first["createdAt"]) if isinstance(first, dict) and first.get("createdAt") else None
-        except (httpx.HTTPError, ValueError) as exc:
-            log.debug("bluesky: no PLC audit log for %s: %s", did, exc)
-            return None
 
     # --- notifications --------------------------------------------------------------------------
 
