@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from atproto import AsyncClient, models
+from atproto import AsyncClient, client_utils, models
 from sqlalchemy import text
 
 from bot.adapters.bluesky.adapter import BlueskyAdapter
@@ -53,7 +53,8 @@ class Sink:
 
 def test_only_watched_posts_are_looked_up_and_arrive_in_batches(stack: dict[str, Any], tmp_path: Path) -> None:
     """watch = "accounts" (carol): bob's 40 posts cost no lookup; carol's 30 arrive in a few
-    batches, each with the cursor, with her handle and account age from one getProfiles call."""
+    batches, each with the cursor, with her handle from one getProfiles call and her account's
+    age for the one post with a link."""
     config = modbot_config(stack, tmp_path, "sqlite://").adapters.bluesky.model_copy(
         update={
             "watch": "accounts",
@@ -68,16 +69,19 @@ def test_only_watched_posts_are_looked_up_and_arrive_in_batches(stack: dict[str,
         running_adapter = asyncio.create_task(adapter.run())
         bob, carol = await login(stack, "bob"), await login(stack, "carol")
         await asyncio.gather(*(post(bob, stack, f"bob says {i}") for i in range(40)))
-        await asyncio.gather(*(post(carol, stack, f"carol says {i}") for i in range(30)))
+        await asyncio.gather(*(post(carol, stack, f"carol says {i}") for i in range(29)))
+        linked = client_utils.TextBuilder().text("carol says 29 ").link("see", "https://example.test/")
+        await carol.send_post(linked, profile_identify=stack["accounts"]["carol"]["did"])
         await eventually(lambda: len(sink.posts) >= 30, what="carol's posts")
         adapter.stop()
         await asyncio.wait_for(running_adapter, 30)
         return adapter
 
     adapter = asyncio.run(go())
-    assert {p.text for p in sink.posts} == {f"carol says {i}" for i in range(30)}
+    assert {p.text for p in sink.posts} == {f"carol says {i}" for i in range(29)} | {"carol says 29 see"}
     assert {p.author.handle for p in sink.posts} == {"carol.test"}
-    assert all(p.author.account_created_at is not None for p in sink.posts)
+    # the account's age is asked of the PLC directory only for the post a rule reads it for (links)
+    assert [p.author.account_created_at is not None for p in sink.posts if p.links] == [True]
     assert adapter.authors.lookups == 1  # carol, once; bob never
     assert len(sink.batches) < 30 and all(cursor is not None for _, cursor in sink.batches)
 

@@ -1,14 +1,18 @@
 """A TCP proxy the tests put between modbot and a real peer (the PDS, PostgreSQL), to cut
-connections or refuse new ones as a network fault or a restarting server would."""
+connections or refuse new ones as a network fault or a restarting server would, or to add a
+round trip's delay (bench/firehose_replay.py: a distant AppView)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 
 class TcpProxy:
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1", delay_seconds: float = 0.0) -> None:
         self.target = (target_host, target_port)
+        self.delay_seconds = delay_seconds
+        """added to every request (each chunk towards the peer)"""
         self.writers: list[asyncio.StreamWriter] = []
         self.server: asyncio.Server | None = None
         self.port = 0
@@ -25,9 +29,11 @@ class TcpProxy:
         up_reader, up_writer = await asyncio.open_connection(*self.target)
         self.writers += [writer, up_writer]
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, delay: float = 0.0) -> None:
             try:
                 while data := await src.read(65536):
+                    if delay:
+                        await asyncio.sleep(delay)
                     dst.write(data)
                     await dst.drain()
             except (ConnectionError, asyncio.CancelledError):
@@ -35,7 +41,8 @@ class TcpProxy:
             finally:
                 dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        with contextlib.suppress(asyncio.CancelledError):  # the proxy stopped under an open connection
+            await asyncio.gather(pipe(reader, up_writer, self.delay_seconds), pipe(up_reader, writer))
 
     def drop(self) -> None:
         """Cut every open connection (new ones still get through)."""

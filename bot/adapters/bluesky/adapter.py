@@ -140,6 +140,7 @@ class BlueskyAdapter:
                 await self._save_cursor(force=True)
             except DatabaseError as exc:  # not stored, so not past the cursor: the next start reads them again
                 log.warning("bluesky: posts waiting at shutdown were not stored: %s", exc)
+            await self.authors.close()
 
     async def _firehose_until_stopped(self, key: str) -> None:
         backoff = 1.0
@@ -198,7 +199,7 @@ class BlueskyAdapter:
             await self._hand_over_skipped()
             if not posts:
                 return
-            authors = await self.authors.authors(p.author.id for p in posts)
+            authors = await self.authors.authors((p.author.id for p in posts), {p.author.id for p in posts if p.links})
             posts = [replace(p, author=authors.get(p.author.id, p.author)) for p in posts]
             await self.sink.submit(posts, CursorUpdate(PLATFORM, self.config.firehose_url, str(seq)))
             self._cursor_saved_at = time.monotonic()
