@@ -106,10 +106,14 @@ class HeadScorer:
     name = "head"
     needs_embedding = True
 
-    def __init__(self, head: Head) -> None:
+    def __init__(self, head: Head, identity_swaps: int = 0) -> None:
+        """`identity_swaps`: for a post naming a group, the mean over it and that many copies
+        naming other groups (moderation.scoring.GroupBlind); part of the version, since it
+        changes the scores."""
         self.head = head
         self.categories = tuple(head.categories)
-        self.version = head.version
+        self.identity_swaps = identity_swaps
+        self.version = head.version + (f"+swaps{identity_swaps}" if identity_swaps else "")
 
     def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
         if not batch:

@@ -13,9 +13,19 @@ from typing import Protocol
 
 from moderation.actions import ActionPlanner, ActionSpec
 from moderation.domains import DomainReputation
+from moderation.identity import Swapped, Swaps
 from moderation.normalise import Normalised, normalise
 from moderation.policy import Policy, PolicyRules, decide
-from moderation.scoring import Cascade, LanguageScorer, Scorer, ScoreResult, ScoringInput, check_results
+from moderation.scoring import (
+    Cascade,
+    GroupBlind,
+    LanguageScorer,
+    Scorer,
+    ScoreResult,
+    ScoringInput,
+    check_results,
+    swap_averaged,
+)
 from moderation.spam import SpamRules
 from moderation.types import Decision, Language, Post, Reading
 from moderation.windows import merge_windows, split_windows
@@ -72,6 +82,9 @@ class Decider:
         every = self.scorers + [c.scorer for c in cascades]
         if any(s.needs_embedding for s in every) and embedder is None:
             raise ValueError("a scorer needs the sentence embedding but no embedding model is configured")
+        swaps = max((s.identity_swaps for s in self.scorers if isinstance(s, GroupBlind)), default=0)
+        self.swaps = Swaps(swaps) if swaps else None
+        """copies of each window naming other groups, for the GroupBlind scorers"""
         self.policy = policy
         self.embedder = embedder
         self.planner = planner or ActionPlanner()
@@ -102,7 +115,7 @@ class Decider:
         English it accepted), so every post is read and none is identified."""
         languages = self.languages if route else None
         expected = [self.rules_for(p).languages for p in posts] if languages else []
-        batch = _Batch.of(posts, self.embedder, languages, expected, self.reads)
+        batch = _Batch.of(posts, self.embedder, languages, expected, self.reads, self.swaps)
         english = [one for one in batch.posts if one.english]
         for scorer in self.scorers:
             self._score(scorer, batch, english)
@@ -124,14 +137,20 @@ class Decider:
         return out
 
     def _score(self, scorer: Scorer, batch: _Batch, chosen: Sequence[_InFlight]) -> None:
-        """Score the windows of the `chosen` posts and keep one merged result per post."""
+        """Score the windows of the `chosen` posts and keep one merged result per post; a
+        GroupBlind scorer scores each window's copies too and keeps the mean."""
         picked = [j for one in chosen for j in one.windows]
+        swaps = scorer.identity_swaps if isinstance(scorer, GroupBlind) else 0
+        copies = {j: found[:swaps] for j in picked if swaps and (found := batch.copies.get(j))}
+        extra = [k for found in copies.values() for k, _ in found]
         started = time.perf_counter()
-        scored = scorer.score([batch.inputs[j] for j in picked])
+        scored = scorer.score([batch.inputs[j] for j in picked + extra])
         if self.on_scored is not None:
             self.on_scored(scorer.name, time.perf_counter() - started)
-        check_results(scorer, len(picked), scored)
-        results = dict(zip(picked, scored, strict=True))
+        check_results(scorer, len(picked) + len(extra), scored)
+        results = dict(zip(picked + extra, scored, strict=True))
+        for j, swapped in copies.items():
+            results[j] = swap_averaged(results[j], [results[k] for k, _ in swapped], [c for _, c in swapped])
         for one in chosen:
             one.results[scorer.name] = merge_windows(
                 [results[j] for j in one.windows], [batch.starts[j] for j in one.windows]
@@ -193,6 +212,8 @@ class _Batch:
     inputs: list[ScoringInput]
     starts: list[int]
     """where each window starts in its post's normalised text (to map evidence back)"""
+    copies: dict[int, list[tuple[int, Swapped]]] = field(default_factory=dict)
+    """window -> its copies naming other groups and where each is in `inputs` (after every window)"""
 
     @classmethod
     def of(
@@ -202,9 +223,10 @@ class _Batch:
         languages: LanguageModel | None,
         expected: Sequence[frozenset[str]],
         reads: frozenset[str] = READS,
+        swaps: Swaps | None = None,
     ) -> _Batch:
-        """Only the windows the English scorers read are embedded; `expected`: the languages each
-        post's community writes in."""
+        """Only the windows the English scorers read are embedded, with their `swaps` copies;
+        `expected`: the languages each post's community writes in."""
         flights: list[_InFlight] = []
         starts: list[int] = []
         texts: list[str] = []
@@ -227,6 +249,13 @@ class _Batch:
                 texts.append(norm.text[a:b])
                 natives.append(one.native)
                 english_too.append(one.english)
+        copies: dict[int, list[tuple[int, Swapped]]] = {}
+        for j in range(len(texts)):
+            for copy in swaps.of(texts[j]) if swaps is not None and english_too[j] else ():
+                copies.setdefault(j, []).append((len(texts), copy))
+                texts.append(copy.text)
+                natives.append(natives[j])
+                english_too.append(True)
         english = [j for j, wanted in enumerate(english_too) if wanted]
         sentence: list[list[float]] | None = None
         branch: list[list[float]] | None = None
@@ -244,7 +273,7 @@ class _Batch:
                     code,
                 )
             )
-        return cls(flights, inputs, starts)
+        return cls(flights, inputs, starts, copies)
 
 
 def _tags(post: Post) -> list[str]:

@@ -8,9 +8,10 @@ the pipeline and shared by every head that wants it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
+from moderation.identity import Swapped
 from moderation.types import ABUSE, Ref
 
 
@@ -55,6 +56,33 @@ class LanguageScorer(Scorer, Protocol):
     scorer."""
 
     languages: frozenset[str]
+
+
+@runtime_checkable
+class GroupBlind(Scorer, Protocol):
+    """A scorer whose score for a text naming a group is the mean of its scores for the text and
+    for `identity_swaps` copies naming other groups (moderation/identity.py): the Decider embeds
+    and scores the copies with the post. A model that learned some groups' names as abuse then
+    judges what a sentence says of a group more than which group it names."""
+
+    identity_swaps: int
+
+
+def swap_averaged(original: ScoreResult, copies: Sequence[ScoreResult], swapped: Sequence[Swapped]) -> ScoreResult:
+    """`original` with each score the mean over it and `copies` (the scores of `swapped`), saying
+    so in a note where the mean moved the score; spans and refs stay the original's."""
+    if not copies:
+        return original
+    others = ", ".join(s.other for s in swapped)
+    scores: dict[str, float] = {}
+    notes = dict(original.notes)
+    for category, value in original.scores.items():
+        mean = (value + sum(c.scores.get(category, value) for c in copies)) / (1 + len(copies))
+        scores[category] = mean
+        if abs(mean - value) >= 0.005:
+            why = f"{value:.2f} as written, {mean:.2f} with copies naming {others} for {swapped[0].named} (mean)"
+            notes[category] = f"{notes[category]}; {why}" if category in notes else why
+    return replace(original, scores=scores, notes=notes)
 
 
 class ScorerError(RuntimeError):

@@ -68,7 +68,7 @@ def test_pinned_versions_thresholds_and_the_float_wrapper_are_read() -> None:
         {
             **OK,
             "requestedAttributes": {
-                "TOXICITY@1": {"scoreThreshold": 0.5},
+                "TOXICITY@2": {"scoreThreshold": 0.5},
                 "INSULT": {"scoreThreshold": {"value": 0.2}},
             },
             "languages": ["en"],
@@ -76,7 +76,7 @@ def test_pinned_versions_thresholds_and_the_float_wrapper_are_read() -> None:
         }
     )
     assert [(a.key, a.name, a.version, a.threshold) for a in request.attributes] == [
-        ("TOXICITY@1", "TOXICITY", 1, 0.5),
+        ("TOXICITY@2", "TOXICITY", 2, 0.5),
         ("INSULT", "INSULT", None, 0.2),
     ]
     assert request.languages == ("en",) and request.client_token == "t-1" and not request.do_not_store
@@ -154,7 +154,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def test_analyze_scores_abuse_above_kindness_with_sentence_spans(api: LiveApi) -> None:
-    attributes = {"TOXICITY": {}, "INSULT": {}, "IDENTITY_ATTACK@1": {}}
+    attributes = {"TOXICITY": {}, "INSULT": {}, "IDENTITY_ATTACK@2": {}}
     status, kind = _post(api, "/v1alpha1/comments:analyze", {**OK, "requestedAttributes": attributes}, api.key)
     assert status == 200, kind
     text = "I love my neighbours. You are a worthless idiot!"
@@ -162,7 +162,7 @@ def test_analyze_scores_abuse_above_kindness_with_sentence_spans(api: LiveApi) -
     status, rude = _post(api, "/v1alpha1/comments:analyze", body, api.key, header=True)
     assert status == 200, rude
     assert rude["languages"] == ["en"] and rude["detectedLanguages"] == ["en"] and rude["clientToken"] == "c7"
-    assert set(rude["attributeScores"]) == set(attributes)  # keys mirror the request, @1 included
+    assert set(rude["attributeScores"]) == set(attributes)  # keys mirror the request, @2 included
     insult = rude["attributeScores"]["INSULT"]
     assert insult["summaryScore"]["value"] > 0.5 > kind["attributeScores"]["INSULT"]["summaryScore"]["value"]
     first, second = insult["spanScores"]
@@ -174,7 +174,7 @@ def test_analyze_scores_abuse_above_kindness_with_sentence_spans(api: LiveApi) -
 
 REFUSED_LIVE = [
     ({**OK, "requestedAttributes": {"SEVERE_TOXICITY": {}}}, 400, "is not served by this modbot"),
-    ({**OK, "requestedAttributes": {"TOXICITY@2": {}}}, 400, "this modbot serves TOXICITY@1"),
+    ({**OK, "requestedAttributes": {"TOXICITY@1": {}}}, 400, "this modbot serves TOXICITY@2"),
     ({**OK, "requestedAttributes": {"NOT_A_THING": {}}}, 400, "Unknown requested attribute: NOT_A_THING"),
     ({**OK, "languages": ["de"]}, 400, "Attribute TOXICITY does not support request languages: de"),
     (

@@ -67,6 +67,11 @@ class HeadConfig(Strict):
     per category); on by default: it is the best offline scorer modbot has (docs/models.md)."""
     artifact: UserPath | None = None
     """A head trained elsewhere; default: the one shipped in the package."""
+    identity_swaps: int = Field(2, ge=0, le=8)
+    """A post naming a group (moderation/data/identity_terms.txt) is scored as the mean over it
+    and this many copies naming other groups, so that the group's name weighs less than what is
+    said of it (madlibs 43 -> 49 of 50 identities, docs/models.md); each copy costs one more
+    encoder pass for such posts. 0: as written only."""
 
 
 class SpamTextConfig(Strict):

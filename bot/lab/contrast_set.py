@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
+from moderation.identity import identity_terms
 from moderation.types import ABUSE
 
 _ARTICLE = "\x00"
@@ -23,11 +24,6 @@ _ARTICLE = "\x00"
 class ContrastText:
     text: str
     labels: dict[str, int]
-
-
-def identity_terms() -> list[str]:
-    text = resources.files("moderation").joinpath("data/identity_terms.txt").read_text(encoding="utf-8")
-    return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
 
 
 def _slots(frame: str) -> list[str]:
@@ -57,7 +53,7 @@ def contrast_set(seed: int, per_frame: int | None = None) -> list[ContrastText]:
     raw = tomllib.loads(resources.files("bot.lab").joinpath("data/contrast_templates.toml").read_text(encoding="utf-8"))
     fills: dict[str, list[str]] = raw["fill"]
     per_frame = per_frame or raw["per_frame"]
-    terms = identity_terms()
+    terms = list(identity_terms())
     rng = random.Random(seed)
     out: list[ContrastText] = []
     for group in raw["frames"]:

@@ -31,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from bot.lab.contrast_set import contrast_set, identity_terms
+from bot.lab.contrast_set import contrast_set
 from bot.lab.counterfactual import counterfactuals
 from bot.lab.evaluation import corpora
 from model.embedding import Embedder
 from model.heads import Head
+from moderation.identity import identity_terms
 from moderation.metrics import roc_auc
 from moderation.normalise import normalise
 

@@ -75,6 +75,7 @@ knows the name was understood."""
 
 SHIPPED_VERSIONS: dict[str, int] = {
     "abuse-model-bd22a46579": 1,
+    "abuse-model-bd22a46579+swaps2": 2,  # the same model, a post naming a group scored with two copies naming others
     "spam-text-a5251ec885": 1,
     "spam-text-e54985497a": 2,  # refit when the normaliser stopped reading "word!word" as leetspeak
 }

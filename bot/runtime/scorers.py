@@ -55,7 +55,7 @@ def _detoxify(cfg: ScorersConfig) -> Scorer | Cascade:
 def _head(cfg: ScorersConfig) -> Scorer:
     from model.heads import Head
 
-    return HeadScorer(Head.load(cfg.head.artifact))
+    return HeadScorer(Head.load(cfg.head.artifact), cfg.head.identity_swaps)
 
 
 def _spam_text(cfg: ScorersConfig) -> Scorer:

@@ -8,9 +8,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.lab.contrast_set import identity_terms
 from bot.storage.records import Resolution
 from bot.storage.store import Store
+from moderation.identity import identity_terms
 from moderation.types import Outcome
 
 
