@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.ngrams import HashedTfidf, Kind, load_arrays, read_meta, save_arrays
+from moderation.identity import Swaps
 from moderation.scoring import ScorerError, ScoreResult, ScoringInput
 
 SHIPPED = "abuse-model.npz"
@@ -113,7 +114,7 @@ class HeadScorer:
         self.head = head
         self.categories = tuple(head.categories)
         self.identity_swaps = identity_swaps
-        self.version = head.version + (f"+swaps{identity_swaps}" if identity_swaps else "")
+        self.version = head.version + (f"+{Swaps(identity_swaps).version}" if identity_swaps else "")
 
     def score(self, batch: Sequence[ScoringInput]) -> list[ScoreResult]:
         if not batch:

@@ -82,7 +82,7 @@ class Decider:
         every = self.scorers + [c.scorer for c in cascades]
         if any(s.needs_embedding for s in every) and embedder is None:
             raise ValueError("a scorer needs the sentence embedding but no embedding model is configured")
-        swaps = max((s.identity_swaps for s in self.scorers if isinstance(s, GroupBlind)), default=0)
+        swaps = max((s.identity_swaps for s in every if isinstance(s, GroupBlind)), default=0)
         self.swaps = Swaps(swaps) if swaps else None
         """copies of each window naming other groups, for the GroupBlind scorers"""
         self.policy = policy

@@ -34,16 +34,24 @@ def group_pattern(terms: Sequence[str]) -> re.Pattern[str]:
     return re.compile(r"\b(" + "|".join(re.escape(t) for t in chosen) + r")(s?)\b", re.IGNORECASE)
 
 
+NOUNS = frozenset(
+    {"atheist", "buddhist", "catholic", "christian", "hindu", "sikh", "muslim", "mormon", "protestant"}
+    | {"immigrant", "refugee", "lesbian", "latina", "latino", "mexican", "arab", "pakistani", "filipino"}
+    | {"asian", "indian", "african", "european", "african american", "native american", "hispanic"}
+)
+"""Terms that name a person and take a plural s ("Muslims" -> "Hindus"); the others are
+adjectives ("deaf", "nonbinary", "jewish") and take none ("Deaf", never "Deafs")."""
+ACRONYMS = frozenset({"lgbt"})
+
+
 def _cased(like: str, term: str) -> str:
-    if like.isupper() and len(like) > 1:
+    if term in ACRONYMS or (like.isupper() and len(like) > 1 and like.lower() not in ACRONYMS):
         return term.upper()
-    return term[:1].upper() + term[1:] if like[:1].isupper() else term
+    return " ".join(w[:1].upper() + w[1:] for w in term.split()) if like[:1].isupper() else term
 
 
 def _plural(suffix: str, term: str) -> str:
-    """ "Muslims" -> "Hindus", but never "Jewishs": adjectives ("jewish", "disabled", "chinese")
-    take no s."""
-    return suffix if not term.endswith(("ish", "ese", "ed", "ic", "ly", "s", "lgbt")) else ""
+    return suffix if term in NOUNS else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +84,22 @@ def random_swap(text: str, pattern: re.Pattern[str], terms: Sequence[str], rng: 
 
 class Swaps:
     """Up to `count` copies of a text, each naming another group; which groups depends on the
-    text alone (a hash of it), so a post always gets the same copies and the same score."""
+    text alone (a hash of it), so a post always gets the same copies and the same score, and the
+    first n copies are the same whatever `count` is."""
 
     def __init__(self, count: int, terms: Sequence[str] | None = None) -> None:
         self.count = count
         self.terms = tuple(terms if terms is not None else identity_terms())
         self._pattern = group_pattern(self.terms)
+        listed = hashlib.sha256("\n".join(self.terms).encode()).hexdigest()[:6]
+        self.version = f"swaps{count}-{listed}" if count else ""
+        """what the copies depend on: their number and the terms (part of a scorer's version)"""
 
     def of(self, text: str) -> list[Swapped]:
-        first = self._pattern.search(text) if self.count else None
-        if first is None:
+        found = {m[1].lower() for m in self._pattern.finditer(text)} if self.count else set()
+        if not found:
             return []
-        others = [t for t in self.terms if t != first[1].lower()]
-        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-        picked = random.Random(seed).sample(others, min(self.count, len(others)))
-        return [s for t in picked if (s := swap(text, self._pattern, t)) is not None]
+        # groups the text names already, or words too often not about people, make no copy
+        others = [t for t in self.terms if t not in found and t not in NOT_SWAPPED_FROM]
+        random.Random(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")).shuffle(others)
+        return [s for t in others[: self.count] if (s := swap(text, self._pattern, t)) is not None]

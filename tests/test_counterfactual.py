@@ -10,7 +10,7 @@ import pytest
 
 from bot.lab.counterfactual import counterfactuals
 from bot.lab.evaluation import corpora
-from moderation.identity import group_pattern, random_swap
+from moderation.identity import NOUNS, group_pattern, random_swap
 
 TERMS = ["muslim", "jewish", "gay", "old", "native american"]
 
@@ -36,7 +36,7 @@ def test_one_group_is_swapped_everywhere_it_is_named(text: str, names: bool) -> 
     first = pattern.search(text)
     assert first is not None and first[1].lower() not in out.lower()
     if text.startswith("Muslims"):
-        assert out.split()[0].endswith("s") and out[0].isupper()  # plural and capital kept
+        assert out[0].isupper() and out.split()[0].endswith("s") == (copy.other in NOUNS)  # a person's plural
     if text.startswith("GAY"):
         assert out.split()[0].isupper()
 

@@ -61,6 +61,32 @@ def test_copies_name_another_group_everywhere_and_are_always_the_same(text: str,
     assert Swaps(0).of(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "never"),
+    [
+        ("Muslims are my neighbours", {"Olds", "Youngs", "Straights", "Deafs", "Nonbinarys", "Intersexs", "Jewishs"}),
+        ("LGBT people are welcome here", {"LGBT people", "Lgbt"}),
+        ("muslims and hindus live here", {"hindus and hindus", "Hindus and hindus"}),
+    ],
+)
+def test_copies_read_as_sentences(text: str, never: set[str]) -> None:
+    copies = Swaps(40).of(text)
+    assert len(copies) >= 30
+    for copy in copies:
+        assert not any(bad in copy.text for bad in never), copy.text
+        assert copy.other not in {"old", "young", "straight"}
+    if text.startswith("LGBT"):
+        assert all(c.text.split()[0] == c.text.split()[0].upper() or c.other != "lgbt" for c in copies)
+        assert any(c.text.startswith("Native American people") for c in Swaps(60).of(text))
+
+
+def test_fewer_copies_are_the_first_of_more_and_the_list_is_in_the_version() -> None:
+    for text in ("Alex is a gracious nonbinary", "every muslim here is kind", "trans women are women"):
+        assert Swaps(6).of(text)[:2] == Swaps(2).of(text)
+    assert Swaps(2).version.startswith("swaps2-") and Swaps(2).version != Swaps(2, ["muslim", "sikh"]).version
+    assert Swaps(0).version == ""
+
+
 def _decide(texts: list[str], swaps: int) -> tuple[list[Decision], WordFearing, Reader]:
     fearing, reader = WordFearing(swaps), Reader()
     policy = Policy(default=PolicyRules(thresholds={"hate": {Outcome.FLAG: 0.5}, "harassment": {Outcome.FLAG: 0.5}}))

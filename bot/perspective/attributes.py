@@ -1,9 +1,10 @@
 """Perspective's attribute names, what modbot scores each from, and the version numbers a client
-may pin (`TOXICITY@1`).
+may pin (`TOXICITY@2`).
 
 An attribute is served only when the running stack produces what it is read from; any other
-name is an error, never a made-up score. A number names one shipped model: the same number always
-means the same weights, so a pinned integration notices a model change instead of drifting. A
+name is an error, never a made-up score. A number names one shipped model read one way (with or
+without identity swaps): the same number always means the same scores, so a pinned integration
+notices a change instead of drifting. A
 model trained locally has no number, and serves only unpinned requests.
 """
 
@@ -75,11 +76,12 @@ knows the name was understood."""
 
 SHIPPED_VERSIONS: dict[str, int] = {
     "abuse-model-bd22a46579": 1,
-    "abuse-model-bd22a46579+swaps2": 2,  # the same model, a post naming a group scored with two copies naming others
+    "abuse-model-bd22a46579+swaps2-51027d": 2,  # the same model; a post naming a group read with two copies
     "spam-text-a5251ec885": 1,
     "spam-text-e54985497a": 2,  # refit when the normaliser stopped reading "word!word" as leetspeak
 }
-"""Each shipped model's number; a new shipped model takes the next one (tests/test_perspective.py
+"""Each shipped model's number (a model and how it is read: the identity swaps are part of the
+version); a new shipped model or setting takes the next one (tests/test_perspective.py
 checks every shipped artifact has one)."""
 
 
