@@ -11,11 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+import numpy as np
+
 from moderation.actions import ActionPlanner, ActionSpec
+from moderation.community import NAME, SHADOW_NAME, CommunityModel, Stage
 from moderation.domains import DomainReputation
 from moderation.identity import Swapped, Swaps
 from moderation.normalise import Normalised, normalise
-from moderation.policy import Policy, PolicyRules, decide
+from moderation.policy import Policy, PolicyRules, best_scores, decide
 from moderation.scoring import (
     Cascade,
     GroupBlind,
@@ -95,6 +98,8 @@ class Decider:
         """told each scorer's name and seconds per batch (the service's metrics)"""
         self.shadow_overrides: dict[tuple[str, str], bool] = {}
         """(platform, community) -> shadow, as switched by moderators at run time."""
+        self.communities: dict[tuple[str, str], CommunityModel] = {}
+        """(platform, community) -> that community's own model (moderation/community.py)"""
         self.versions = {s.name: s.version for s in [*self.scorers, *self.native]}
         if self.cascade is not None:
             self.versions[self.cascade.scorer.name] = self.cascade.scorer.version
@@ -113,6 +118,21 @@ class Decider:
         """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting).
         `route=False`: the caller has settled the language (the scoring API answers only for the
         English it accepted), so every post is read and none is identified."""
+        batch = self._scored(posts, route)
+        for one in batch.posts:  # in post order, so a burst inside one batch is seen
+            if self.spam is not None:
+                one.results[self.spam.name] = self.spam.check(one.post, one.text, count)
+            if self.domains is not None:
+                one.results[self.domains.name] = self.domains.check(one.post)
+        out = []
+        for one in batch.posts:
+            rules = self.rules_for(one.post)
+            decision = self._decided(one, batch, rules)
+            out.append((decision, self.planner.plan(one.post, decision, rules)))
+        return out
+
+    def _scored(self, posts: Sequence[Post], route: bool) -> _Batch:
+        """The posts read, embedded and scored by the text scorers (the cascade included)."""
         languages = self.languages if route else None
         expected = [self.rules_for(p).languages for p in posts] if languages else []
         batch = _Batch.of(posts, self.embedder, languages, expected, self.reads, self.swaps)
@@ -122,19 +142,37 @@ class Decider:
         for native in self.native:
             self._score(native, batch, [one for one in batch.posts if one.native in native.languages])
         self._run_cascade(batch)
-        for one in batch.posts:  # in post order, so a burst inside one batch is seen
-            if self.spam is not None:
-                one.results[self.spam.name] = self.spam.check(one.post, one.text, count)
-            if self.domains is not None:
-                one.results[self.domains.name] = self.domains.check(one.post)
-        out = []
-        for one in batch.posts:
-            rules = self.rules_for(one.post)
-            decision = decide(
-                one.post, one.text, one.results, self.versions, rules, one.settled_by, one.language, one.reading
-            )
-            out.append((decision, self.planner.plan(one.post, decision, rules)))
-        return out
+        return batch
+
+    def read(self, posts: Sequence[Post]) -> list[tuple[dict[str, float], list[float] | None]]:
+        """What a community model learns from and weighs, per post: the text scorers' scores the
+        policy would weigh (no community model's) and the abuse model's sentence vector (None
+        where no English scorer read the post)."""
+        batch = self._scored(posts, route=True)
+        return [(self._base(one), batch.vector(one) if one.english else None) for one in batch.posts]
+
+    @staticmethod
+    def _base(one: _InFlight) -> dict[str, float]:
+        settled = (one.settled_by,) if one.settled_by else ()
+        return {c: v for c, (v, _) in best_scores(one.results, settled).items()}
+
+    def _decided(self, one: _InFlight, batch: _Batch, rules: PolicyRules) -> Decision:
+        """The policy's decision, with the community's own model where it has one: a live model's
+        scores settle the categories it adjusts; a shadow model's are logged beside them."""
+        settled: tuple[str, ...] = (one.settled_by,) if one.settled_by else ()
+        model = self.communities.get((one.post.platform, one.post.community)) if one.english else None
+        if model is None:
+            return decide(one.post, one.text, one.results, self.versions, rules, settled, one.language, one.reading)
+        flags = {c: t for c in model.adjustments if (t := rules.flag_threshold(c)) is not None}
+        adjusted = model.adjust(self._base(one), batch.vector(one), flags)
+        versions = {**self.versions, NAME: model.version} if adjusted.scores else self.versions
+        if adjusted.scores and model.stage is Stage.LIVE:
+            one.results[NAME] = adjusted
+            settled += (NAME,)
+        decision = decide(one.post, one.text, one.results, versions, rules, settled, one.language, one.reading)
+        if adjusted.scores and model.stage is Stage.SHADOW:
+            decision = replace(decision, scores_by_scorer={**decision.scores_by_scorer, SHADOW_NAME: adjusted.scores})
+        return decision
 
     def _score(self, scorer: Scorer, batch: _Batch, chosen: Sequence[_InFlight]) -> None:
         """Score the windows of the `chosen` posts and keep one merged result per post; a
@@ -214,6 +252,11 @@ class _Batch:
     """where each window starts in its post's normalised text (to map evidence back)"""
     copies: dict[int, list[tuple[int, Swapped]]] = field(default_factory=dict)
     """window -> its copies naming other groups and where each is in `inputs` (after every window)"""
+
+    def vector(self, one: _InFlight) -> list[float] | None:
+        """The abuse model's sentence vector of a post: the mean over its windows."""
+        vectors = [v for j in one.windows if (v := self.inputs[j].branch) is not None]
+        return [float(x) for x in np.mean(vectors, axis=0)] if vectors else None
 
     @classmethod
     def of(

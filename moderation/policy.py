@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from moderation.normalise import Normalised
@@ -49,6 +49,10 @@ class PolicyRules:
     def version(self) -> str:
         return self._version
 
+    def flag_threshold(self, category: str) -> float | None:
+        """The lowest score of `category` that sends a post to a human or acts on it."""
+        return min((t for o, t in self.thresholds.get(category, {}).items() if o.needs_review), default=None)
+
     def _digest(self) -> str:
         canonical = {
             "thresholds": {c: {o.value: t for o, t in sorted(m.items())} for c, m in sorted(self.thresholds.items())},
@@ -83,13 +87,14 @@ def decide(
     results: Mapping[str, ScoreResult],
     scorer_versions: Mapping[str, str],
     rules: PolicyRules,
-    settled_by: str | None = None,
+    settled_by: Sequence[str] = (),
     language: Language | None = None,
     reading: Reading = Reading.READ,
 ) -> Decision:
-    """`settled_by`: a cascade scorer whose scores replace the others' in the categories it gives.
+    """`settled_by`: scorers whose scores replace the others' in the categories they give, in
+    order (the cascade scorer that settled a doubt, then a community's own model).
     `language`, `reading`: what the language model said, and whether the text scorers read it."""
-    best = _best(results, settled_by)
+    best = best_scores(results, settled_by)
 
     def finish(outcome: Outcome, reasons: list[Reason]) -> Decision:
         return Decision(
@@ -139,15 +144,16 @@ def _language_reason(language: Language, reading: Reading, rules: PolicyRules) -
     return None
 
 
-def _best(results: Mapping[str, ScoreResult], settled_by: str | None) -> dict[str, tuple[float, str]]:
-    """Each category's highest score and the scorer that gave it."""
+def best_scores(results: Mapping[str, ScoreResult], settled_by: Sequence[str] = ()) -> dict[str, tuple[float, str]]:
+    """Each category's highest score and the scorer that gave it; a settling scorer's score
+    replaces the highest in the categories it gives."""
     best: dict[str, tuple[float, str]] = {}
     for name, result in results.items():
         for category, value in result.scores.items():
             if category not in best or value > best[category][0]:
                 best[category] = (value, name)
-    if settled_by is not None:
-        best.update({c: (v, settled_by) for c, v in results[settled_by].scores.items()})
+    for name in settled_by:
+        best.update({c: (v, name) for c, v in results[name].scores.items()})
     return best
 
 

@@ -220,7 +220,7 @@ class Reader:
 
     name = "reader"
     version = "1"
-    categories = ("harassment",)
+    categories: tuple[str, ...] = ("harassment",)
     needs_embedding = False
 
     def __init__(self) -> None:

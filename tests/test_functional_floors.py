@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Config
-from bot.lab.evaluation.abuse import functional
+from bot.lab.evaluation.abuse import FUNCTIONAL_FLOORS, functional
 from bot.runtime.scorers import build_scorers
 from moderation.decider import Decider
 
-OVERALL = 0.90
-PER_FUNCTIONALITY = {"hate": 0.75, "harassment": 0.75}
+OVERALL = FUNCTIONAL_FLOORS["overall"]
+PER_FUNCTIONALITY = {c: FUNCTIONAL_FLOORS[c] for c in ("hate", "harassment")}
 """the lowest pass rate any functionality of the category may have: the goal, which the shipped
-stack meets (0.923 overall; worst hate.negated 0.857, harassment.negated 0.773). Negation is
-still where it fails most."""
+stack meets (0.922 overall; worst harassment.negated 0.773). Negation is still where it fails
+most."""
 
 
 @pytest.fixture(scope="module")

@@ -250,8 +250,7 @@ def calibrate(args: argparse.Namespace) -> int:
     for col in columns:
         table.add_column(col)
     for (platform, community, category), items in sorted(judged.items()):
-        cuts = policy.rules_for(community, "").thresholds.get(category, {})
-        current = min((t for o, t in cuts.items() if o.needs_review), default=None)
+        current = policy.rules_for(community, "").flag_threshold(category)
         p = propose(category, items, current, args.target, args.confidence, args.minimum)
         table.add_row(
             escape(f"{platform}/{community}"),

@@ -10,7 +10,8 @@ replays from scores alone, fast and exact. A scorer that is new or changed score
 again. A post whose text retention purged cannot be rescored, so it is counted apart, never
 guessed. The spam rules keep their stored scores either way: they weigh the author's history at
 the time (bursts, repeats), which a replay does not have. So does the language a post was
-identified as: a post no text scorer read stays unread.
+identified as: a post no text scorer read stays unread. A community's live model counts as a
+scorer: its stored scores stand while its version does; a new one rescores the post.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from enum import StrEnum
 from bot.lab.evaluation.runner import Report
 from bot.storage.records import Resolution
 from bot.storage.replays import StoredForReplay
+from moderation.community import NAME, Stage
 from moderation.decider import READS, Decider
 from moderation.normalise import normalise
 from moderation.policy import decide
@@ -66,10 +68,20 @@ def stale_scorers(item: StoredForReplay, decider: Decider) -> set[str]:
     own scorer is never stale for a post in another language."""
     kept = {decider.spam.name if decider.spam is not None else "", decider.languages.name if decider.languages else ""}
     kept |= {s.name for s in decider.native if item.language not in s.languages}  # it never reads this post
-    stale = {n for n, v in decider.versions.items() if item.scorer_versions.get(n) != v and n not in kept}
+    stale = {n for n, v in _versions(item, decider).items() if item.scorer_versions.get(n) != v and n not in kept}
     if "embedding" in stale:
         stale |= {s.name for s in decider.scorers if s.needs_embedding}
     return stale - {"embedding"}
+
+
+def _versions(item: StoredForReplay, decider: Decider) -> dict[str, str]:
+    """The scorers that decide this post now: a community's live model among them."""
+    model = decider.communities.get((item.post.platform, item.post.community))
+    return (
+        {**decider.versions, NAME: model.version}
+        if model is not None and model.stage is Stage.LIVE
+        else decider.versions
+    )
 
 
 def replay(chunks: Iterable[list[StoredForReplay]], decider: Decider) -> Tally:
@@ -97,12 +109,13 @@ def _decided(item: StoredForReplay, decider: Decider, rescored: Mapping[str, Map
     new scores of the rest (a scorer the configuration no longer has is left out)."""
     stale = stale_scorers(item, decider)
     results: dict[str, ScoreResult] = {}
-    for name in decider.versions:
+    for name in _versions(item, decider):
         scores = rescored.get(name) if name in stale else item.scores_by_scorer.get(name)
         if scores is not None:
             results[name] = ScoreResult(dict(scores))
     cascade = decider.cascade.scorer.name if decider.cascade is not None else None
-    settled = cascade if cascade in results else None  # a cascade scorer scores only what it settles
+    # a cascade scorer scores only what it settles, a community model only what its verdicts covered
+    settled = tuple(name for name in (cascade, NAME) if name in results)
     text = normalise(item.post.text) if rescored else _NO_TEXT
     rules = decider.rules_for(item.post)
     language, reading = _read_as(item, decider, results)

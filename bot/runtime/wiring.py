@@ -16,6 +16,7 @@ from bot.runtime.scorers import build_domain_list, build_scorers, build_spam_rul
 from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
+from model.community import load_all
 from model.embedding import Embedder
 from model.language import LanguageId
 from moderation.actions import ActionPlanner
@@ -88,8 +89,9 @@ def decider_from(
     domains = domains or (build_domain_list(config.scorers) if rules else None)
     languages = LanguageId()  # a language no configured scorer reads is said to be unread, not guessed at
     built = Decider(scorers, config.build_policy(), embedder, planner(config), spam, domains, languages)
-    if store is not None:
+    if store is not None:  # the service and the tools on its data: its communities' own state
         built.shadow_overrides.update(store.shadow_overrides())
+        built.communities.update({(m.platform, m.community): m for _, m in load_all(config.data.dir)})
     return built
 
 

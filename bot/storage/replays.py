@@ -35,6 +35,18 @@ class StoredForReplay:
     """how a moderator closed the decision's case, if one did"""
 
 
+@dataclass(frozen=True, slots=True)
+class Verdicted:
+    """A post a moderator judged: what a community model learns from (`modbot learn`)."""
+
+    post: Post
+    category: str
+    """the category its case was opened for"""
+    confirmed: bool
+    """removed: the flag was right; approved: it was not"""
+    moderator: str
+
+
 class Replays(Transactional):
     def stored_for_replay(
         self, since: datetime, community: str | None = None, chunk: int = 2000
@@ -109,5 +121,34 @@ class Replays(Transactional):
                     judged = Judged(float(scores[category]), resolution == Resolution.REMOVED)
                     out.setdefault((platform, community, category), []).append(judged)
             return out
+
+        return self.transaction(work)
+
+    def verdicted(self, platform: str, community: str, since: datetime) -> tuple[list[Verdicted], int]:
+        """The community's judged posts closed since `since`, oldest first, and how many more
+        were judged but have no text left (retention purged it: nothing to learn from)."""
+        judged = (Resolution.REMOVED.value, Resolution.APPROVED.value)
+
+        def work(session: Session) -> tuple[list[Verdicted], int]:
+            rows = session.execute(
+                select(PostRow, CaseRow.category, CaseRow.resolution, CaseRow.closed_by)
+                .join(DecisionRow, DecisionRow.id == CaseRow.decision_id)
+                .join(PostRow, PostRow.id == DecisionRow.post_id)
+                .where(
+                    CaseRow.platform == platform,
+                    CaseRow.community == community,
+                    CaseRow.resolution.in_(judged),
+                    CaseRow.closed_at >= since,
+                )
+                .order_by(CaseRow.id)
+            )
+            out, purged = [], 0
+            for post, category, resolution, moderator in rows:
+                if post.text is None:
+                    purged += 1
+                    continue
+                confirmed = resolution == Resolution.REMOVED
+                out.append(Verdicted(post_from_row(post), category, confirmed, moderator or "unknown"))
+            return out, purged
 
         return self.transaction(work)

@@ -111,6 +111,12 @@ def per_set(data: Path, decider: Decider, command: str) -> tuple[Report, dict[st
     return report, {}
 
 
+FUNCTIONAL_FLOORS = {"overall": 0.90, "hate": 0.75, "harassment": 0.75}
+"""What the functional suite must hold: the overall pass rate, and the lowest pass rate any
+functionality of hate and of harassment may have (CI holds them for the shipped stack; a
+community model is not promoted below them)."""
+
+
 def functional(decider: Decider, command: str) -> tuple[Report, dict[str, Callable[[Path], None]]]:
     """modbot's own templated functional suite (moderation/functional.py) through the filter: a
     case passes when its category reaches the policy's lowest threshold for it exactly when the
