@@ -9,7 +9,9 @@ but with ten verdicts the truth could be 60 %. The proposal must hold for the fl
 it is judged by the Wilson lower bound of its precision, and nothing is proposed from fewer than
 `minimum` verdicts. Verdicts exist only for posts that were flagged, so the evidence says nothing
 about scores below the current threshold: a proposal can raise a threshold or keep it, never
-lower it (that needs reports of missed posts).
+lower it. Moderators' reports of posts it allowed ("should have been flagged") are counted and
+shown, but they say nothing of how many other allowed posts between the two thresholds the
+moderators would overturn, so they do not lower it either.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class Proposal:
     kept: int
     """judged posts the proposed threshold still flags"""
     why: str
+    missed: int = 0
+    """confirmed posts that score below the threshold now: reported by a moderator as missed (or
+    flagged under an earlier, lower threshold)"""
 
 
 def wilson_lower(successes: int, trials: int, confidence: float = 0.95) -> float:
@@ -88,7 +93,10 @@ def propose(
     minimum: int = 30,
 ) -> Proposal:
     """The lowest threshold at or above `current` whose judged flags reach `target` precision
-    at the lower bound (ties in score are kept or dropped together)."""
+    at the lower bound (ties in score are kept or dropped together). Judged posts below
+    `current` were reported as missed: they are counted, never taken for flags."""
+    missed = sum(j.confirmed for j in judged if current is not None and j.score < current)
+    judged = [j for j in judged if current is None or j.score >= current]
     confirmed = sum(j.confirmed for j in judged)
     overturned = len(judged) - confirmed
     now = confirmed / len(judged) if judged else 0.0
@@ -96,7 +104,11 @@ def propose(
     def result(verdict: Verdict, threshold: float | None, hits: int, kept: int, why: str) -> Proposal:
         then = hits / kept if kept else 0.0
         bound = wilson_lower(hits, kept, confidence)
-        return Proposal(category, verdict, current, threshold, confirmed, overturned, now, then, bound, kept, why)
+        if missed:
+            why += f"; {missed} confirmed posts score below it (reported as missed, or flagged under a lower threshold)"
+        return Proposal(
+            category, verdict, current, threshold, confirmed, overturned, now, then, bound, kept, why, missed
+        )
 
     if len(judged) < minimum:
         why = f"{len(judged)} verdicts; at least {minimum} are needed before anything is proposed"

@@ -39,6 +39,15 @@ def test_proposals(
         assert proposal.lower_bound >= 0.8 and proposal.kept >= 30
 
 
+def test_posts_reported_as_missed_are_counted_never_taken_for_flags() -> None:
+    flags = _judged([(0.55, 50, 2), (0.9, 60, 1)])
+    missed = [Judged(0.2, True)] * 5 + [Judged(0.3, False)] * 40
+    proposal = propose("hate", flags + missed, 0.5, target=0.8, minimum=30)
+    assert proposal.verdict is Verdict.KEEP and proposal.threshold == 0.5
+    assert (proposal.confirmed, proposal.overturned, proposal.missed) == (110, 3, 5)
+    assert "5 confirmed posts score below it" in proposal.why
+
+
 def test_ties_are_kept_or_dropped_together_and_the_bound_is_below_the_rate() -> None:
     # 30 at one score: the cut is that score or above it, never between equal scores
     proposal = propose("hate", _judged([(0.7, 28, 2), (0.8, 40, 0)]), 0.5, target=0.85, minimum=30)

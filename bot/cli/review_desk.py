@@ -20,7 +20,7 @@ from bot.cli.shared import (
 )
 from bot.cli.terminal import escape
 from bot.storage.records import WAITING, ActionState, CaseState, CaseView
-from moderation.types import Span
+from moderation.types import CATEGORIES, Span
 
 _VERDICTS = (
     ("approve", "the post is fine"),
@@ -54,6 +54,15 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--note", help="why (kept with the case)")
     add_actor(p)
     p.set_defaults(func=resolve)
+
+    p = sub.add_parser("report", help="a post modbot allowed that should have been flagged: open a case for it")
+    p.add_argument("post", help="the post's id on its platform (a Discord message id, a Bluesky post's URI)")
+    p.add_argument("--platform", required=True)
+    p.add_argument("--community", required=True, help="the Discord guild id, the Bluesky account's DID")
+    p.add_argument("--category", required=True, choices=CATEGORIES, help="what it should have been flagged for")
+    p.add_argument("--note", help="why (kept with the case)")
+    add_actor(p)
+    p.set_defaults(func=report)
 
     p = sub.add_parser("appeal", help="answer an author's appeal on a case (audit-logged; the author is told)")
     p.add_argument("id", type=int)
@@ -200,6 +209,20 @@ def resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def report(args: argparse.Namespace) -> int:
+    """The missed case's label: the case it opens is judged like any flag, and its verdict counts
+    in `modbot calibrate` and `modbot learn`."""
+    store = store_of(args)
+    found = store.decisions_for(args.platform, args.community, [args.post]).get(args.post)
+    if found is None:
+        raise CommandFailed(f"no decision for post {args.post} in {args.platform}/{args.community}")
+    with failing_on(LookupError, ValueError):
+        view = store.report_missed(found.id, args.category, actor_of(args), "cli", args.note)
+    score = view.decision.scores.get(args.category, 0.0)
+    out.print(f"case {view.id} opened: {args.category} missed (scored {score:.2f}, decided {found.outcome.value})")
+    return 0
+
+
 def appeal(args: argparse.Namespace) -> int:
     from bot.review import Verdicts, answer_appeal
     from bot.runtime.wiring import open_store, planner
@@ -246,7 +269,8 @@ def calibrate(args: argparse.Namespace) -> int:
         out.print(f"no judged cases in the last {args.days} days")
         return 0
     table = Table(title=f"flag thresholds from {sum(map(len, judged.values()))} verdicts (target {args.target:.0%})")
-    columns = ("platform/community", "category", "confirmed", "overturned", "now", "proposal", "precision then", "why")
+    columns = ["platform/community", "category", "confirmed", "overturned", "missed", "now", "proposal"]
+    columns += ["precision then", "why"]
     for col in columns:
         table.add_column(col)
     for (platform, community, category), items in sorted(judged.items()):
@@ -257,6 +281,7 @@ def calibrate(args: argparse.Namespace) -> int:
             category,
             str(p.confirmed),
             str(p.overturned),
+            str(p.missed),
             "-" if current is None else f"{current:.2f} ({p.precision_now:.0%})",
             p.verdict.value + ("" if p.threshold is None else f" {p.threshold:.2f}"),
             f"{p.precision_then:.0%} (>= {p.lower_bound:.0%})" if p.threshold is not None else "-",

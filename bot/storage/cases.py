@@ -17,6 +17,7 @@ from bot.storage.records import (
     CaseView,
     action_record,
     action_row,
+    audit_row,
     case_view,
 )
 from bot.storage.schema import (
@@ -154,6 +155,41 @@ class Cases(Transactional):
 
         self.transaction(work)
         view = self.case(case_id)
+        assert view is not None
+        return view
+
+    def report_missed(self, decision_id: int, category: str, actor: str, origin: str, note: str | None) -> CaseView:
+        """A moderator says a logged post should have been flagged for `category`: a case opens for
+        it in the queue like any flag, marked as theirs, and its verdict is a label like any other
+        (removed: the filter missed it). LookupError for an unknown decision, ValueError for one
+        that already has a case (judge that one)."""
+
+        def work(session: Session) -> int:
+            decision = session.get(DecisionRow, decision_id)
+            if decision is None:
+                raise LookupError(f"no decision {decision_id}")
+            if (case_id := session.scalar(select(CaseRow.id).where(CaseRow.decision_id == decision_id))) is not None:
+                raise ValueError(f"decision {decision_id} already has case {case_id}: give that one a verdict")
+            post = session.get(PostRow, decision.post_id)
+            assert post is not None
+            case = CaseRow(
+                post_id=post.id,
+                decision_id=decision.id,
+                state=CaseState.OPEN,
+                platform=post.platform,
+                community=post.community,
+                category=category,
+                score=float(decision.scores.get(category, 0.0)),
+                reported_by=actor,
+                note=note,
+            )
+            session.add(case)
+            session.flush()
+            details = {"category": category, "score": case.score, "outcome": decision.outcome, "note": note}
+            session.add(audit_row(actor, "case.reported_missed", "case", case.id, origin, details))
+            return case.id
+
+        view = self.case(self.transaction(work))
         assert view is not None
         return view
 

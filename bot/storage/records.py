@@ -159,6 +159,10 @@ class CaseView:
     post_row: int
     post: Post
     decision: StoredDecision
+    category: str = ""
+    """the category it was opened for: the decision's top reason's, or the one a moderator named"""
+    reported_by: str | None = None
+    """the moderator who reported the post as missed; None: modbot flagged it"""
     actions: tuple[ActionRecord, ...] = ()
     audit: tuple[AuditRecord, ...] = ()
     appeal: AppealView | None = None
@@ -320,6 +324,8 @@ def case_view(
         post_row=p.id,
         post=post_from_row(p),
         decision=stored_decision(d),
+        category=c.category,
+        reported_by=c.reported_by,
         actions=actions,
         audit=audit,
         appeal=appeal,

@@ -105,20 +105,22 @@ class Replays(Transactional):
 
     def judged(self, since: datetime) -> dict[tuple[str, str, str], list[Judged]]:
         """(platform, community, category) -> the score and verdict of every case closed since
-        `since`, under the category it was opened for: removed confirms the flag, approved
-        overturns it."""
+        `since`, under the category it was opened for (by modbot, or by a moderator reporting a
+        post it allowed): removed confirms it, approved overturns it."""
 
         def work(session: Session) -> dict[tuple[str, str, str], list[Judged]]:
             rows = session.execute(
-                select(CaseRow.platform, CaseRow.community, CaseRow.category, CaseRow.resolution, DecisionRow.scores)
+                select(CaseRow.platform, CaseRow.community, CaseRow.category, CaseRow.resolution, CaseRow.reported_by)
+                .add_columns(DecisionRow.scores)
                 .join(DecisionRow, DecisionRow.id == CaseRow.decision_id)
                 .where(CaseRow.resolution.is_not(None), CaseRow.closed_at >= since)
                 .order_by(CaseRow.id)
             )
             out: dict[tuple[str, str, str], list[Judged]] = {}
-            for platform, community, category, resolution, scores in rows:
-                if category in scores:
-                    judged = Judged(float(scores[category]), resolution == Resolution.REMOVED)
+            for platform, community, category, resolution, reporter, scores in rows:
+                # a post reported as missed may have no score of its category at all: then it had 0
+                if category in scores or reporter is not None:
+                    judged = Judged(float(scores.get(category, 0.0)), resolution == Resolution.REMOVED)
                     out.setdefault((platform, community, category), []).append(judged)
             return out
 

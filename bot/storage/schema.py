@@ -132,6 +132,8 @@ class CaseRow(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(200))
+    reported_by: Mapped[str | None] = mapped_column(String(200))
+    """the moderator who opened it for a post modbot allowed (a missed case); None: modbot flagged it"""
     # Copies of the post's and the decision's top reason, so a queue of 100,000 cases filters on
     # indexed columns instead of JSON.
     platform: Mapped[str] = mapped_column(String(32), default="")

@@ -30,7 +30,7 @@ from bot.web.context import (
     render,
     session_of,
 )
-from bot.web.inputs import case_ids, number, query_text
+from bot.web.inputs import BadInput, case_ids, number, query_text
 from bot.web.quality import rule_quality
 from moderation.types import CATEGORIES
 
@@ -251,7 +251,22 @@ async def log_page(request: web.Request) -> web.Response:
     q, outcome = query_text(request.query, "q"), query_text(request.query, "outcome")
     page = int(number(request.query, "page", 1, 100_000) or 1)
     rows = await state.db(queries.decision_log, state.store, q, outcome, 50, (page - 1) * 50)
-    return render(request, "log.html", rows=rows, q=q, outcome=outcome, page=page)
+    return render(request, "log.html", rows=rows, q=q, outcome=outcome, page=page, categories=CATEGORIES)
+
+
+async def report_missed(request: web.Request) -> web.Response:
+    """ "Should have been flagged" on a logged post: a case opens for it, marked as this
+    moderator's report, and goes through the queue like any flag."""
+    state = request.app[STATE]
+    decision_id = path_id_of(request)
+    form = await request.post()
+    category = str(form.get("category", ""))
+    if category not in CATEGORIES:
+        raise BadInput(f"unknown category {category[:40]!r}; one of {', '.join(CATEGORIES)}")
+    note = str(form.get("note", ""))[:4000] or None
+    actor = session_of(request).moderator.name
+    view = await state.act(state.store.report_missed, decision_id, category, actor, origin_of(request), note)
+    return redirect(f"/cases/{view.id}")
 
 
 async def quarantine_page(request: web.Request) -> web.Response:

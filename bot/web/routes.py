@@ -35,6 +35,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"/cases/{CASE}/note", pages.note, "moderator"),
     Route("POST", f"/drafts/{CASE}", pages.draft_action, "moderator"),
     Route("GET", "/log", pages.log_page, "viewer"),
+    Route("POST", f"/log/{CASE}/missed", pages.report_missed, "moderator"),
     Route("GET", "/stats", pages.stats_page, "viewer"),
     Route("GET", "/quarantine", pages.quarantine_page, "moderator"),
     Route("GET", "/actions", outbox.actions_page, "moderator"),
