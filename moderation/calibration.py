@@ -132,10 +132,18 @@ def propose(
                 f"{hits} of {kept} judged flags at or above {threshold:.2f} were confirmed "
                 f"(at least {bound:.0%} at {confidence:.0%} confidence, target {target:.0%})"
             )
-            return result(verdict, round(threshold, 3), hits, kept, why)
+            return result(verdict, threshold, hits, kept, why)
         hits -= j.confirmed
     why = (
         f"no threshold keeps {minimum} judged flags with precision of at least {target:.0%} "
         f"at {confidence:.0%} confidence"
     )
     return result(Verdict.UNREACHABLE, None, confirmed, len(judged), why)
+
+
+def curve(judged: Sequence[Judged], cuts: Sequence[float]) -> list[tuple[float, int, int]]:
+    """(threshold, judged flags it keeps, of those confirmed) at each cut: the evidence behind a
+    proposal, for a moderator to read."""
+    return [
+        (cut, sum(j.score >= cut for j in judged), sum(j.confirmed and j.score >= cut for j in judged)) for cut in cuts
+    ]

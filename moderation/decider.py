@@ -98,6 +98,10 @@ class Decider:
         """told each scorer's name and seconds per batch (the service's metrics)"""
         self.shadow_overrides: dict[tuple[str, str], bool] = {}
         """(platform, community) -> shadow, as switched by moderators at run time."""
+        self.threshold_overrides: dict[tuple[str, str], dict[str, float]] = {}
+        """(platform, community) -> category -> flag threshold accepted from calibration (raises only)"""
+        self._raised: dict[tuple[str, tuple[tuple[str, float], ...]], PolicyRules] = {}
+        """rules with accepted thresholds, by the rules' version and the thresholds (hashed once)"""
         self.communities: dict[tuple[str, str], CommunityModel] = {}
         """(platform, community) -> that community's own model (moderation/community.py)"""
         self.versions = {s.name: s.version for s in [*self.scorers, *self.native]}
@@ -213,6 +217,11 @@ class Decider:
 
     def rules_for(self, post: Post) -> PolicyRules:
         rules = self.policy.rules_for(post.community, post.channel)
+        if accepted := self.threshold_overrides.get((post.platform, post.community)):
+            key = (rules.version, tuple(sorted(accepted.items())))
+            if (raised := self._raised.get(key)) is None:
+                raised = self._raised[key] = rules.raised(accepted)
+            rules = raised
         override = self.shadow_overrides.get((post.platform, post.community))
         return rules if override is None or override == rules.shadow else replace(rules, shadow=override)
 

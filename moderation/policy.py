@@ -49,6 +49,17 @@ class PolicyRules:
     def version(self) -> str:
         return self._version
 
+    def raised(self, flags: Mapping[str, float]) -> PolicyRules:
+        """These rules with each named category's flag threshold raised to at least the value
+        given (and any stronger outcome's with it); never lowered."""
+        thresholds = {c: dict(m) for c, m in self.thresholds.items()}
+        for category, value in flags.items():
+            cuts = thresholds.get(category, {})
+            if not any(o.needs_review for o in cuts):
+                cuts[Outcome.FLAG] = value
+            thresholds[category] = {o: max(t, value) if o.needs_review else t for o, t in cuts.items()}
+        return replace(self, thresholds=thresholds)
+
     def flag_threshold(self, category: str) -> float | None:
         """The lowest score of `category` that sends a post to a human or acts on it."""
         return min((t for o, t in self.thresholds.get(category, {}).items() if o.needs_review), default=None)

@@ -23,6 +23,7 @@ from tests.test_dashboard import login, seed
 
 ROLES = ("vic", "kate", "ada")  # viewer, moderator, admin
 PAGES = ["/", "/queue", "/queue?sort=score&state=closed", "/cases/{case}", "/log", "/log?page=2", "/stats",
+         "/calibration", "/calibration?target=2", "/calibration?target=x",
          "/moderators", "/login", "/api/me", "/api/cases", "/api/cases?state=escalated", "/api/cases/{case}",
          "/api/drafts", "/api/drafts?status=queued", "/api/decisions", "/api/stats", "/api/openapi.json",
          "/quarantine", "/quarantine?platform=console&page=2", "/api/quarantine", "/actions"]  # fmt: skip

@@ -11,6 +11,7 @@ from pathlib import Path
 # exports `main`) and this module import each other.
 import bot.cli.admin as admin
 import bot.cli.api as api
+import bot.cli.calibration as calibration
 import bot.cli.community as community
 import bot.cli.lab as lab
 import bot.cli.operate as operate
@@ -24,7 +25,7 @@ from bot.config import ConfigError
 from bot.storage.db import DatabaseError
 from moderation.scoring import ScorerError
 
-GROUPS = (admin, operate, review_desk, outbox, replies, api, lab, community)
+GROUPS = (admin, operate, review_desk, calibration, outbox, replies, api, lab, community)
 
 
 def main(argv: list[str] | None = None, generator: GeneratorFactory = local_generator) -> int:

@@ -75,13 +75,6 @@ def register(sub: Subcommands) -> None:
     add_actor(p)
     p.set_defaults(func=appeal)
 
-    p = sub.add_parser("calibrate", help="propose flag thresholds per community and category from moderators' verdicts")
-    p.add_argument("--days", type=int, default=90, help="verdicts of the cases closed this far back (default 90)")
-    p.add_argument("--target", type=_share, default=0.8, help="precision asked of the flags (default 0.8)")
-    p.add_argument("--confidence", type=_share, default=0.95, help="of the lower bound on it (default 0.95)")
-    p.add_argument("--minimum", type=int, default=30, help="verdicts needed before proposing (default 30)")
-    p.set_defaults(func=calibrate)
-
     p = sub.add_parser("escalate", help="mark a case for senior moderators (audit-logged)")
     p.add_argument("id", type=int)
     p.add_argument("--note", help="why")
@@ -244,48 +237,4 @@ def escalate(args: argparse.Namespace) -> int:
     with failing_on(LookupError, ValueError):
         view = escalate_case(store_of(args), args.id, actor_of(args), origin="cli", note=args.note)
     out.print(f"case {view.id} escalated")
-    return 0
-
-
-def _share(value: str) -> float:
-    share = float(value)
-    if not 0.0 < share < 1.0:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return share
-
-
-def calibrate(args: argparse.Namespace) -> int:
-    """Read-only: the proposal and its evidence; a moderator changes the policy (and can try the
-    change first with `modbot replay`)."""
-    from datetime import UTC, datetime, timedelta
-
-    from bot.runtime.wiring import open_store
-    from moderation.calibration import propose
-
-    config = config_of(args)
-    policy = config.build_policy()
-    judged = open_store(config).judged(datetime.now(UTC) - timedelta(days=args.days))
-    if not judged:
-        out.print(f"no judged cases in the last {args.days} days")
-        return 0
-    table = Table(title=f"flag thresholds from {sum(map(len, judged.values()))} verdicts (target {args.target:.0%})")
-    columns = ["platform/community", "category", "confirmed", "overturned", "missed", "now", "proposal"]
-    columns += ["precision then", "why"]
-    for col in columns:
-        table.add_column(col)
-    for (platform, community, category), items in sorted(judged.items()):
-        current = policy.rules_for(community, "").flag_threshold(category)
-        p = propose(category, items, current, args.target, args.confidence, args.minimum)
-        table.add_row(
-            escape(f"{platform}/{community}"),
-            category,
-            str(p.confirmed),
-            str(p.overturned),
-            str(p.missed),
-            "-" if current is None else f"{current:.2f} ({p.precision_now:.0%})",
-            p.verdict.value + ("" if p.threshold is None else f" {p.threshold:.2f}"),
-            f"{p.precision_then:.0%} (>= {p.lower_bound:.0%})" if p.threshold is not None else "-",
-            escape(p.why),
-        )
-    out.print(table)
     return 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot.ops.metrics import Metrics
 from bot.runtime.spool_drain import SpoolDrain
 from bot.runtime.stream import PostStream, StreamError
+from bot.runtime.wiring import run_time_settings
 from bot.storage.backoff import Backoff
 from bot.storage.db import DatabaseError
 from bot.storage.gateway import DatabaseThread
@@ -66,6 +67,7 @@ class Pipeline:
         self._listeners: list[Callable[[Sequence[Decided]], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._retry_task: asyncio.Task[None] | None = None
+        self._settings_task: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[None]] = set()
         self.spool_limit = spool_limit
         self._spool: list[list[tuple[int, Post, Decision, list[ActionSpec]]]] = []
@@ -105,6 +107,17 @@ class Pipeline:
         self._task = asyncio.create_task(self._batches(), name="modbot-pipeline")
         if self.retry_failed_seconds > 0:
             self._retry_task = asyncio.create_task(self._retry_failed(), name="modbot-retry")
+        self._settings_task = asyncio.create_task(self._follow_settings(), name="modbot-settings")
+
+    async def _follow_settings(self, every: float = 15.0) -> None:
+        """What moderators change at run time from another process (an accepted threshold on the
+        dashboard, shadow mode) reaches this one's decisions within `every` seconds."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.db(run_time_settings, self.store, self.decider)
+            except Exception as exc:  # the database is down: the settings it had stand
+                log.warning("could not read moderators' run-time settings: %s", exc)
 
     async def _retry_failed(self) -> None:
         """Posts whose scoring failed (a model error, a full disk) are tried again while running,
@@ -228,10 +241,11 @@ class Pipeline:
         spool (the database is still down) stay there for the next start."""
         if self._spool_drain is not None:
             await self._spool_drain.stop()
-        if self._retry_task is not None:
-            self._retry_task.cancel()
-            await asyncio.gather(self._retry_task, return_exceptions=True)
-            self._retry_task = None
+        for task in (self._retry_task, self._settings_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._retry_task = self._settings_task = None
         await self._queue.join()
         if self._task is not None:
             self._task.cancel()

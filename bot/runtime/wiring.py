@@ -90,9 +90,17 @@ def decider_from(
     languages = LanguageId()  # a language no configured scorer reads is said to be unread, not guessed at
     built = Decider(scorers, config.build_policy(), embedder, planner(config), spam, domains, languages)
     if store is not None:  # the service and the tools on its data: its communities' own state
-        built.shadow_overrides.update(store.shadow_overrides())
+        run_time_settings(store, built)
         built.communities.update({(m.platform, m.community): m for _, m in load_all(config.data.dir)})
     return built
+
+
+def run_time_settings(store: Store, decider: Decider) -> None:
+    """What moderators changed while running, from the store every process shares: shadow mode
+    per community and the flag thresholds accepted from calibration. Swapped in whole, so a
+    batch deciding on another thread sees the old settings or the new, never none."""
+    decider.shadow_overrides = store.shadow_overrides()
+    decider.threshold_overrides = store.threshold_overrides()
 
 
 def perspective_api(

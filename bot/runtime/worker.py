@@ -65,10 +65,8 @@ async def _decide_entries(
     posts = await db(store.posts_to_decide, rows)
     decided = 0
     if posts:
-        # moderators switch shadow mode in the ingest process; the store is what every worker shares
-        overrides = await db(store.shadow_overrides)
-        decider.shadow_overrides.clear()
-        decider.shadow_overrides.update(overrides)
+        # moderators switch shadow mode and accept thresholds elsewhere; the store is what every worker shares
+        await db(wiring.run_time_settings, store, decider)
         results = await asyncio.to_thread(decider.decide, [p for _, p in posts])
         items = [(row, post, d, acts) for (row, post), (d, acts) in zip(posts, results, strict=True)]
         ids = await db(store.record, items)

@@ -261,6 +261,27 @@ class CommunitySettingsRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ThresholdChangeRow(Base):
+    """A flag threshold an admin accepted from the calibration of a community's verdicts. The
+    newest unreverted row of a community and category raises the config's threshold (never
+    lowers it); a revert is stamped on the row, which stays for the record."""
+
+    __tablename__ = "threshold_changes"
+    __table_args__ = (Index("ix_threshold_changes_where", "platform", "community", "category"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    community: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    threshold: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict[str, Any]] = mapped_column(Json)
+    """the proposal it was accepted on: counts, precision, its bound and target"""
+    accepted_by: Mapped[str] = mapped_column(String(200))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reverted_by: Mapped[str | None] = mapped_column(String(200))
+    reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class ClaimRow(Base):
     """A fact-check: the claim, its rating and where it was checked, with the claim's embedding."""
 

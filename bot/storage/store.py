@@ -16,8 +16,9 @@ from bot.storage.ingest import Posts
 from bot.storage.outbox import Outbox
 from bot.storage.replays import Replays
 from bot.storage.settings import CommunitySettings
+from bot.storage.thresholds import Thresholds
 
 
-class Store(Posts, Decisions, Cases, Appeals, Outbox, FactChecks, CommunitySettings, ApiKeys, Replays):
+class Store(Posts, Decisions, Cases, Appeals, Outbox, FactChecks, CommunitySettings, ApiKeys, Replays, Thresholds):
     """Every table group's queries on one engine: the runtime holds one Store; each group lives in
     its own module and shares the one transaction helper (bot/storage/base.py)."""
