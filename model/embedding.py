@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -57,6 +58,22 @@ def bundled_model_dir() -> Path:
     return Path(spec.origin).parent / "model"
 
 
+def _mean_pooled_encoder(path: Path) -> tuple[Path, int]:
+    """Where a sentence-transformers folder keeps its encoder, and its token limit; ScorerError
+    unless it is an encoder with mean pooling, which is the forward pass this module runs."""
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        kinds = {m["type"].rsplit(".", 1)[-1]: path / m["path"] for m in modules}
+        pooling = json.loads((kinds["Pooling"] / "config.json").read_text(encoding="utf-8"))
+        limits = path / "sentence_bert_config.json"
+        limit = json.loads(limits.read_text(encoding="utf-8")).get("max_seq_length") if limits.is_file() else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ScorerError(f"{path} is not a sentence-transformers model folder: {exc}") from exc
+    if "Transformer" not in kinds or not pooling.get("pooling_mode_mean_tokens"):
+        raise ScorerError(f"{path}: modbot runs an encoder with mean pooling; this folder has {sorted(kinds)}")
+    return kinds["Transformer"], int(limit or 256)
+
+
 class Embedder:
     def __init__(
         self,
@@ -69,21 +86,20 @@ class Embedder:
         """`branch`: a model.branch.TopLayers to run on the lower layers' output as well.
         `precision` defaults to fp32 so that training and stored fact-check embeddings do not
         depend on the processor; the scoring path passes the configured one."""
-        from sentence_transformers import SentenceTransformer
-
         path = model_dir or bundled_model_dir()
-        if not (path / "modules.json").is_file():
-            raise ScorerError(f"{path} is not a sentence-transformers model folder (no modules.json)")
-        self._model: Any = SentenceTransformer(str(path), device=device, local_files_only=True)
+        encoder, self._max_tokens = _mean_pooled_encoder(path)
+        # transformers' own classes, not sentence-transformers': importing that package took
+        # a third of the service's start (its pipeline is ours anyway, above)
+        from transformers import AutoModel, AutoTokenizer
+
+        try:
+            self.bert: Any = AutoModel.from_pretrained(str(encoder), local_files_only=True).to(device).eval()
+            self._tokenizer: Any = AutoTokenizer.from_pretrained(str(encoder), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ScorerError(f"cannot load the embedding model in {encoder}: {exc}") from exc
         self._batch_size = batch_size
         self.version = f"{path.name if model_dir else 'all-MiniLM-L6-v2'}"
-        dimension = self._model.get_embedding_dimension()
-        if not isinstance(dimension, int):
-            raise ScorerError(f"{path} does not declare its embedding size")
-        self.dimension = dimension
-        self.bert: Any = self._model[0].auto_model
-        self._tokenizer: Any = self._model.tokenizer
-        self._max_tokens = int(self._model.get_max_seq_length() or 256)
+        self.dimension = int(self.bert.config.hidden_size)
         layers = int(cast(Any, self.bert).config.num_hidden_layers)
         if branch is not None and len(branch.layers) > layers:
             raise ScorerError(f"the branch has {len(branch.layers)} layers; the encoder has only {layers}")

@@ -3,11 +3,14 @@ batch, and bf16 (the default where the processor has it) stays within rounding o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from bot.config import Config, ConfigError
 from model.embedding import Embedder, resolve_precision
+from moderation.scoring import ScorerError
 
 TEXTS = [
     "short",
@@ -71,3 +74,34 @@ def test_token_states_are_the_word_pieces_last_layer(embedder) -> None:  # type:
             last = embedder.bert(**embedder._tokenizer(text, return_tensors="pt")).last_hidden_state[0, 1:-1]
         expected = torch.nn.functional.normalize(last, dim=-1).numpy()
         assert np.allclose(state.vectors.astype(np.float32), expected, atol=2e-3)  # half precision
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({}, "not a sentence-transformers model folder"),
+        ({"modules.json": "not json"}, "not a sentence-transformers model folder"),
+        (
+            {
+                "modules.json": '[{"path": "", "type": "sentence_transformers.models.Transformer"},'
+                ' {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]',
+                "1_Pooling/config.json": '{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}',
+            },
+            "mean pooling",
+        ),
+        (
+            {
+                "modules.json": '[{"path": "", "type": "sentence_transformers.models.Transformer"},'
+                ' {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]',
+                "1_Pooling/config.json": '{"pooling_mode_mean_tokens": true}',
+            },
+            "cannot load the embedding model",
+        ),
+    ],
+)
+def test_a_model_folder_it_cannot_run_is_named_with_why(tmp_path: Path, files: dict[str, str], said: str) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ScorerError, match=said):
+        Embedder(tmp_path)

@@ -88,10 +88,14 @@ def test_our_forward_pass_matches_sentence_transformers_and_the_branch_copies_th
     sentence-transformers' encode gives; the branch layers, given the encoder's own weights,
     give what the encoder's top layers give."""
     from model.branch import TopLayers, lower_states, vectors
+    from model.embedding import bundled_model_dir
 
     texts = ["short", "a longer sentence, with punctuation and several words", "ünïcödé and emoji 🎉"]
     ours = np.asarray(embedder.embed(texts))
-    reference = embedder._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(bundled_model_dir()), device="cpu", local_files_only=True)
+    reference = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     assert np.allclose(ours, reference, atol=1e-5)
     copy = TopLayers.copy_of(embedder.bert, 2)
     pooled = vectors(copy, lower_states(embedder, texts, 2))
