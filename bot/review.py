@@ -132,6 +132,15 @@ class Desk:
         await self.db(self.store.set_shadow, platform, community, on, actor, origin)
         self.decider.shadow_overrides[(platform, community)] = on
 
+    async def report_missed(
+        self, platform: str, community: str, post_id: str, category: str, actor: str, origin: str
+    ) -> CaseView:
+        found = await self.db(self.store.decisions_for, platform, community, [post_id])
+        if post_id not in found:
+            raise LookupError("modbot has no decision on this post (it came before modbot read here)")
+        view: CaseView = await self.db(self.store.report_missed, found[post_id].id, category, actor, origin, None)
+        return view
+
     async def status(self, platform: str, community: str, since: datetime) -> DeskStatus:
         counts: dict[str, int] = await self.db(self.store.outcome_counts, platform, community, since)
         rules = self.decider.policy.rules_for(community, "")

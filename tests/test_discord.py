@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -497,3 +498,50 @@ def test_mentions_and_dms_get_drafts_that_reply_in_place_once_approved(
             text("SELECT a.kind FROM actions a JOIN posts p ON p.id = a.post_id WHERE p.community = 'dm'")
         ).all()
     assert [k for (k,) in dm_actions] == ["reply"]  # a DM is never moderated in public
+
+
+def test_check_with_modbot_reports_a_missed_post(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A post modbot allowed, checked by a moderator, gets "Missed: <category>" buttons; pressing
+    one opens a case marked as that moderator's report. Members without the role cannot, a second
+    press names the case already open, and a message modbot never decided is named as such."""
+    world = build_world(db_url, tmp_path)
+    fake = world.fake
+
+    def check(message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": "Check with modbot",
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+
+    async def go() -> None:
+        async with running(world, monkeypatch):
+            quiet = await fake.user_says(world.general, world.troll, "people like you never belong anywhere")
+            await eventually(lambda: world.store.counts().get("decisions_allow") == 1, what="the allowed post")
+            checked = await fake.command(world.general, world.kate, check(quiet))
+            answer = await fake.wait_callback(checked)
+            ids = [c["custom_id"] for row in answer["data"]["components"] for c in row["components"]]
+            assert f"modbot:missed:{quiet['id']}:hate" in ids and answer["data"]["flags"] & 64
+            refused = await fake.wait_callback(await fake.click_reply(checked, ids[0], world.bob))
+            assert "Only moderators" in refused["data"]["content"]
+            done = await fake.wait_callback(
+                await fake.click_reply(checked, f"modbot:missed:{quiet['id']}:hate", world.kate)
+            )
+            assert re.match(r"Case #\d+ opened: hate missed \(scored 0\.\d\d\)", done["data"]["content"]), done
+            again = await fake.wait_callback(await fake.click_reply(checked, ids[1], world.kate))
+            assert "already has case" in again["data"]["content"]
+            unseen = fake._message(world.general, fake.users[world.troll], "posted while modbot was away")
+            checked = await fake.command(world.general, world.kate, check(unseen))
+            ids = [
+                c["custom_id"]
+                for row in (await fake.wait_callback(checked))["data"]["components"]
+                for c in row["components"]
+            ]
+            never = await fake.wait_callback(await fake.click_reply(checked, ids[0], world.kate))
+            assert "no decision on this post" in never["data"]["content"]
+
+    run(go)
+    [case] = world.store.cases()
+    assert case.reported_by == f"discord:{world.kate} (kate)" and case.category == "hate"
+    assert case.post.text == "people like you never belong anywhere"

@@ -92,6 +92,13 @@ class ReviewDesk(Protocol):
 
     async def set_shadow(self, platform: str, community: str, on: bool, actor: str, origin: str) -> None: ...
 
+    async def report_missed(
+        self, platform: str, community: str, post_id: str, category: str, actor: str, origin: str
+    ) -> CaseView:
+        """A moderator says a post modbot allowed should have been flagged: a case opens for it.
+        LookupError when modbot has no decision on the post, ValueError when it has a case."""
+        ...
+
     async def status(self, platform: str, community: str, since: datetime) -> DeskStatus: ...
 
 

@@ -97,6 +97,8 @@ class FakeDiscord:
         self.dms: dict[str, str] = {}  # dm channel id -> user id
         self.callbacks: dict[str, dict[str, Any]] = {}
         self._interaction_message: dict[str, str] = {}
+        self._interaction_channel: dict[str, str] = {}
+        """interaction id -> the channel it came from (where its answer is shown)"""
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[Call] = []
         self.rate_limit: RateLimit | None = None
@@ -433,6 +435,17 @@ class FakeDiscord:
             3, message["channel_id"], uid, permissions, {"custom_id": custom_id, "component_type": 2}, message=message
         )
 
+    async def click_reply(self, iid: str, custom_id: str, uid: str) -> str:
+        """A member presses a button on the bot's answer to interaction `iid` (an ephemeral one
+        too: the member who saw it can press it)."""
+        data = self.callbacks[iid].get("data") or {}
+        known = [c["custom_id"] for row in data.get("components", []) for c in row["components"]]
+        assert custom_id in known, f"{custom_id} is not on the answer to {iid} ({known})"
+        cid = self._interaction_channel[iid]
+        reply = self._message(cid, self.bot_user, data.get("content") or "", components=data["components"])
+        reply["flags"] = data.get("flags", 0)
+        return await self.click(reply["id"], custom_id, uid)
+
     async def submit_form(self, cid: str, uid: str, custom_id: str, values: dict[str, str]) -> str:
         """A user sends a modal form the bot showed: INTERACTION_CREATE type 5, one row per input."""
         rows = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()]
@@ -481,6 +494,7 @@ class FakeDiscord:
             "authorizing_integration_owners": {},
             "context": 1 if cid in self.dms else 0,
         }
+        self._interaction_channel[iid] = cid
         if message is not None:
             payload["message"] = message
             self._interaction_message[iid] = message["id"]  # before the bot can answer

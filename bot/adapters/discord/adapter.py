@@ -23,7 +23,7 @@ from bot.adapters.base import DecisionSink, ReviewDesk
 from bot.adapters.discord import catch_up, gateway, permissions
 from bot.adapters.discord.actions import DiscordActions
 from bot.adapters.discord.appeals import AppealButton, appealed_case
-from bot.adapters.discord.cases import CaseButton, buttons, case_embed
+from bot.adapters.discord.cases import CaseButton, MissedButton, buttons, case_embed
 from bot.adapters.discord.commands import SlashCommands, actor_name, author_record
 from bot.adapters.discord.convert import PLATFORM, automod_record, to_post
 from bot.adapters.discord.events import guard_parsers
@@ -66,7 +66,8 @@ class DiscordAdapter:
         guard_parsers(self.client, self._keep_later)
         self.client.modbot_case_button = self._on_case_button  # type: ignore[attr-defined]
         self.client.modbot_appeal = self._on_appeal_form  # type: ignore[attr-defined]
-        self.client.add_dynamic_items(CaseButton, AppealButton)
+        self.client.modbot_missed = self._on_missed  # type: ignore[attr-defined]
+        self.client.add_dynamic_items(CaseButton, AppealButton, MissedButton)
         for name in (
             *("on_connect", "on_ready", "on_shard_ready", "on_resumed", "on_disconnect"),
             *("on_message", "on_raw_message_edit", "on_automod_action"),
@@ -287,6 +288,23 @@ class DiscordAdapter:
             return True
         allowed = set(self.guild_config(member.guild.id).moderator_roles)
         return any(str(r.id) in allowed or r.name in allowed for r in member.roles)
+
+    async def _on_missed(self, interaction: discord.Interaction[Any], message_id: int, category: str) -> None:
+        """A moderator's "Missed: hate" under a post modbot allowed: a case opens for it."""
+        if not self._is_moderator(interaction.user) or interaction.guild_id is None:
+            await interaction.response.send_message("Only moderators can report a missed post.", ephemeral=True)
+            return
+        origin = f"discord:guild {interaction.guild_id} check"
+        try:
+            case = await self.desk.report_missed(
+                PLATFORM, str(interaction.guild_id), str(message_id), category, actor_name(interaction.user), origin
+            )
+        except (LookupError, ValueError) as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        score = case.decision.scores.get(category, 0.0)
+        text = f"Case #{case.id} opened: {category} missed (scored {score:.2f}). It is in the queue."
+        await interaction.response.send_message(text, ephemeral=True)
 
     async def _on_case_button(self, interaction: discord.Interaction[Any], case_id: int, verb: str) -> None:
         user = interaction.user

@@ -60,6 +60,46 @@ class CaseButton(
         await handler(interaction, self.case_id, self.verb)
 
 
+MISSED = ("hate", "harassment", "threat", "spam", "misinformation")
+"""What a moderator can say an allowed post should have been flagged for (one row of buttons)."""
+MissedHandler = Callable[[discord.Interaction[Any], int, str], Awaitable[None]]
+
+
+class MissedButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"modbot:missed:(?P<message>\d+):(?P<category>hate|harassment|threat|spam|misinformation)",
+):
+    """Under "Check with modbot" on a post it allowed: it should have been flagged for this."""
+
+    def __init__(self, message_id: int, category: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=f"Missed: {category}",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"modbot:missed:{message_id}:{category}",
+            )
+        )
+        self.message_id = message_id
+        self.category = category
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> MissedButton:
+        return cls(int(match["message"]), match["category"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        handler: MissedHandler = interaction.client.modbot_missed  # set by the adapter
+        await handler(interaction, self.message_id, self.category)
+
+
+def missed_buttons(message_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for category in MISSED:
+        view.add_item(MissedButton(message_id, category))
+    return view
+
+
 def buttons(case: CaseView) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     closed = case.state == CaseState.CLOSED

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.base import DecisionSink, ReviewDesk
-from bot.adapters.discord.cases import buttons, case_embed
+from bot.adapters.discord.cases import buttons, case_embed, missed_buttons
 from bot.adapters.discord.convert import PLATFORM, to_post
 from bot.config import DiscordGuildConfig
 from bot.storage.records import CaseView
@@ -124,10 +124,12 @@ class SlashCommands:
             [decision] = await self.sink.check([to_post(message)])
             scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(decision.scores.items(), key=lambda kv: -kv[1]))
             reasons = "\n".join(f"• {discord.utils.escape_markdown(r.message)}" for r in decision.reasons)
-            await interaction.response.send_message(
-                f"**{decision.outcome.value}**{' (shadow)' if decision.shadow else ''}\n{scores}\n{reasons}"[:1900],
-                ephemeral=True,
-            )
+            text = f"**{decision.outcome.value}**{' (shadow)' if decision.shadow else ''}\n{scores}\n{reasons}"[:1800]
+            if decision.outcome.needs_review:
+                await interaction.response.send_message(text, ephemeral=True)
+                return
+            text += "\nShould it have been flagged? A case opens in the queue, and its verdict teaches the filter."
+            await interaction.response.send_message(text, ephemeral=True, view=missed_buttons(message.id))
 
         return check
 
