@@ -38,6 +38,7 @@ NOUNS = frozenset(
     {"atheist", "buddhist", "catholic", "christian", "hindu", "sikh", "muslim", "mormon", "protestant"}
     | {"immigrant", "refugee", "lesbian", "latina", "latino", "mexican", "arab", "pakistani", "filipino"}
     | {"asian", "indian", "african", "european", "african american", "native american", "hispanic"}
+    | {"wheelchair user", "amputee"}
 )
 """Terms that name a person and take a plural s ("Muslims" -> "Hindus"); the others are
 adjectives ("deaf", "nonbinary", "jewish") and take none ("Deaf", never "Deafs")."""

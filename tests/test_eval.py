@@ -21,8 +21,9 @@ def test_eval_bias_writes_a_report_with_per_identity_aucs(tmp_path: Path) -> Non
     figures = report["figures"]
     assert figures["identities measured"] == 50 and figures["madlibs posts"] == 76564
     assert 0.5 < figures["madlibs overall ROC-AUC"] <= 1.0
-    # the default stack's floor (identity swaps on: 49 of 50, worst BPSN 0.942; as written 43, 0.762)
-    assert figures["identities with every AUC >= 0.90"] >= 48 and figures["worst BPSN AUC"] >= 0.90
+    # the goal, which the default stack meets (identity swaps with disability terms: 50 of 50, worst
+    # BPSN 0.944, worst BNSP 0.913; as written 43 of 50, 0.762)
+    assert figures["identities with every AUC >= 0.90"] == 50 and figures["worst BPSN AUC"] >= 0.90
     rows = report["tables"]["per identity (sorted by BPSN AUC)"]
     assert {"gay", "muslim", "black"} <= {r["identity"] for r in rows}
     assert (tmp_path / "identity_aucs.png").stat().st_size > 10_000

@@ -154,7 +154,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def test_analyze_scores_abuse_above_kindness_with_sentence_spans(api: LiveApi) -> None:
-    attributes = {"TOXICITY": {}, "INSULT": {}, "IDENTITY_ATTACK@2": {}}
+    attributes = {"TOXICITY": {}, "INSULT": {}, "IDENTITY_ATTACK@3": {}}
     status, kind = _post(api, "/v1alpha1/comments:analyze", {**OK, "requestedAttributes": attributes}, api.key)
     assert status == 200, kind
     text = "I love my neighbours. You are a worthless idiot!"
@@ -162,7 +162,7 @@ def test_analyze_scores_abuse_above_kindness_with_sentence_spans(api: LiveApi) -
     status, rude = _post(api, "/v1alpha1/comments:analyze", body, api.key, header=True)
     assert status == 200, rude
     assert rude["languages"] == ["en"] and rude["detectedLanguages"] == ["en"] and rude["clientToken"] == "c7"
-    assert set(rude["attributeScores"]) == set(attributes)  # keys mirror the request, @2 included
+    assert set(rude["attributeScores"]) == set(attributes)  # keys mirror the request, @3 included
     insult = rude["attributeScores"]["INSULT"]
     assert insult["summaryScore"]["value"] > 0.5 > kind["attributeScores"]["INSULT"]["summaryScore"]["value"]
     first, second = insult["spanScores"]
@@ -174,7 +174,7 @@ def test_analyze_scores_abuse_above_kindness_with_sentence_spans(api: LiveApi) -
 
 REFUSED_LIVE = [
     ({**OK, "requestedAttributes": {"SEVERE_TOXICITY": {}}}, 400, "is not served by this modbot"),
-    ({**OK, "requestedAttributes": {"TOXICITY@1": {}}}, 400, "this modbot serves TOXICITY@2"),
+    ({**OK, "requestedAttributes": {"TOXICITY@1": {}}}, 400, "this modbot serves TOXICITY@3"),
     ({**OK, "requestedAttributes": {"NOT_A_THING": {}}}, 400, "Unknown requested attribute: NOT_A_THING"),
     ({**OK, "languages": ["de"]}, 400, "Attribute TOXICITY does not support request languages: de"),
     (

@@ -13,7 +13,6 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-from moderation.identity import identity_terms
 from moderation.types import ABUSE
 
 _ARTICLE = "\x00"
@@ -53,7 +52,7 @@ def contrast_set(seed: int, per_frame: int | None = None) -> list[ContrastText]:
     raw = tomllib.loads(resources.files("bot.lab").joinpath("data/contrast_templates.toml").read_text(encoding="utf-8"))
     fills: dict[str, list[str]] = raw["fill"]
     per_frame = per_frame or raw["per_frame"]
-    terms = list(identity_terms())
+    terms = [str(t) for t in raw["identity"]]
     rng = random.Random(seed)
     out: list[ContrastText] = []
     for group in raw["frames"]:

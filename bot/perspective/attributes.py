@@ -77,6 +77,7 @@ knows the name was understood."""
 SHIPPED_VERSIONS: dict[str, int] = {
     "abuse-model-bd22a46579": 1,
     "abuse-model-bd22a46579+swaps2-51027d": 2,  # the same model; a post naming a group read with two copies
+    "abuse-model-bd22a46579+swaps2-aec3c1": 3,  # the same, with disability terms among the groups swapped
     "spam-text-a5251ec885": 1,
     "spam-text-e54985497a": 2,  # refit when the normaliser stopped reading "word!word" as leetspeak
 }
