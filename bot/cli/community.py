@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from rich.table import Table
 
 from bot.cli.shared import USAGE, CommandFailed, Subcommands, actor_of, add_actor, config_of, out
 from bot.cli.terminal import escape
+from bot.config import Config
 from moderation.types import ABUSE
 
 
@@ -132,15 +134,22 @@ def learn_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def learn_promote(args: argparse.Namespace) -> int:
-    from bot.lab.community import promote
-    from bot.runtime import wiring
+def _fitted(args: argparse.Namespace) -> tuple[Config, Path]:
+    """The configuration and the community's model file, which must exist."""
     from model.community import model_path
 
     config = config_of(args)
     path = model_path(config.data.dir, args.platform, args.community)
     if not path.exists():
         raise CommandFailed(f"no model for {args.platform}/{args.community} (fit one with `modbot learn fit`)", USAGE)
+    return config, path
+
+
+def learn_promote(args: argparse.Namespace) -> int:
+    from bot.lab.community import promote
+    from bot.runtime import wiring
+
+    config, path = _fitted(args)
     store = wiring.open_store(config)
     checked = promote(path, wiring.filter_stack(config).decider)
     target = f"{args.platform}:{args.community}"
@@ -156,12 +165,8 @@ def learn_promote(args: argparse.Namespace) -> int:
 
 def learn_retire(args: argparse.Namespace) -> int:
     from bot.runtime import wiring
-    from model.community import model_path
 
-    config = config_of(args)
-    path = model_path(config.data.dir, args.platform, args.community)
-    if not path.exists():
-        raise CommandFailed(f"no model for {args.platform}/{args.community}", USAGE)
+    config, path = _fitted(args)
     path.unlink()
     target = f"{args.platform}:{args.community}"
     wiring.open_store(config).audit(actor_of(args), "community_model.retired", "community", target, "cli", {})
