@@ -220,3 +220,25 @@ def load_all(data_dir: Path) -> Iterator[tuple[Path, CommunityModel]]:
             yield path, load(path)
         except ValueError as exc:
             log.error("%s; that community is decided by the shared models alone", exc)
+
+
+class CommunityFolder:
+    """The data dir's community models, read again when a file there changes (a fit, a promotion,
+    a retirement), so a running service follows `modbot learn` without a restart."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._seen: tuple[tuple[str, int, int, int], ...] | None = None
+
+    def changed(self) -> dict[tuple[str, str], CommunityModel] | None:
+        """Every model, when the folder differs from the last look; None when it does not."""
+        try:
+            found = [p for p in (self.data_dir / "communities").glob("*.npz") if not p.name.endswith(".partial.npz")]
+            # a save replaces the file: a new inode even when the time and size come out the same
+            seen = tuple(sorted((p.name, (st := p.stat()).st_ino, st.st_mtime_ns, st.st_size) for p in found))
+        except OSError:  # a file went while looking: look again next time
+            return None
+        if seen == self._seen:
+            return None
+        self._seen = seen
+        return {(m.platform, m.community): m for _, m in load_all(self.data_dir)}

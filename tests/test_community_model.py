@@ -287,3 +287,21 @@ def test_replay_keeps_a_live_models_scores_and_rescores_when_it_changes(store: S
     assert replayed() == ({Replayed.RESCORED: 2}, 1), "another version rescores: held, the game post flags again"
     del decider.communities[("console", "gamers")]
     assert replayed() == ({Replayed.STORED: 2}, 1), "without the model the shared scores decide"
+
+
+def test_a_running_service_follows_the_folder(tmp_path: Path) -> None:
+    """What `modbot learn` writes reaches a running service without a restart: the folder is read
+    again only when a file in it changed."""
+    from model.community import CommunityFolder
+
+    folder = CommunityFolder(tmp_path)
+    assert folder.changed() == {} and folder.changed() is None
+    model = fit("console", "c", _verdicts(80), minimum=30)
+    path = model_path(tmp_path, "console", "c")
+    save(model, path)
+    assert (found := folder.changed()) is not None and found[("console", "c")].stage is Stage.SHADOW
+    assert folder.changed() is None
+    save(replace(model, stage=Stage.LIVE), path)  # promoted
+    assert (found := folder.changed()) is not None and found[("console", "c")].stage is Stage.LIVE
+    path.unlink()  # retired
+    assert folder.changed() == {}

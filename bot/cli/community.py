@@ -103,7 +103,7 @@ def learn_fit(args: argparse.Namespace) -> int:
     out.print(
         f"{len(found)} verdicts ({purged} more had no text left). In shadow its scores are logged as "
         "'community (shadow)' beside each decision and change nothing; `modbot learn status` shows what it "
-        "would have changed, `modbot learn promote` lets it decide. Restart the service to load it."
+        "would have changed, `modbot learn promote` lets it decide. A running service loads it within 15 s."
     )
     return 0
 
@@ -159,7 +159,7 @@ def learn_promote(args: argparse.Namespace) -> int:
     if checked.refusals:
         reasons = "\n".join(f"  - {r}" for r in checked.refusals)
         raise CommandFailed(f"not promoted: with the model live,\n{reasons}")
-    out.print(f"promoted: the model decides for {escape(target)} once the service restarts")
+    out.print(f"promoted: the model decides for {escape(target)} (a running service within 15 s)")
     return 0
 
 
@@ -170,5 +170,5 @@ def learn_retire(args: argparse.Namespace) -> int:
     path.unlink()
     target = f"{args.platform}:{args.community}"
     wiring.open_store(config).audit(actor_of(args), "community_model.retired", "community", target, "cli", {})
-    out.print(f"retired: the shared models decide alone for {escape(target)} once the service restarts")
+    out.print(f"retired: the shared models decide alone for {escape(target)} (a running service within 15 s)")
     return 0

@@ -24,6 +24,7 @@ from bot.storage.quarantine import QuarantineStore
 from bot.storage.records import CursorUpdate, PostStatus
 from bot.storage.spool import IngestSpool
 from bot.storage.store import Store
+from model.community import CommunityFolder
 from moderation.actions import ActionSpec
 from moderation.decider import Decider
 from moderation.types import Decision, Post, Quarantined
@@ -52,8 +53,11 @@ class Pipeline:
         spool_limit: int = 10_000,
         stream: PostStream | None = None,
         ingest_spool: IngestSpool | None = None,
+        communities: CommunityFolder | None = None,
     ) -> None:
         self.store = store
+        self.communities = communities
+        """where the communities' own models are, followed while running"""
         self.stream = stream
         """Set for `--role ingest`: accepted posts go to the Redis Stream for workers, not to the local queue."""
         self.retry_failed_seconds = retry_failed_seconds
@@ -115,7 +119,7 @@ class Pipeline:
         while True:
             await asyncio.sleep(every)
             try:
-                await self.db(run_time_settings, self.store, self.decider)
+                await self.db(run_time_settings, self.store, self.decider, self.communities)
             except Exception as exc:  # the database is down: the settings it had stand
                 log.warning("could not read moderators' run-time settings: %s", exc)
 

@@ -36,6 +36,7 @@ from bot.storage.quarantine import QuarantineStore
 from bot.storage.schema import utcnow
 from bot.storage.spool import IngestSpool
 from bot.storage.store import Store
+from model.community import CommunityFolder
 from moderation.decider import Decider
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def _assemble(
     spool = IngestSpool(spool_path, p.ingest_spool) if p.ingest_spool else None
     pipeline = Pipeline(
         store, decider, p.batch_size, p.batch_wait_ms, p.queue_size, p.retry_failed_seconds, p.decision_spool,
-        stream, spool,
+        stream, spool, CommunityFolder(config.data.dir),
     )  # fmt: skip
     metrics = Metrics()
     executor = Executor(store, {}, pipeline.db, config.executor.max_attempts, config.executor.backoff_seconds)

@@ -16,7 +16,7 @@ from bot.runtime.scorers import build_domain_list, build_scorers, build_spam_rul
 from bot.storage.db import display_url, make_engine, upgrade
 from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
-from model.community import load_all
+from model.community import CommunityFolder
 from model.embedding import Embedder
 from model.language import LanguageId
 from moderation.actions import ActionPlanner
@@ -90,17 +90,19 @@ def decider_from(
     languages = LanguageId()  # a language no configured scorer reads is said to be unread, not guessed at
     built = Decider(scorers, config.build_policy(), embedder, planner(config), spam, domains, languages)
     if store is not None:  # the service and the tools on its data: its communities' own state
-        run_time_settings(store, built)
-        built.communities.update({(m.platform, m.community): m for _, m in load_all(config.data.dir)})
+        run_time_settings(store, built, CommunityFolder(config.data.dir))
     return built
 
 
-def run_time_settings(store: Store, decider: Decider) -> None:
-    """What moderators changed while running, from the store every process shares: shadow mode
-    per community and the flag thresholds accepted from calibration. Swapped in whole, so a
-    batch deciding on another thread sees the old settings or the new, never none."""
+def run_time_settings(store: Store, decider: Decider, communities: CommunityFolder | None = None) -> None:
+    """What moderators changed while running: from the store every process shares, shadow mode
+    per community and the flag thresholds accepted from calibration; from the data dir, the
+    communities' own models. Swapped in whole, so a batch deciding on another thread sees the
+    old settings or the new, never none."""
     decider.shadow_overrides = store.shadow_overrides()
     decider.threshold_overrides = store.threshold_overrides()
+    if communities is not None and (models := communities.changed()) is not None:
+        decider.communities = models
 
 
 def perspective_api(

@@ -18,6 +18,7 @@ from bot.runtime.stream import PostStream, StreamError, consumer_name
 from bot.storage.db import DatabaseError
 from bot.storage.gateway import DatabaseThread
 from bot.storage.store import Store
+from model.community import CommunityFolder
 from moderation.decider import Decider
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ async def run_worker(config: Config, stop: asyncio.Event) -> int:
     decided = 0
     last_claim = 0.0
     db = DatabaseThread()
+    communities = CommunityFolder(config.data.dir)
     log.info("worker %s reading %s as group %s", consumer, config.scale.stream, config.scale.group)
     try:
         while not stop.is_set():
@@ -47,7 +49,7 @@ async def run_worker(config: Config, stop: asyncio.Event) -> int:
                     entries = await stream.read(consumer, batch, 1000)
                 if not entries:
                     continue
-                decided += await _decide_entries(db, store, decider, stream, entries)
+                decided += await _decide_entries(db, store, decider, stream, entries, communities)
             except (StreamError, DatabaseError) as exc:  # wait it out; unacknowledged entries stay pending
                 log.error("worker %s paused: %s", consumer, exc)
                 await asyncio.sleep(1)
@@ -59,14 +61,19 @@ async def run_worker(config: Config, stop: asyncio.Event) -> int:
 
 
 async def _decide_entries(
-    db: DatabaseThread, store: Store, decider: Decider, stream: PostStream, entries: list[tuple[str, int]]
+    db: DatabaseThread,
+    store: Store,
+    decider: Decider,
+    stream: PostStream,
+    entries: list[tuple[str, int]],
+    communities: CommunityFolder,
 ) -> int:
     rows = [row for _, row in entries]
     posts = await db(store.posts_to_decide, rows)
     decided = 0
     if posts:
-        # moderators switch shadow mode and accept thresholds elsewhere; the store is what every worker shares
-        await db(wiring.run_time_settings, store, decider)
+        # moderators switch shadow mode, accept thresholds and promote models elsewhere
+        await db(wiring.run_time_settings, store, decider, communities)
         results = await asyncio.to_thread(decider.decide, [p for _, p in posts])
         items = [(row, post, d, acts) for (row, post), (d, acts) in zip(posts, results, strict=True)]
         ids = await db(store.record, items)
