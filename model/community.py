@@ -32,6 +32,10 @@ from moderation.types import ABUSE
 
 log = logging.getLogger(__name__)
 
+EACH_KIND = 10
+"""Confirmed and overturned flags a category needs at least: its cut keeps a share of the
+confirmed ones, which three verdicts cannot place (a simulated community that confirmed 3 of 162
+harassment flags lost hateful posts to such a cut: docs/models.md)."""
 PENALTIES = (1.0, 10.0, 100.0, 1000.0)
 """The L2 penalties cross-validation chooses from (on standardised features)."""
 
@@ -60,8 +64,8 @@ def fit(
     keep: float = 0.98,
     seed: int = 13,
 ) -> CommunityModel:
-    """A shadow model for the community; categories with fewer than `minimum` verdicts, or
-    verdicts of one kind only, are left to the shared model. `keep`: the share of the flags its
+    """A shadow model for the community; categories with fewer than `minimum` verdicts, or fewer
+    than EACH_KIND of either kind, are left to the shared model. `keep`: the share of the flags its
     moderators confirmed that the model must still flag, judged on verdicts it was not fitted on
     (its cut is placed where the policy's flag threshold is)."""
     with_vector = [e for e in examples if e.vector is not None]
@@ -78,7 +82,7 @@ def fit(
     for category in sorted({e.category for e in usable}):
         rows = np.asarray([i for i, e in enumerate(usable) if e.category == category])
         y = np.asarray([usable[i].confirmed for i in rows], dtype=np.float64)
-        if len(rows) < minimum or y.min() == y.max():
+        if len(rows) < minimum or min(y.sum(), len(y) - y.sum()) < EACH_KIND:
             continue
         offset = np.asarray([logit(usable[i].scores.get(category, 0.0)) for i in rows])
         penalty, held_out = _chosen_penalty(x[rows], y, offset, weights[rows], seed)
@@ -87,7 +91,9 @@ def fit(
         cut = _cut(held_out[y == 1], keep)
         adjustments[category] = Adjustment(beta, bias, floor, len(rows), int(y.sum()), cut)
     if not adjustments:
-        raise TooFewVerdicts(f"no category has {minimum} verdicts with both confirmed and overturned flags")
+        raise TooFewVerdicts(
+            f"no category has {minimum} verdicts with at least {EACH_KIND} confirmed and {EACH_KIND} overturned flags"
+        )
     moderators = dict(Counter(e.moderator for e in usable))
     return CommunityModel(platform, community, Stage.SHADOW, inputs, mean, scale, adjustments, held, moderators)
 

@@ -106,7 +106,11 @@ def test_fitted_from_verdicts_it_learns_the_communitys_norm_the_same_way_every_t
 @pytest.mark.parametrize(
     ("examples", "said"),
     [
-        ([replace(e, confirmed=True) for e in _verdicts(60)], "both confirmed and overturned"),
+        ([replace(e, confirmed=True) for e in _verdicts(60)], "10 confirmed and 10 overturned"),
+        (
+            [replace(e, confirmed=True) for e in _verdicts(60)[:51]] + _verdicts(60)[51:],
+            "10 confirmed and 10 overturned",
+        ),
         (_verdicts(20), "30 verdicts"),
         ([], "no verdicts"),
     ],
@@ -184,11 +188,17 @@ def test_modbot_learn_end_to_end_on_sqlite(tmp_path: Path, capsys: pytest.Captur
     from bot.runtime.wiring import open_store
     from bot.storage.schema import AuditRow
 
-    rude = [f"you are a {w} {n}" for w in ("worthless", "pathetic", "brainless") for n in ("idiot", "moron", "loser")]
-    cheerful = [f"{s} what a {t}" for s in ("fuck yeah", "holy shit", "damn") for t in ("game", "goal", "match")]
+    rude = [
+        f"you are a {w} {n}"
+        for w in ("worthless", "pathetic", "brainless")
+        for n in ("idiot", "moron", "loser", "clown")
+    ]
+    cheerful = [
+        f"{s} what a {t}" for s in ("fuck yeah", "holy shit", "damn") for t in ("game", "goal", "match", "save")
+    ]
     config = tmp_path / "modbot.toml"
     config.write_text(
-        f'[data]\ndir = "{tmp_path / "data"}"\n[policy.thresholds]\nprofanity = {{ flag = 0.01 }}\n'
+        f'[data]\ndir = "{tmp_path / "data"}"\n[policy.thresholds]\nprofanity = {{ log = 0.5 }}\n'
         "harassment = { flag = 0.01 }\nhate = { flag = 0.99 }\nthreat = { flag = 0.99 }\n"
     )
 
@@ -207,14 +217,16 @@ def test_modbot_learn_end_to_end_on_sqlite(tmp_path: Path, capsys: pytest.Captur
     capsys.readouterr()
     assert main(["--config", str(config), "learn", "fit", "console", "--platform", "console", "--minimum", "5"]) == 0
     said = capsys.readouterr().out
-    assert "in shadow" in said and "18 verdicts" in said
+    assert "in shadow" in said and "24 verdicts" in said
     ((path, model),) = load_all(tmp_path / "data")
-    assert model.stage is Stage.SHADOW and model.trained_on == {"mod0": 9, "mod1": 9}
-    scan(["holy shit what a save", "you are a spineless idiot"], "second")
+    assert model.stage is Stage.SHADOW and model.trained_on == {"mod0": 12, "mod1": 12}
+    scan(["holy shit what a comeback", "you are a spineless idiot"], "second")
     latest = {d.post.text: d for d in store.stored_for_replay(datetime(2000, 1, 1, tzinfo=UTC)).__next__()}
-    assert SHADOW_NAME in latest["holy shit what a save"].scores_by_scorer
+    assert SHADOW_NAME in latest["holy shit what a comeback"].scores_by_scorer
     assert all(
-        d.outcome.needs_review for t, d in latest.items() if t in ("holy shit what a save", "you are a spineless idiot")
+        d.outcome.needs_review
+        for t, d in latest.items()
+        if t in ("holy shit what a comeback", "you are a spineless idiot")
     )
     capsys.readouterr()
     assert main(["--config", str(config), "learn", "status"]) == 0
