@@ -317,3 +317,35 @@ def test_a_running_service_follows_the_folder(tmp_path: Path) -> None:
     assert (found := folder.changed()) is not None and found[("console", "c")].stage is Stage.LIVE
     path.unlink()  # retired
     assert folder.changed() == {}
+
+
+def test_the_scoring_apis_suggested_scores_teach_its_community(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`comments:suggestscore` from a client of the Perspective-compatible API is that client's
+    verdict: `modbot learn fit --platform api` learns from the suggestions whose comment text was
+    kept (one API key counts as one moderator), and none from those without it."""
+    from bot.cli import main
+    from bot.config import load_config
+    from bot.runtime.wiring import open_store
+    from bot.storage.api_keys import Suggestion
+
+    config = tmp_path / "modbot.toml"
+    config.write_text(f'[data]\ndir = "{tmp_path / "data"}"\n')
+    store = open_store(load_config(config))
+    rude = [
+        f"you are a {w} {n}"
+        for w in ("worthless", "pathetic", "brainless")
+        for n in ("idiot", "moron", "loser", "clown")
+    ]
+    fine = [f"{s} what a {t}" for s in ("fuck yeah", "holy shit", "damn") for t in ("game", "goal", "match", "save")]
+    for text in rude + fine:
+        store.suggest_scores(
+            "forum-bot", "forum", text, [Suggestion("INSULT", "harassment", float(text in rude))], None
+        )
+    store.suggest_scores("forum-bot", "forum", None, [Suggestion("INSULT", "harassment", 1.0)], None)  # no text kept
+    assert main(["--config", str(config), "learn", "fit", "forum", "--platform", "api", "--minimum", "5"]) == 0
+    assert "24 verdicts" in capsys.readouterr().out
+    ((_, model),) = load_all(tmp_path / "data")
+    assert (model.platform, model.community) == ("api", "forum") and model.trained_on == {"api key forum-bot": 24}
+    assert model.adjustments["harassment"].confirmed == 12

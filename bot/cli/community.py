@@ -75,16 +75,20 @@ def _categories(value: str) -> frozenset[str]:
 
 
 def learn_fit(args: argparse.Namespace) -> int:
-    from bot.lab.community import examples
+    from bot.lab.community import examples, suggested_examples
+    from bot.perspective.scoring import PLATFORM as API
     from bot.runtime import wiring
     from model.community import TooFewVerdicts, fit, model_path, save
     from moderation.community import HELD
 
     config = config_of(args)
     store = wiring.open_store(config)
-    judged, purged = store.verdicted(args.platform, args.community, datetime.now(UTC) - timedelta(days=args.days))
+    since = datetime.now(UTC) - timedelta(days=args.days)
+    judged, purged = store.verdicted(args.platform, args.community, since)
     decider = wiring.filter_stack(config).decider
     found = examples(decider, judged)
+    if args.platform == API:  # the scoring API's clients give their verdicts as suggested scores
+        found += suggested_examples(decider, args.community, store.suggested(args.community, since))
     try:
         model = fit(args.platform, args.community, found, args.minimum, args.cap, HELD - args.may_lower, args.keep)
     except TooFewVerdicts as exc:

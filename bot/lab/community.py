@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.lab.evaluation.abuse import FUNCTIONAL_FLOORS, functional
 from bot.lab.evaluation.runner import decide_texts
+from bot.perspective.scoring import api_post
+from bot.storage.api_keys import Suggested
 from bot.storage.records import Resolution
 from bot.storage.replays import StoredForReplay, Verdicted
 from model.community import Example, load, save
@@ -40,6 +43,21 @@ def examples(decider: Decider, judged: Sequence[Verdicted]) -> list[Example]:
         for v, (scores, vector) in zip(chunk, decider.read([v.post for v in chunk]), strict=True):
             if vector is not None:  # read by a language model of its own: nothing for this model
                 out.append(Example(scores, vector, v.category, v.confirmed, v.moderator))
+    return out
+
+
+def suggested_examples(decider: Decider, community: str, suggested: Sequence[Suggested]) -> list[Example]:
+    """The Perspective API's suggested scores (`comments:suggestscore`) as verdicts: a client
+    says the comment deserves the category (0.5 or more) or does not. Each API key counts as one
+    moderator, so one client's suggestions are capped like one moderator's verdicts."""
+    now = datetime.now(UTC)
+    out: list[Example] = []
+    for start in range(0, len(suggested), 64):
+        chunk = suggested[start : start + 64]
+        posts = [api_post(s.text, community, f"suggestion-{s.id}", now) for s in chunk]
+        for s, (scores, vector) in zip(chunk, decider.read(posts), strict=True):
+            if vector is not None:
+                out.append(Example(scores, vector, s.category, s.value >= 0.5, f"api key {s.key}"))
     return out
 
 

@@ -118,6 +118,37 @@ class ApiKeys(Transactional):
 
         return self.transaction(work)
 
+    def suggested(self, community: str, since: datetime) -> list[Suggested]:
+        """The community's suggestions since `since` that a community model can learn from: with
+        the comment's text kept and an attribute modbot scores."""
+
+        def work(session: Session) -> list[Suggested]:
+            rows = session.scalars(
+                select(SuggestionRow)
+                .where(
+                    SuggestionRow.community == community,
+                    SuggestionRow.created_at >= since,
+                    SuggestionRow.text.is_not(None),
+                    SuggestionRow.category.is_not(None),
+                )
+                .order_by(SuggestionRow.id)
+            )
+            return [Suggested(r.id, str(r.text), str(r.category), r.value, r.key_name) for r in rows]
+
+        return self.transaction(work)
+
+
+@dataclass(frozen=True, slots=True)
+class Suggested:
+    """A score an API client suggested for a comment whose text was kept."""
+
+    id: int
+    text: str
+    category: str
+    value: float
+    key: str
+    """the API key's name: who suggested it"""
+
 
 def forget_suggestions(session: Session, before: datetime) -> None:
     """The retention purge: suggested scores keep their values, not the comment's words."""
