@@ -122,12 +122,7 @@ class Decider:
         """Decisions for posts. `count=False` leaves spam counters alone (checking, not ingesting).
         `route=False`: the caller has settled the language (the scoring API answers only for the
         English it accepted), so every post is read and none is identified."""
-        batch = self._scored(posts, route)
-        for one in batch.posts:  # in post order, so a burst inside one batch is seen
-            if self.spam is not None:
-                one.results[self.spam.name] = self.spam.check(one.post, one.text, count)
-            if self.domains is not None:
-                one.results[self.domains.name] = self.domains.check(one.post)
+        batch = self._scored(posts, route, count)
         out = []
         for one in batch.posts:
             rules = self.rules_for(one.post)
@@ -135,8 +130,9 @@ class Decider:
             out.append((decision, self.planner.plan(one.post, decision, rules)))
         return out
 
-    def _scored(self, posts: Sequence[Post], route: bool) -> _Batch:
-        """The posts read, embedded and scored by the text scorers (the cascade included)."""
+    def _scored(self, posts: Sequence[Post], route: bool, count: bool) -> _Batch:
+        """The posts read, embedded and scored: the text scorers (the cascade included), then the
+        spam and domain rules."""
         languages = self.languages if route else None
         expected = [self.rules_for(p).languages for p in posts] if languages else []
         batch = _Batch.of(posts, self.embedder, languages, expected, self.reads, self.swaps)
@@ -146,13 +142,18 @@ class Decider:
         for native in self.native:
             self._score(native, batch, [one for one in batch.posts if one.native in native.languages])
         self._run_cascade(batch)
+        for one in batch.posts:  # in post order, so a burst inside one batch is seen
+            if self.spam is not None:
+                one.results[self.spam.name] = self.spam.check(one.post, one.text, count)
+            if self.domains is not None:
+                one.results[self.domains.name] = self.domains.check(one.post)
         return batch
 
     def read(self, posts: Sequence[Post]) -> list[tuple[dict[str, float], list[float] | None]]:
-        """What a community model learns from and weighs, per post: the text scorers' scores the
-        policy would weigh (no community model's) and the abuse model's sentence vector (None
-        where no English scorer read the post)."""
-        batch = self._scored(posts, route=True)
+        """What a community model learns from and weighs, per post: the scores the policy would
+        weigh (no community model's; the spam rules count nothing) and the abuse model's
+        sentence vector (None where no English scorer read the post)."""
+        batch = self._scored(posts, route=True, count=False)
         return [(self._base(one), batch.vector(one) if one.english else None) for one in batch.posts]
 
     @staticmethod
