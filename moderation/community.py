@@ -77,12 +77,18 @@ class CommunityModel:
     trained_on: Mapping[str, int] = field(default_factory=dict)
     """verdicts per moderator (capped in weight when fitted), for the model card"""
 
-    @property
-    def version(self) -> str:
+    _version: str = field(init=False, repr=False, compare=False, default="")
+
+    def __post_init__(self) -> None:
+        # every decision it touches records it: hashed once, not per post
         h = hashlib.sha256(self.mean.tobytes() + self.scale.tobytes() + ",".join(sorted(self.held)).encode())
         for category, a in sorted(self.adjustments.items()):
             h.update(category.encode() + a.weights.tobytes() + repr((a.bias, a.applies_from, a.cut)).encode())
-        return f"community-{h.hexdigest()[:10]}"
+        object.__setattr__(self, "_version", f"community-{h.hexdigest()[:10]}")
+
+    @property
+    def version(self) -> str:
+        return self._version
 
     def features(self, scores: Mapping[str, float], vector: Sequence[float] | None) -> NDArray[np.float64] | None:
         """The standardised features of one post, or None when it lacks the sentence vector the
