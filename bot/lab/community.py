@@ -28,6 +28,7 @@ from moderation.decider import Decider
 from moderation.functional import cases
 from moderation.metrics import bias_aucs
 from moderation.policy import PolicyRules
+from moderation.types import Post
 
 BIAS_FLOOR = 0.90
 _EVAL = ("eval", "eval")
@@ -37,13 +38,12 @@ _EVAL = ("eval", "eval")
 def examples(decider: Decider, judged: Sequence[Verdicted]) -> list[Example]:
     """The verdicts with what the shared models make of each post now (the community model
     adjusts today's scores, so it learns from them, not from scores of an older model)."""
-    out: list[Example] = []
-    for start in range(0, len(judged), 64):
-        chunk = judged[start : start + 64]
-        for v, (scores, vector) in zip(chunk, decider.read([v.post for v in chunk]), strict=True):
-            if vector is not None:  # read by a language model of its own: nothing for this model
-                out.append(Example(scores, vector, v.category, v.confirmed, v.moderator))
-    return out
+    read = _read(decider, [v.post for v in judged])
+    return [
+        Example(scores, vector, v.category, v.confirmed, v.moderator)
+        for v, (scores, vector) in zip(judged, read, strict=True)
+        if vector is not None  # read by a language model of its own: nothing for this model
+    ]
 
 
 def suggested_examples(decider: Decider, community: str, suggested: Sequence[Suggested]) -> list[Example]:
@@ -51,14 +51,17 @@ def suggested_examples(decider: Decider, community: str, suggested: Sequence[Sug
     says the comment deserves the category (0.5 or more) or does not. Each API key counts as one
     moderator, so one client's suggestions are capped like one moderator's verdicts."""
     now = datetime.now(UTC)
-    out: list[Example] = []
-    for start in range(0, len(suggested), 64):
-        chunk = suggested[start : start + 64]
-        posts = [api_post(s.text, community, f"suggestion-{s.id}", now) for s in chunk]
-        for s, (scores, vector) in zip(chunk, decider.read(posts), strict=True):
-            if vector is not None:
-                out.append(Example(scores, vector, s.category, s.value >= 0.5, f"api key {s.key}"))
-    return out
+    read = _read(decider, [api_post(s.text, community, f"suggestion-{s.id}", now) for s in suggested])
+    return [
+        Example(scores, vector, s.category, s.value >= 0.5, f"api key {s.key}")
+        for s, (scores, vector) in zip(suggested, read, strict=True)
+        if vector is not None
+    ]
+
+
+def _read(decider: Decider, posts: Sequence[Post]) -> list[tuple[dict[str, float], list[float] | None]]:
+    """`Decider.read` in batches of 64, as the pipeline decides."""
+    return [found for start in range(0, len(posts), 64) for found in decider.read(posts[start : start + 64])]
 
 
 @dataclass(frozen=True, slots=True)
