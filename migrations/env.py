@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import bot.storage.labels  # noqa: F401  (its table is declared with its queries)
 from bot.storage.schema import Base
 
 config = context.config

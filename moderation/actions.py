@@ -43,7 +43,7 @@ VERDICT_OUTCOME: Mapping[Verdict, Outcome] = {
 }
 """The outcome a verdict other than approve stands for: its actions are that outcome's."""
 
-REVERSALS: Mapping[str, str] = {"timeout": "untimeout", "ban": "unban"}
+REVERSALS: Mapping[str, str] = {"timeout": "untimeout", "ban": "unban", "label": "unlabel"}
 """What undoes a kind, where anything can: a removed message cannot come back."""
 APPEAL_ALERT = "appeal_alert"
 """The appeal put before the moderators where the platform has a review channel."""
@@ -74,7 +74,8 @@ class ActionPlanner:
         if decision.acts and not post.platform_ref.get("dm"):  # nothing to remove in a private chat
             kinds = self.kinds_by_platform.get(post.platform, DEFAULT_KINDS).get(decision.outcome, ())
             facts = warning_facts(post.text, decision.reasons)
-            specs = [ActionSpec(kind, {**_params(kind, reason, rules), **facts}) for kind in kinds]
+            rule = {"rule": top.source} if top else {}
+            specs = [ActionSpec(kind, {**_params(kind, reason, rules), **facts, **rule}) for kind in kinds]
         template = self.question_replies.get(post.platform)
         asks = post.platform_ref.get("asks_bot") and "?" in post.text
         if template and decision.outcome is Outcome.ALLOW and not decision.shadow and asks:
@@ -111,7 +112,8 @@ class ActionPlanner:
         reason = f"{verdict} by a moderator after review"
         outcome = VERDICT_OUTCOME[verdict]
         kinds = self.kinds_by_platform.get(platform, DEFAULT_KINDS).get(outcome, DEFAULT_KINDS[outcome])
-        return [ActionSpec(kind, {**_params(kind, reason, rules), **(facts or {})}) for kind in kinds]
+        extra = {**(facts or {}), "rule": "a moderator's verdict"}
+        return [ActionSpec(kind, {**_params(kind, reason, rules), **extra}) for kind in kinds]
 
 
 EVIDENCE_LIMIT = 120

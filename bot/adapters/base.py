@@ -102,6 +102,19 @@ class ReviewDesk(Protocol):
     async def status(self, platform: str, community: str, since: datetime) -> DeskStatus: ...
 
 
+class LabelSink(Protocol):
+    """Where `label` actions go when the bot account is a labeler of its own: signed, stored and
+    served by modbot (instead of asked of an Ozone instance)."""
+
+    async def label(self, src: str, uri: str, cid: str | None, category: str, rule: str, case_id: int | None) -> str:
+        """Issue the label `category` emits on the post, once; returns what was done."""
+        ...
+
+    async def unlabel(self, src: str, uri: str, reason: str) -> str:
+        """Negate every label of `src` in force on the post."""
+        ...
+
+
 class ActionFailed(Exception):
     """The platform refused or could not take an action. `retryable` says whether trying later may work."""
 

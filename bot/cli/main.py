@@ -14,6 +14,7 @@ import bot.cli.api as api
 import bot.cli.calibration as calibration
 import bot.cli.community as community
 import bot.cli.lab as lab
+import bot.cli.labeler as labeler
 import bot.cli.operate as operate
 import bot.cli.outbox as outbox
 import bot.cli.replies as replies
@@ -25,7 +26,7 @@ from bot.config import ConfigError
 from bot.storage.db import DatabaseError
 from moderation.scoring import ScorerError
 
-GROUPS = (admin, operate, review_desk, calibration, outbox, replies, api, lab, community)
+GROUPS = (admin, operate, review_desk, calibration, outbox, replies, api, lab, community, labeler)
 
 
 def main(argv: list[str] | None = None, generator: GeneratorFactory = local_generator) -> int:

@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from bot.config.base import Strict, UserPath
+from bot.config.labeler import LabelerConfig
 
 
 class ConsoleAdapterConfig(Strict):
@@ -158,7 +159,8 @@ class BlueskyConfig(Strict):
     moderation_service_did: str = Field("did:plc:ar7c4by46qjdydhdevvrndac", pattern=r"^did:[a-z]+:[A-Za-z0-9._:%-]+$")
     """Where reports go (Bluesky's own moderation service by default; or your Ozone labeler)."""
     labeler_did: str | None = Field(None, pattern=r"^did:[a-z]+:[A-Za-z0-9._:%-]+$")
-    """An Ozone labeler the bot account moderates; needed for the `label` action."""
+    """An Ozone labeler the bot account moderates, for the `label` action when modbot's own
+    labeler ([adapters.bluesky.labeler]) is off."""
     label: str = Field("rude", pattern=r"^[a-z0-9-]{1,128}$")
     """Label value emitted by the `label` action."""
     mention_reply: str = Field("", max_length=300)
@@ -173,6 +175,8 @@ class BlueskyConfig(Strict):
     )
     """What each acting outcome does on Bluesky; outcomes left out keep these defaults."""
     actions_per_minute: int = Field(30, ge=1, le=3000)
+    labeler: LabelerConfig = Field(default_factory=LabelerConfig)
+    """modbot as a labeler of its own: `label` actions sign and serve labels as the bot account."""
 
     _keep_default_actions = field_validator("actions")(classmethod(lambda cls, v: _with_defaults(cls, "actions", v)))
 

@@ -22,6 +22,9 @@ from bot.adapters.console.adapter import ConsoleAdapter, IngestStats
 from bot.assistant.drafting_loop import DraftWorker
 from bot.assistant.writer import GeneratorFactory, build_writer, local_generator
 from bot.config import Config, ConfigError
+from bot.labeler.issuer import LabelIssuer
+from bot.labeler.server import LabelerService
+from bot.labeler.signing import SigningKey, key_path, load_key
 from bot.ops import systemd
 from bot.ops.metrics import Health, Metrics, make_health_app
 from bot.review import Desk, Verdicts
@@ -69,6 +72,7 @@ class _Parts:
     consoles: list[ConsoleAdapter]
     metrics: Metrics
     spool: IngestSpool | None
+    labeler: LabelerService | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class _Console:
 class _Secrets:
     discord_token: str | None
     bluesky_password: str | None
+    labeler_key: SigningKey | None = None
 
 
 async def run_service(
@@ -149,7 +154,9 @@ def _secrets(config: Config, console_only: bool) -> _Secrets:
             raise ConfigError([f"[adapters.bluesky] is enabled but ${bluesky.password_env} is not set"])
         if not bluesky.handle:
             raise ConfigError(["[adapters.bluesky] is enabled but handle is empty"])
-    return _Secrets(discord_token, bluesky_password)
+    labeler = bluesky.labeler
+    key = load_key(key_path(labeler.key_file, config.data.dir)) if bluesky_password and labeler.enabled else None
+    return _Secrets(discord_token, bluesky_password, key)
 
 
 def _assemble(
@@ -190,10 +197,11 @@ def _assemble(
     consoles = _consoles(config, console, pipeline, store)
     adapters: list[Adapter] = [
         *consoles,
-        *_platforms(config, secrets, pipeline, Desk(store, decider, pipeline.db), executor),
+        *_platforms(config, secrets, store, pipeline, Desk(store, decider, pipeline.db), executor),
     ]
     executor.adapters.update({a.platform: a for a in adapters})
-    return _Parts(store, decider, pipeline, executor, drafter, adapters, consoles, metrics, spool)
+    labeler = _labeler(config, secrets, store, decider, pipeline, adapters)
+    return _Parts(store, decider, pipeline, executor, drafter, adapters, consoles, metrics, spool, labeler)
 
 
 def _consoles(config: Config, asked: _Console, pipeline: Pipeline, store: Store) -> list[ConsoleAdapter]:
@@ -214,18 +222,40 @@ def _consoles(config: Config, asked: _Console, pipeline: Pipeline, store: Store)
     ]
 
 
-def _platforms(config: Config, secrets: _Secrets, pipeline: Pipeline, desk: Desk, executor: Executor) -> list[Adapter]:
+def _platforms(
+    config: Config, secrets: _Secrets, store: Store, pipeline: Pipeline, desk: Desk, executor: Executor
+) -> list[Adapter]:
     adapters: list[Adapter] = []
     if secrets.bluesky_password is not None:
         from bot.adapters.bluesky.adapter import BlueskyAdapter
 
-        adapters.append(BlueskyAdapter(config.adapters.bluesky, secrets.bluesky_password, pipeline))
+        bluesky = config.adapters.bluesky
+        labels = None
+        if secrets.labeler_key is not None:
+            labels = LabelIssuer(store, secrets.labeler_key, bluesky.labeler, pipeline.db)
+        adapters.append(BlueskyAdapter(bluesky, secrets.bluesky_password, pipeline, labels))
     if secrets.discord_token is not None:
         from bot.adapters.discord.adapter import DiscordAdapter
 
         discord = config.adapters.discord
         adapters.append(DiscordAdapter(discord, secrets.discord_token, pipeline, desk, on_actions_queued=executor.wake))
     return adapters
+
+
+def _labeler(
+    config: Config, secrets: _Secrets, store: Store, decider: Decider, pipeline: Pipeline, adapters: list[Adapter]
+) -> LabelerService | None:
+    """The labeler's endpoints, as the Bluesky account, where it signs labels."""
+    if secrets.labeler_key is None:
+        return None
+    from atproto_identity.resolver import AsyncIdResolver
+
+    from bot.adapters.bluesky.adapter import BlueskyAdapter
+
+    [bluesky] = [a for a in adapters if isinstance(a, BlueskyAdapter)]
+    resolver = AsyncIdResolver(plc_url=config.adapters.bluesky.plc_directory).did
+    reasons = list(config.adapters.bluesky.labeler.report_reasons)
+    return LabelerService(store, pipeline.db, lambda: bluesky.did, resolver, decider.planner, reasons)
 
 
 async def _serve(config: Config, parts: _Parts, console_only: bool) -> list[web.AppRunner]:
@@ -252,6 +282,9 @@ async def _serve(config: Config, parts: _Parts, console_only: bool) -> list[web.
             verdicts = Verdicts(parts.decider.policy, parts.decider.planner)
             dashboard = make_app(parts.store, verdicts, config.web, parts.pipeline.db)
             servers.append(await listen(dashboard, "web", config.web.host, config.web.port))
+        if parts.labeler is not None:
+            labeler = config.adapters.bluesky.labeler
+            servers.append(await listen(parts.labeler.app(), "labeler", labeler.host, labeler.port))
         if config.api.enabled:
             pipeline = parts.pipeline
             api = wiring.perspective_api(config, parts.store, pipeline.db, parts.decider, pipeline.scoring_thread)

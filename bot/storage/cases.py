@@ -170,28 +170,61 @@ class Cases(Transactional):
                 raise LookupError(f"no decision {decision_id}")
             if (case_id := session.scalar(select(CaseRow.id).where(CaseRow.decision_id == decision_id))) is not None:
                 raise ValueError(f"decision {decision_id} already has case {case_id}: give that one a verdict")
-            post = session.get(PostRow, decision.post_id)
-            assert post is not None
-            case = CaseRow(
-                post_id=post.id,
-                decision_id=decision.id,
-                state=CaseState.OPEN,
-                platform=post.platform,
-                community=post.community,
-                category=category,
-                score=float(decision.scores.get(category, 0.0)),
-                reported_by=actor,
-                note=note,
-            )
-            session.add(case)
-            session.flush()
-            details = {"category": category, "score": case.score, "outcome": decision.outcome, "note": note}
-            session.add(audit_row(actor, "case.reported_missed", "case", case.id, origin, details))
-            return case.id
+            return _reported_case(session, decision, category, actor, origin, note, "case.reported_missed")
 
         view = self.case(self.transaction(work))
         assert view is not None
         return view
+
+    def take_report(
+        self, platform: str, platform_post_id: str, category: str, actor: str, origin: str, note: str | None
+    ) -> tuple[int, bool]:
+        """A user's report of a post modbot decided: a case opens for it (reported by them), or,
+        where one is open or closed already, the report joins that case's audit. Returns the case
+        and whether it is new; LookupError for a post modbot has not seen."""
+
+        def work(session: Session) -> tuple[int, bool]:
+            decision = session.scalar(
+                select(DecisionRow)
+                .join(PostRow, DecisionRow.post_id == PostRow.id)
+                .where(PostRow.platform == platform, PostRow.platform_post_id == platform_post_id)
+                .order_by(DecisionRow.id.desc())
+                .limit(1)
+            )
+            if decision is None:
+                raise LookupError(f"modbot has not seen {platform_post_id}")
+            existing = session.scalar(select(CaseRow.id).where(CaseRow.decision_id == decision.id))
+            if existing is not None:
+                details = {"category": category, "note": note}
+                session.add(audit_row(actor, "case.reported", "case", existing, origin, details))
+                return existing, False
+            return _reported_case(session, decision, category, actor, origin, note, "case.reported"), True
+
+        result: tuple[int, bool] = self.transaction(work)
+        return result
+
+
+def _reported_case(
+    session: Session, decision: DecisionRow, category: str, actor: str, origin: str, note: str | None, action: str
+) -> int:
+    post = session.get(PostRow, decision.post_id)
+    assert post is not None
+    case = CaseRow(
+        post_id=post.id,
+        decision_id=decision.id,
+        state=CaseState.OPEN,
+        platform=post.platform,
+        community=post.community,
+        category=category,
+        score=float(decision.scores.get(category, 0.0)),
+        reported_by=actor,
+        note=note,
+    )
+    session.add(case)
+    session.flush()
+    details = {"category": category, "score": case.score, "outcome": decision.outcome, "note": note}
+    session.add(audit_row(actor, action, "case", case.id, origin, details))
+    return case.id
 
 
 def _open_case(session: Session, case_id: int) -> CaseRow:

@@ -13,12 +13,15 @@ from bot.storage.cases import Cases
 from bot.storage.decisions import Decisions
 from bot.storage.factchecks import FactChecks
 from bot.storage.ingest import Posts
+from bot.storage.labels import Labels
 from bot.storage.outbox import Outbox
 from bot.storage.replays import Replays
 from bot.storage.settings import CommunitySettings
 from bot.storage.thresholds import Thresholds
 
 
-class Store(Posts, Decisions, Cases, Appeals, Outbox, FactChecks, CommunitySettings, ApiKeys, Replays, Thresholds):
+class Store(
+    Posts, Decisions, Cases, Appeals, Outbox, FactChecks, CommunitySettings, ApiKeys, Replays, Thresholds, Labels
+):
     """Every table group's queries on one engine: the runtime holds one Store; each group lives in
     its own module and shares the one transaction helper (bot/storage/base.py)."""

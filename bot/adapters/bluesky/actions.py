@@ -10,7 +10,7 @@ from typing import Any
 from atproto import AsyncClient, models
 from atproto_client.exceptions import BadRequestError
 
-from bot.adapters.base import ActionFailed
+from bot.adapters.base import ActionFailed, LabelSink
 from bot.adapters.bluesky.convert import rkey_of
 from bot.config import BlueskyConfig
 from bot.storage.records import ActionRecord
@@ -25,9 +25,12 @@ _REPORT_REASON = {
 }
 
 
-async def carry_out(client: AsyncClient, did: str, config: BlueskyConfig, action: ActionRecord) -> str:
+async def carry_out(
+    client: AsyncClient, did: str, config: BlueskyConfig, action: ActionRecord, labels: LabelSink | None = None
+) -> str:
     """One outbox action as the bot account `did`; a refusal that retrying cannot fix is
-    `ActionFailed(retryable=False)`."""
+    `ActionFailed(retryable=False)`. With `labels` (modbot's own labeler) `label` and `unlabel`
+    sign labels as `did`; without, they go to the Ozone labeler `config.labeler_did`."""
     ref = action.platform_ref
     subject = {"uri": ref["uri"], "cid": ref["cid"]}
     match action.kind:
@@ -53,23 +56,13 @@ async def carry_out(client: AsyncClient, did: str, config: BlueskyConfig, action
                 }
             )
             return f"reported to {config.moderation_service_did}"
-        case "label":
-            if not config.labeler_did:
-                raise ActionFailed("no labeler_did configured for the label action", retryable=False)
-            labeler = client.with_proxy("atproto_labeler", config.labeler_did)
-            await labeler.tools.ozone.moderation.emit_event(
-                {
-                    "event": {
-                        "$type": "tools.ozone.moderation.defs#modEventLabel",
-                        "createLabelVals": [config.label],
-                        "negateLabelVals": [],
-                        "comment": f"modbot: {action.params.get('reason', '')}"[:2000],
-                    },
-                    "subject": {"$type": "com.atproto.repo.strongRef", **subject},
-                    "createdBy": did,
-                }
-            )
-            return f"labelled {config.label!r} via {config.labeler_did}"
+        case "label" if labels is not None:
+            category, rule = str(action.params.get("category", "")), str(action.params.get("rule", ""))
+            return await labels.label(did, ref["uri"], ref.get("cid"), category, rule, action.case_id)
+        case "unlabel" if labels is not None:
+            return await labels.unlabel(did, ref["uri"], str(action.params.get("reason", "")))
+        case "label" | "unlabel":
+            return await _ozone_label(client, did, config, subject, action)
         case "hide_reply":
             return await _hide_reply(client, did, ref)
         case "mute":
@@ -89,6 +82,30 @@ async def carry_out(client: AsyncClient, did: str, config: BlueskyConfig, action
             )
             return f"blocked {ref['repo']}"
     raise ActionFailed(f"Bluesky has no action {action.kind!r}", retryable=False)
+
+
+async def _ozone_label(
+    client: AsyncClient, did: str, config: BlueskyConfig, subject: dict[str, Any], action: ActionRecord
+) -> str:
+    if not config.labeler_did:
+        raise ActionFailed(f"no labeler_did configured for the {action.kind} action", retryable=False)
+    labeler = client.with_proxy("atproto_labeler", config.labeler_did)
+    values = {"createLabelVals": [config.label], "negateLabelVals": []}
+    if action.kind == "unlabel":
+        values = {"createLabelVals": [], "negateLabelVals": [config.label]}
+    await labeler.tools.ozone.moderation.emit_event(
+        {
+            "event": {
+                "$type": "tools.ozone.moderation.defs#modEventLabel",
+                **values,
+                "comment": f"modbot: {action.params.get('reason', '')}"[:2000],
+            },
+            "subject": {"$type": "com.atproto.repo.strongRef", **subject},
+            "createdBy": did,
+        }
+    )
+    done = "negated" if action.kind == "unlabel" else "labelled"
+    return f"{done} {config.label!r} via {config.labeler_did}"
 
 
 async def _hide_reply(client: AsyncClient, did: str, ref: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ from atproto_client.exceptions import (
     UnauthorizedError,
 )
 
-from bot.adapters.base import ActionFailed, PostSink, raw_bytes
+from bot.adapters.base import ActionFailed, LabelSink, PostSink, raw_bytes
 from bot.adapters.bluesky.actions import carry_out
 from bot.adapters.bluesky.authors import AuthorDirectory
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
@@ -52,10 +52,11 @@ or BATCH_SECONDS after the first of them, whichever comes first"""
 class BlueskyAdapter:
     platform = PLATFORM
 
-    def __init__(self, config: BlueskyConfig, password: str, sink: PostSink) -> None:
+    def __init__(self, config: BlueskyConfig, password: str, sink: PostSink, labels: LabelSink | None = None) -> None:
         self.config = config
         self.password = password
         self.sink = sink
+        self.labels = labels
         self.client = AsyncClient(base_url=config.service)
         self.did = ""
         self.community = config.community
@@ -323,13 +324,13 @@ class BlueskyAdapter:
             self._last_action = time.monotonic()
         try:
             try:
-                return await carry_out(self.client, self.did, self.config, action)
+                return await carry_out(self.client, self.did, self.config, action, self.labels)
             except (UnauthorizedError, BadRequestError) as exc:
                 if "ExpiredToken" not in str(exc) and not isinstance(exc, UnauthorizedError):
                     raise
                 log.info("bluesky: session expired; logging in again")
                 await self._login()
-                return await carry_out(self.client, self.did, self.config, action)
+                return await carry_out(self.client, self.did, self.config, action, self.labels)
         except RequestErrorBase as exc:
             status = exc.response.status_code if exc.response is not None else None
             if status is not None and 400 <= status < 500 and status != 429:
