@@ -37,6 +37,7 @@ from bot.runtime.service import run_service
 from bot.storage.db import make_engine
 from bot.storage.quarantine import QuarantineStore
 from bot.storage.store import Store
+from tests.atproto_control import StackControl
 from tests.conftest import PG_URL, REPO, RULES_ONLY, _pg_available
 from tests.fakes.tcp_proxy import TcpProxy
 
@@ -78,6 +79,9 @@ def stack() -> Iterator[dict[str, Any]]:
         if not line:
             raise AssertionError(f"the test stack exited with {proc.wait(timeout=10)} before it was ready")
         info: dict[str, Any] = json.loads(line)
+        assert proc.stdin is not None
+        # control(op, **fields) -> dict: plc_token, follow_labels, label_stats, process (tests/atproto_control.py)
+        info["control"] = StackControl(proc.stdin, proc.stdout)
         yield info
     finally:
         if proc.stdin:

@@ -19,7 +19,7 @@ from bot.labeler.signing import KeyType, SigningKey, key_path, load_key, save_ke
 
 
 def say(line: str) -> None:
-    out.print(line, markup=False)
+    out.print(line, markup=False, emoji=False)
 
 
 def register(sub: Subcommands) -> None:
@@ -42,7 +42,8 @@ async def _login(config: Config) -> tuple[AsyncClient, str]:
         raise CommandFailed(f"set [adapters.bluesky] handle and ${bluesky.password_env} (an app password)")
     client = AsyncClient(base_url=bluesky.service)
     try:
-        session = await client.login(bluesky.handle, password, fetch_bsky_profile=False)
+        await client.login(bluesky.handle, password, fetch_bsky_profile=False)
+        session = await client.com.atproto.server.get_session()
     except Exception as exc:  # the SDK's login errors have no common base worth naming
         raise CommandFailed(f"login as {bluesky.handle} at {bluesky.service} failed: {exc}") from exc
     return client, str(session.did)
