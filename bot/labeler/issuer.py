@@ -21,6 +21,11 @@ def atproto_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
+def _in_force(labels: list[IssuedLabel], src: str, now: str) -> list[IssuedLabel]:
+    """The labels `src` has on the subject now: each (uri, val)'s newest row, not a negation, not lapsed."""
+    return [x for x in labels if x.src == src and not x.neg and not x.expired(now)]
+
+
 class LabelIssuer:
     """The labeler's writing side. In the service its store calls run on `db` (the service's
     database thread); the CLI, which only re-signs, calls the store directly."""
@@ -62,7 +67,7 @@ class LabelIssuer:
 
         def build(current: Callable[[str], list[IssuedLabel]]) -> list[LabelRow]:
             stamp = atproto_time(at)
-            live = {x.val for x in current(uri) if x.src == src and not x.neg and not x.expired(stamp)}
+            live = {x.val for x in _in_force(current(uri), src, stamp)}
             rows = []
             for val in vals:
                 if val in live:
@@ -78,7 +83,7 @@ class LabelIssuer:
         stamp = atproto_time(now or datetime.now(UTC))
 
         def build(current: Callable[[str], list[IssuedLabel]]) -> list[LabelRow]:
-            live = [x for x in current(uri) if x.src == src and not x.neg and not x.expired(stamp)]
+            live = _in_force(current(uri), src, stamp)
             return [self._row(src, uri, x.cid, x.val, True, stamp, None, x.category, reason, x.case_id) for x in live]
 
         return self.store.append_labels(build)
@@ -89,8 +94,7 @@ class LabelIssuer:
         stamp = atproto_time(datetime.now(UTC))
 
         def build(current: Callable[[str], list[IssuedLabel]]) -> list[LabelRow]:
-            live = [x for x in current("*") if x.src == src and not x.neg and not x.expired(stamp)]
-            live = [x for x in live if x.signed_by != self.key.did_key]
+            live = [x for x in _in_force(current("*"), src, stamp) if x.signed_by != self.key.did_key]
             return [
                 self._row(src, x.uri, x.cid, x.val, False, x.cts, x.exp, x.category, x.reason, x.case_id) for x in live
             ]
