@@ -247,3 +247,29 @@ def test_moderator_retries_a_failed_action_and_answers_an_appeal(site: tuple[str
     assert _db(db, f"SELECT state FROM appeals WHERE case_id = {case_id}") == [("upheld",)]
     assert _db(db, f"SELECT state FROM cases WHERE id = {case_id}") == [("closed",)]
     page.screenshot(path=str(ARTIFACTS / "case-appeal.png"), full_page=True)
+
+
+def test_viewer_follows_a_label_from_the_newest_to_its_history(site: tuple[str, Path], browser: object) -> None:
+    from bot.config.labeler import LabelerConfig
+    from bot.labeler.issuer import LabelIssuer
+    from bot.labeler.signing import KeyType, SigningKey
+    from bot.storage.db import make_engine
+    from bot.storage.store import Store
+
+    base, db = site
+    post = "at://did:plc:author/app.bsky.feed.post/3k"
+    store = Store(make_engine(f"sqlite:///{db}"))
+    issuer = LabelIssuer(store, SigningKey.generate(KeyType.SECP256K1), LabelerConfig())
+    issuer.issue("did:plc:modbot", post, None, ["hate"], "hate", "hate: abuse-model", None)
+    issuer.negate("did:plc:modbot", post, "overturned on appeal")
+    store.engine.dispose()
+
+    page = _login(browser, base, "vic")
+    page.click('nav a:has-text("Labels")')
+    page.wait_for_url(f"{base}/labels")
+    page.locator("#recent a", has_text=post).first.click()
+    page.wait_for_url(lambda url: "/labels?subject=" in url)
+    history = page.locator("#history").inner_text()
+    assert "negated" in history and "negation" in history and "overturned on appeal" in history
+    assert page.locator("#in-force").inner_text() == "In force: none."
+    page.screenshot(path=str(ARTIFACTS / "labels.png"), full_page=True)

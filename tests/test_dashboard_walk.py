@@ -26,7 +26,8 @@ PAGES = ["/", "/queue", "/queue?sort=score&state=closed", "/cases/{case}", "/log
          "/calibration", "/calibration?target=2", "/calibration?target=x",
          "/moderators", "/login", "/api/me", "/api/cases", "/api/cases?state=escalated", "/api/cases/{case}",
          "/api/drafts", "/api/drafts?status=queued", "/api/decisions", "/api/stats", "/api/openapi.json",
-         "/quarantine", "/quarantine?platform=console&page=2", "/api/quarantine", "/actions"]  # fmt: skip
+         "/quarantine", "/quarantine?platform=console&page=2", "/api/quarantine", "/actions",
+         "/labels", "/labels?subject=did:plc:x", "/labels?subject=at%3A%2F%2Fdid:plc:x%2Fa%2Fb"]  # fmt: skip
 HUGE = str(2**64 + 5)
 MALFORMED: list[tuple[str, str, Any]] = [
     ("GET", "/queue?page=inf", None),
@@ -37,6 +38,8 @@ MALFORMED: list[tuple[str, str, Any]] = [
     ("GET", "/queue?max_age_hours=-inf&min_score=nan", None),
     ("GET", "/queue?community=%00&category=%00", None),
     ("GET", "/log?page=-1", None),
+    ("GET", "/labels?subject=%00", None),
+    ("GET", "/labels?subject=" + "d" * 5000, None),
     ("GET", "/log?page=%EF%BC%92", None),  # fullwidth two
     ("GET", "/quarantine?page=inf&platform=%00", None),
     ("GET", "/api/quarantine?page=1e309", None),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text, func, or_, select
+from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text, func, or_, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.storage.base import Transactional
@@ -111,13 +111,7 @@ class Labels(Transactional):
 
     def labels_after(self, seq: int, limit: int = 500) -> list[IssuedLabel]:
         """Rows after `seq`, oldest first: what subscribeLabels sends from a cursor."""
-
-        def work(session: Session) -> list[IssuedLabel]:
-            rows = session.scalars(select(LabelRow).where(LabelRow.seq > seq).order_by(LabelRow.seq).limit(limit))
-            return [_issued(r) for r in rows]
-
-        result: list[IssuedLabel] = self.transaction(work)
-        return result
+        return self._label_rows(LabelRow.seq > seq, LabelRow.seq, limit)
 
     def last_label_seq(self) -> int:
         value: int | None = self.transaction(lambda s: s.scalar(select(func.max(LabelRow.seq))))
@@ -137,9 +131,19 @@ class Labels(Transactional):
 
     def label_history(self, uri: str) -> list[IssuedLabel]:
         """Every row ever issued on the subject, oldest first (the dashboard's history)."""
+        return self._label_rows(LabelRow.uri == uri, LabelRow.seq, None)
 
+    def labels_of_case(self, case_id: int) -> list[IssuedLabel]:
+        """The labels a case's decision or verdicts issued and their negations, oldest first."""
+        return self._label_rows(LabelRow.case_id == case_id, LabelRow.seq, None)
+
+    def recent_labels(self, limit: int) -> list[IssuedLabel]:
+        """The newest rows first: the dashboard's view before a moderator names a subject."""
+        return self._label_rows(true(), LabelRow.seq.desc(), limit)
+
+    def _label_rows(self, where: Any, order: Any, limit: int | None) -> list[IssuedLabel]:
         def work(session: Session) -> list[IssuedLabel]:
-            rows = session.scalars(select(LabelRow).where(LabelRow.uri == uri).order_by(LabelRow.seq))
+            rows = session.scalars(select(LabelRow).where(where).order_by(order).limit(limit))
             return [_issued(r) for r in rows]
 
         result: list[IssuedLabel] = self.transaction(work)

@@ -147,6 +147,7 @@ async def case_page(request: web.Request) -> web.Response:
         thread=await state.db(queries.thread, state.store, case.post_row),
         revisions=await state.db(queries.revisions, state.store, case.post_row),
         drafts=await state.db(state.drafts.drafts_for_post, case.post_row),
+        labels=await state.db(state.store.labels_of_case, case_id),
         next_case=await state.db(queries.next_open, state.store, case_id),
         verdicts=VERDICTS,
     )

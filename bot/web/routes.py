@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.web import api, calibration, outbox, pages
+from bot.web import api, calibration, labels, outbox, pages
 from bot.web.accounts import Role
 from bot.web.context import Handler
 
@@ -37,6 +37,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/log", pages.log_page, "viewer"),
     Route("POST", f"/log/{CASE}/missed", pages.report_missed, "moderator"),
     Route("GET", "/stats", pages.stats_page, "viewer"),
+    Route("GET", "/labels", labels.labels_page, "viewer"),
     Route("GET", "/calibration", calibration.calibration_page, "moderator"),
     Route("POST", "/calibration/accept", calibration.accept, "admin"),
     Route("POST", f"/calibration/{CASE}/revert", calibration.revert, "admin"),
