@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import regex
 
+from moderation.grounding import private_words, shared_span, ungrounded
 from moderation.links import urls_in
 
 FENCE = '"""'
@@ -26,6 +27,10 @@ LIMITS: Mapping[str, tuple[int, str]] = {
 }
 """What a platform accepts in one post; others get Discord's limit."""
 
+LEAK_WORDS = 6
+"""A run this long shared with the persona or task is a leak; five words ("you answer briefly and
+kindly") is ordinary overlap."""
+PRIVATE_LEAK_WORDS = 4
 _TEMPLATE_TOKENS = re.compile(r"<\|[^|>]{1,40}\|>|\[/?INST\]|<</?SYS>>|\"{3,}", re.IGNORECASE)
 _WORDS = re.compile(r"[^\W_]+")
 
@@ -113,17 +118,6 @@ def fit(body: str, suffix: str, platform: str) -> str:
     return suffix.strip()
 
 
-def leaked(draft: str, instructions: str, n: int = 8) -> str | None:
-    """A run of `n` words the draft shares with the hidden instructions, if any."""
-    hidden = _WORDS.findall(instructions.lower())
-    grams = {tuple(hidden[i : i + n]) for i in range(len(hidden) - n + 1)}
-    words = _WORDS.findall(draft.lower())
-    for i in range(len(words) - n + 1):
-        if tuple(words[i : i + n]) in grams:
-            return " ".join(words[i : i + n])
-    return None
-
-
 def check_draft(
     text: str,
     platform: str,
@@ -132,20 +126,33 @@ def check_draft(
     gate_threshold: float,
     sources: Sequence[str] = (),
     ignore_categories: Collection[str] = ("misinformation", "spam"),
+    asked: str = "",
+    by_model: bool = True,
+    private: str = "",
 ) -> GateResult:
     """Every reason the draft may not be sent (none: it passed). `scores` are the filter's scores of
     the draft itself; a context reply quotes the claim it corrects, so misinformation is not gated,
     and a draft is meant to carry the knowledge base's links, which the spam-text model reads as
-    promotion (the URL check above keeps it to those links).
-    `sources`: the post and every passage given to the model (numbers must come from them)."""
+    promotion (the URL check below keeps it to those links).
+    `sources`: every passage the draft rests on; `asked`: the member's post. What the model wrote
+    must be grounded sentence by sentence; a template only places its sources' facts, so only its
+    numbers are checked. `private`: the moderators' notes, which no draft may repeat."""
     reasons = []
     if not text.strip():
         reasons.append("the model wrote nothing")
-    if (run := leaked(text, prompt.instructions)) is not None:
+    public = "\n".join(sources)
+    if (run := shared_span(text, prompt.instructions, LEAK_WORDS, public)) is not None:
         reasons.append(f'repeats its hidden instructions ("{run}")')
+    if private and (run := shared_span(text, private, PRIVATE_LEAK_WORDS, public)) is not None:
+        reasons.append(f'repeats the moderators\' private notes ("{run}")')
+    if private and (words := private_words(text, private, f"{public}\n{asked}")):
+        reasons.append(f"uses words only the moderators' private notes hold: {', '.join(words)}")
     if FENCE in text:
         reasons.append("repeats the untrusted-data fence")
-    if invented := unsupported_numbers(text, sources):
+    if by_model:
+        unsupported = ungrounded(text, [*sources, *prompt.allowed_urls], asked)
+        reasons.extend(f"states what its sources do not: {u.describe()}" for u in unsupported)
+    elif invented := unsupported_numbers(text, [*sources, asked]):
         reasons.append(f"states numbers found in none of its sources: {', '.join(invented)}")
     unlisted = sorted({u for u in urls_in(text) if u not in prompt.allowed_urls})
     if unlisted:

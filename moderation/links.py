@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s<>()\[\]\"'`“”‘’«»]+", re.IGNORECASE)
+"""Typographic quotes end a link too: a quoted answer closes its quote right after one."""
 
 
 def urls_in(text: str) -> list[str]:

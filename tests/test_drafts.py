@@ -38,8 +38,11 @@ def env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Callabl
     )
 
     def write_config(extra: str = "") -> Path:
+        """`answerability = 0.01`: these tests are about the flow once a section answers; the fitted
+        threshold's choices are tests/test_answering.py's and `modbot eval reply`'s."""
         cfg = tmp_path / "modbot.toml"
-        cfg.write_text(f'[reply]\nenabled = true\nknowledge_dir = "{kb}"\n{extra}\n{RULES_ONLY_TOML}')
+        head = f'[reply]\nenabled = true\nknowledge_dir = "{kb}"\nanswerability = 0.01\n'
+        cfg.write_text(f"{head}{extra}\n{RULES_ONLY_TOML}")
         return cfg
 
     return write_config
@@ -59,7 +62,10 @@ def _rows(db_url: str, sql: str) -> list[tuple[object, ...]]:
     return rows
 
 
-def test_question_is_drafted_from_the_knowledge_base_approved_and_sent(
+SWAP = "“The next seed swap is on Saturday at 10:00 in the community hall.” (Seed swap) https://garden.example/swap"
+
+
+def test_question_is_answered_in_the_knowledges_words_approved_and_sent(
     env: Callable[[str], Path], tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = str(env(""))
@@ -75,14 +81,10 @@ def test_question_is_drafted_from_the_knowledge_base_approved_and_sent(
     assert modbot(["--config", cfg, "drafts", "--write"]) == 0
     listing = capsys.readouterr().out
     assert "wrote 1 queued draft" in listing and "proposed" in listing
-    [prompt] = StandIn.prompts
-    user = prompt.messages[1]["content"]
-    assert "seed swap is on Saturday at 10:00" in user  # retrieved from faq.md
-    assert '"""\n@modbot when is the next seed swap?\n"""' in user  # the post, fenced as data
+    assert StandIn.prompts == []  # a quoted answer needs no model
     assert modbot(["--config", cfg, "draft", "1"]) == 0
     shown = capsys.readouterr().out
-    assert "It is on Saturday at 10:00. https://garden.example/swap" in shown  # the KB link is cited
-    assert "cites: https://garden.example/swap" in shown and "model stand-in" in shown
+    assert SWAP in " ".join(shown.split()) and "cites: https://garden.example/swap" in shown
 
     assert modbot(["--config", cfg, "draft", "1", "--approve", "--as", "kate"]) == 0
     assert "queued the reply" in capsys.readouterr().out
@@ -92,29 +94,60 @@ def test_question_is_drafted_from_the_knowledge_base_approved_and_sent(
     assert modbot(["--config", cfg, "run", "--source", str(_feed(tmp_path))]) == 0
     [sent] = [json.loads(line) for line in (tmp_path / "console-actions.jsonl").read_text().splitlines()]
     assert sent["action"] == "reply" and sent["post_id"] == "q1"
-    assert sent["params"]["text"] == "It is on Saturday at 10:00. https://garden.example/swap"
+    assert sent["params"]["text"] == SWAP
     assert _rows(db_url, "SELECT status, decided_by FROM drafts") == [("sent", "kate")]
     audit = _rows(db_url, "SELECT actor, action FROM audit_log WHERE target_type = 'draft'")
     assert ("kate", "draft.approve") in audit
 
 
-def test_a_draft_the_filter_scores_toxic_is_rejected_and_never_sent(
-    env: Callable[[str], Path], tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("model_says", "proposed", "why"),
+    [
+        ("It is on Saturday at 10:00.", "It is on Saturday at 10:00. https://garden.example/swap", None),
+        ("It is on Sunday at 9:00 at the Mill Inn.", SWAP, "numbers in none of its sources: 9:00"),
+        ("shut up you f*cking idiot, read https://evil.example", SWAP, "the filter scores the draft profanity"),
+    ],
+)
+def test_a_rephrased_answer_is_kept_only_when_grounded_in_the_quote(
+    env: Callable[[str], Path], tmp_path: Path, db_url: str, model_says: str, proposed: str, why: str | None
 ) -> None:
-    cfg = str(env("auto_send = true"))
-    StandIn.reset(lambda prompt: "shut up you f*cking idiot, read https://evil.example")
-    feed = _feed(tmp_path, {"id": "q1", "author": "ann", "text": "@modbot what time is the swap?"})
+    cfg = str(env('answers = "rephrased"\nauto_send = true'))
+    StandIn.reset(lambda prompt: model_says)
+    feed = _feed(tmp_path, {"id": "q1", "author": "ann", "text": "@modbot when is the next seed swap?"})
     assert modbot(["--config", cfg, "scan", str(feed)]) == 0
     assert modbot(["--config", cfg, "drafts", "--write"]) == 0
+    [prompt] = StandIn.prompts
+    user = prompt.messages[1]["content"]
+    assert "seed swap is on Saturday at 10:00" in user and "Membership" not in user  # the quote only
+    assert '"""\n@modbot when is the next seed swap?\n"""' in user  # the post, fenced as data
+    [(status, draft, model_text, reasons)] = _rows(db_url, "SELECT status, text, model_text, reasons FROM drafts")
+    assert status == "approved" and draft == proposed and model_text.startswith(model_says)
+    assert (why is None) == (str(reasons) == "[]") and (why is None or why in str(reasons))
+    [sent] = _rows(db_url, "SELECT params FROM actions WHERE kind = 'reply'")  # auto-send: the grounded text
+    assert "evil.example" not in str(sent) and "Sunday" not in str(sent)
+
+
+@pytest.mark.parametrize("threshold", ["", "answerability = 0.01"])
+def test_a_question_the_knowledge_does_not_answer_goes_to_the_moderators(
+    env: Callable[[str], Path], tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str], threshold: str
+) -> None:
+    cfg = tmp_path / "modbot.toml"
+    env("")
+    cfg.write_text(cfg.read_text().replace("answerability = 0.01\n", threshold + "\n"))
+    feed = _feed(tmp_path, {"id": "q1", "author": "ann", "text": "@modbot can my pet llama sit on the committee?"})
+    assert modbot(["--config", str(cfg), "scan", str(feed)]) == 0
+    assert modbot(["--config", str(cfg), "drafts", "--write"]) == 0
+    if threshold:  # a community that asked for answers at any cost gets the nearest section quoted
+        [(status, reasons)] = _rows(db_url, "SELECT status, reasons FROM drafts")
+        assert status == "proposed", reasons
+        return
+    [(status, draft, reasons)] = _rows(db_url, "SELECT status, text, reasons FROM drafts")
+    assert (status, draft) == ("abstained", None) and "passed to the moderators" in str(reasons)
+    assert StandIn.prompts == []
     capsys.readouterr()
-    assert modbot(["--config", cfg, "draft", "1"]) == 0
-    shown = capsys.readouterr().out
-    assert "rejected" in shown
-    assert "the filter scores the draft profanity" in shown
-    assert "https://evil.example" in shown and "not in the knowledge base" in shown
-    assert modbot(["--config", cfg, "draft", "1", "--approve"]) == 1
-    assert "rejected, not proposed" in capsys.readouterr().err
-    assert _rows(db_url, "SELECT count(*) FROM actions WHERE kind = 'reply'") == [(0,)]
+    assert modbot(["--config", str(cfg), "drafts", "--status", "abstained"]) == 0
+    assert "no knowledge section answers this" in " ".join(capsys.readouterr().out.split())
+    assert modbot(["--config", str(cfg), "draft", "1", "--approve"]) == 1  # nothing to send
 
 
 def test_injection_is_refused_before_the_model_sees_it(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from model.knowledge import chunk_markdown
-from moderation.drafting import FENCE, Passage, build_prompt, check_draft, fence, fit, leaked, length_of
+from moderation.drafting import FENCE, LEAK_WORDS, Passage, build_prompt, check_draft, fence, fit, length_of
+from moderation.grounding import shared_span
 from moderation.injection import detect, injection_score
 
 PERSONA = "You are the helper of the Riverside Gardeners. You answer briefly and kindly."
@@ -88,7 +89,7 @@ def test_gates_name_every_problem() -> None:
     assert not bad.passed
     assert "repeats its hidden instructions" in text
     assert "https://evil.example/x" in text and "garden.example" not in text
-    assert "12" in text and "numbers found in none of its sources" in text
+    assert "numbers in none of its sources: 12" in text and "names in none of its sources: Riverside Gardeners" in text
     assert "toxicity 0.91" in text and "misinformation" not in text  # a context reply quotes the claim
     assert "spam" not in text  # a draft is meant to carry the knowledge base's links
     assert check_draft("", "discord", prompt, {}, 0.5).reasons == ("the model wrote nothing",)
@@ -106,8 +107,9 @@ def test_length_counts_like_the_platform() -> None:
 
 
 def test_leak_needs_a_long_shared_run() -> None:
-    assert leaked("You answer briefly and kindly", PERSONA) is None  # five words: ordinary overlap
-    assert leaked("ok: you are the helper of the riverside gardeners you answer", PERSONA) is not None
+    assert shared_span("You answer briefly and kindly", PERSONA, LEAK_WORDS) is None  # five words: ordinary overlap
+    assert shared_span("ok: you are the helper of the riverside gardeners you answer", PERSONA, LEAK_WORDS) is not None
+    assert shared_span("ＹＯＵ ARE THE HELPER OF THE RIVERSIDE", PERSONA, LEAK_WORDS) is not None  # folded first
 
 
 def test_markdown_is_chunked_by_heading() -> None:

@@ -86,10 +86,10 @@ class DraftWorker:
         try:
             jobs = await asyncio.to_thread(self.writer.prepare, claimed)
             version = await asyncio.to_thread(self.writer.generate, jobs)
-            checked = [j for j in jobs if j.text and not j.rejected]
-            decisions = await self.check([_as_bot_post(j.draft.post, j.text or "") for j in checked])
-            by_id = {j.draft.id: dict(d.scores) for j, d in zip(checked, decisions, strict=True)}
-            outcomes = self.writer.gate(jobs, [by_id.get(j.draft.id, {}) for j in jobs], version)
+            checked = [(j, t) for j in jobs if not j.rejected for t in j.texts()]
+            decisions = await self.check([_as_bot_post(j.draft.post, t) for j, t in checked])
+            scored = {(j.draft.id, t): dict(d.scores) for (j, t), d in zip(checked, decisions, strict=True)}
+            outcomes = self.writer.gate(jobs, scored, version)
         except Exception as exc:
             log.error("drafting failed for %d drafts: %s", len(claimed), exc)
             failure = unwritten(DraftStatus.FAILED, [f"{type(exc).__name__}: {exc}"])

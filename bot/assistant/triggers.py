@@ -13,6 +13,10 @@ from moderation.types import Decision, Outcome, Post
 
 TASKS = {
     "question": "Answer the member's question in one or two sentences, using only the facts above.",
+    "rephrase": (
+        "The facts above answer the member's question. Reword them as a short, friendly reply in one or two "
+        "sentences. Add nothing that the facts do not say."
+    ),
     "request": "Write a short, friendly reply to the member on behalf of the moderators, using only the facts above.",
     "misinformation": (
         "Write one short, neutral sentence telling readers that fact-checkers rated a similar claim, as stated "

@@ -4,8 +4,8 @@ template or the model, then the gates every draft passes."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -15,8 +15,18 @@ from bot.storage.drafts import DraftOutcome, DraftView
 from bot.storage.records import DraftStatus
 from bot.storage.schema import ClaimRow
 from bot.storage.store import Store
-from model.knowledge import Chunk, Embedding, KnowledgeBase
-from moderation.drafting import PROMPT_VERSION, Passage, Prompt, build_prompt, check_draft, fit
+from model.knowledge import Chunk, Embedding, Found, KnowledgeBase, load_answerability, private_notes
+from moderation.answering import Answerability, budget_for, quoted_answer, uncited
+from moderation.drafting import (
+    PROMPT_VERSION,
+    GateResult,
+    Passage,
+    Prompt,
+    build_prompt,
+    check_draft,
+    fit,
+    length_of,
+)
 from moderation.injection import detect
 from moderation.links import without_urls
 
@@ -43,6 +53,8 @@ def local_generator(cfg: ReplyConfig, models_dir: Path) -> Generator:
 class Knowledge(Protocol):
     def search(self, query: str, k: int = 3, files: str | None = None) -> list[Chunk]: ...
 
+    def consult(self, question: str, judge: Answerability, budget: int = 240, k: int = 3) -> Found | None: ...
+
 
 @dataclass
 class _Job:
@@ -53,6 +65,14 @@ class _Job:
     text: str | None = None
     suffix: str = ""
     rejected: list[str] = field(default_factory=list)
+    abstained: str | None = None
+    quoted: str | None = None
+    """the knowledge's own answer, proposed when the model's rewording of it is not grounded"""
+    private: str = ""
+
+    def texts(self) -> list[str]:
+        """What the filter must score: the draft, and the quote it may fall back to."""
+        return [t for t in dict.fromkeys((self.text, self.quoted if self.prompt else None)) if t]
 
 
 class DraftWriter:
@@ -73,6 +93,9 @@ class DraftWriter:
         self._knowledge: dict[Path, tuple[float, Knowledge]] = {}
         self._claim = claim
         self._lock = threading.Lock()
+        self.judge = load_answerability()
+        if cfg.answerability is not None:
+            self.judge = replace(self.judge, threshold=cfg.answerability)
 
     @property
     def generator(self) -> Generator:
@@ -114,8 +137,12 @@ class DraftWriter:
         if uses_model and (found := detect(post_text)):
             job.rejected.extend(f"the post looks like a prompt injection: {m.describe()}" for m in found)
             return
+        job.private = private_notes(settings.knowledge_dir)
         match draft.trigger:
-            case "question" | "request":
+            case "question":
+                self._answer(job, kb)
+                return
+            case "request":
                 query = post_text + (" " + str(draft.params.get("note", "")) if draft.params.get("note") else "")
                 job.passages = [c.passage() for c in kb.search(query)] if kb else []
                 if job.passages and job.passages[0].urls:
@@ -153,6 +180,32 @@ class DraftWriter:
         if job.text is None:
             job.prompt = build_prompt(settings.persona, TASKS[draft.trigger], post_text, job.passages)
 
+    def _answer(self, job: _Job, kb: Knowledge | None) -> None:
+        """The knowledge's own sentences when a section answers the question, else an abstention
+        with the reason; "rephrased" then asks the model to reword the quote, nothing more."""
+        if kb is None:
+            job.abstained = "no knowledge folder is set for this community: passed to the moderators"
+            return
+        post = job.draft.post
+        found = kb.consult(post.text, self.judge, budget=budget_for(length_of("", post.platform)[1]))
+        if found is None or not self.judge.answers(found.evidence) or not found.quote:
+            best = f"the closest section, {found.chunk.source}, scores" if found else "no section; score"
+            chance = found.probability if found else 0.0
+            job.abstained = (
+                f"no knowledge section answers this ({best} {chance:.2f} < {self.judge.threshold:.2f}): "
+                "passed to the moderators"
+            )
+            return
+        passage = found.chunk.passage()
+        job.passages = [Passage(passage.source, " ".join(found.quote), passage.urls)]
+        answer = quoted_answer(found.quote, found.chunk.heading)
+        job.suffix = f" {passage.urls[0]}" if passage.urls and uncited(answer, passage.urls) else ""
+        job.quoted = fit(answer, job.suffix, post.platform)
+        if self.cfg.answers == "quoted":
+            job.text, job.suffix = job.quoted, ""
+        else:
+            job.prompt = build_prompt(job.settings.persona, TASKS["rephrase"], post.text, job.passages)
+
     def generate(self, jobs: Sequence[_Job]) -> str | None:
         """Fill in the model's text for every job that needs it, in one batch. Returns the model
         version, or None when no job needed the model."""
@@ -168,35 +221,70 @@ class DraftWriter:
         return generator.version
 
     def gate(
-        self, jobs: Sequence[_Job], scores: Sequence[dict[str, float]], model_version: str | None
+        self, jobs: Sequence[_Job], scored: Mapping[tuple[int, str], dict[str, float]], model_version: str | None
     ) -> list[DraftOutcome]:
+        """`scored`: the filter's scores of each (draft id, text) that `_Job.texts` named."""
         out = []
-        for job, draft_scores in zip(jobs, scores, strict=True):
+        for job in jobs:
+            draft_scores = scored.get((job.draft.id, job.text or ""), {})
             citations = tuple(dict.fromkeys(u for p in job.passages for u in p.urls))
             if job.rejected:
                 out.append(unwritten(DraftStatus.REJECTED, job.rejected, citations))
                 continue
+            if job.abstained is not None:
+                out.append(unwritten(DraftStatus.ABSTAINED, [job.abstained], citations))
+                continue
             text = job.text or ""
-            prompt = job.prompt or Prompt((), "", frozenset(citations))
-            sources = [job.draft.post.text, *(p.text for p in job.passages)]
-            result = check_draft(text, job.draft.post.platform, prompt, draft_scores, self.cfg.gate_threshold, sources)
+            by_model = job.prompt is not None
+            result = self._check(job, text, draft_scores, citations, by_model)
+            status: Literal[DraftStatus.PROPOSED, DraftStatus.REJECTED] = (
+                DraftStatus.PROPOSED if result.passed else DraftStatus.REJECTED
+            )
+            final, reasons = text, result.reasons
+            version = model_version if by_model else "quoted" if job.quoted else "template"
+            if not result.passed and job.quoted is not None and by_model:
+                quote_scores = scored.get((job.draft.id, job.quoted), {})
+                fallback = self._check(job, job.quoted, quote_scores, citations, False)
+                if fallback.passed:  # the model's wording failed; the knowledge's own still answers
+                    status, final, version = DraftStatus.PROPOSED, job.quoted, "quoted"
+                    reasons = ("the model's rewording was set aside, the quote is proposed:", *result.reasons)
             out.append(
                 DraftOutcome(
-                    DraftStatus.PROPOSED if result.passed else DraftStatus.REJECTED,
+                    status,
+                    final,
                     text,
-                    text,
-                    result.reasons,
+                    reasons,
                     citations,
-                    {k: round(v, 4) for k, v in draft_scores.items()},
-                    model_version if job.prompt is not None else "template",
+                    {k: round(v, 4) for k, v in scored.get((job.draft.id, final), draft_scores).items()},
+                    version,
                     PROMPT_VERSION,
                 )
             )
         return out
 
+    def _check(
+        self, job: _Job, text: str, scores: dict[str, float], citations: tuple[str, ...], by_model: bool
+    ) -> GateResult:
+        prompt = job.prompt or Prompt((), "", frozenset(citations))
+        sources = [p.text for p in job.passages]
+        post = job.draft.post
+        return check_draft(
+            text,
+            post.platform,
+            prompt,
+            scores,
+            self.cfg.gate_threshold,
+            sources,
+            asked=post.text,
+            by_model=by_model,
+            private=job.private,
+        )
+
 
 def unwritten(
-    status: Literal[DraftStatus.REJECTED, DraftStatus.FAILED], reasons: Sequence[str], citations: tuple[str, ...] = ()
+    status: Literal[DraftStatus.REJECTED, DraftStatus.ABSTAINED, DraftStatus.FAILED],
+    reasons: Sequence[str],
+    citations: tuple[str, ...] = (),
 ) -> DraftOutcome:
     return DraftOutcome(status, None, None, tuple(reasons), citations, {}, None, PROMPT_VERSION)
 

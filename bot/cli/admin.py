@@ -24,6 +24,7 @@ from bot.cli.shared import (
 from bot.cli.terminal import escape
 from bot.config import load_config
 from bot.storage.db import DatabaseError, display_url, make_engine, schema_status, upgrade
+from moderation.grounding import secret_like
 
 _ROLES = ("viewer", "moderator", "admin")
 
@@ -108,6 +109,16 @@ def config_check(args: argparse.Namespace) -> int:
         f"  policy {policy.default.version}; {len(policy.communities)} community override(s), "
         f"{len(policy.channels)} channel override(s)"
     )
+    personas = {"[reply] persona": config.reply.persona} | {
+        f"[reply.communities.{name}] persona": c.persona for name, c in config.reply.communities.items() if c.persona
+    }
+    for where, persona in personas.items():
+        for line in secret_like(persona):
+            out.print(
+                f"  [yellow]warning[/]: {escape(where)} looks like it holds a secret ({escape(line[:80])}): the "
+                "persona goes to the model with every draft and a model can be talked into repeating it; keep "
+                "secrets out of it (private notes belong in the knowledge folder's private*.md)"
+            )
     return 0
 
 

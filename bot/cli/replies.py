@@ -59,7 +59,7 @@ def list_drafts(args: argparse.Namespace) -> int:
     for d in drafts:
         shown = (
             d.text
-            if d.status not in (DraftStatus.REJECTED, DraftStatus.FAILED) or not d.reasons
+            if d.status not in (DraftStatus.REJECTED, DraftStatus.ABSTAINED, DraftStatus.FAILED) or not d.reasons
             else "; ".join(d.reasons)
         )
         table.add_row(

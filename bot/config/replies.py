@@ -79,7 +79,14 @@ class ReplyConfig(Strict):
     rule_reminder_outcomes: list[OutcomeName] = ["flag"]
     """Decisions that get a rule-reminder draft (a removed post cannot be replied to)."""
     model_for: list[Literal["misinformation", "rule_reminder"]] = []
-    """Triggers the model writes instead of their template (questions and requests always use the model)."""
+    """Triggers the model writes instead of their template (requests always use the model)."""
+    answers: Literal["quoted", "rephrased"] = "quoted"
+    """A question is answered only when a knowledge section answers it, with that section's own
+    sentences quoted; "rephrased" has the model reword the quote for tone (kept only if every
+    sentence of it is grounded in the quote, else the quote is proposed)."""
+    answerability: Score | None = None
+    """How sure the answerability score must be that a section answers the question; empty: the
+    threshold fitted with the shipped weights (`modbot train answerability`)."""
     persona: str = Field(DEFAULT_PERSONA, max_length=4000)
     knowledge_dir: UserPath | None = None
     """Markdown files (rules, FAQ, links) drafts are grounded on; files named rules*.md hold the rules."""

@@ -48,7 +48,7 @@ class DraftView:
 class DraftOutcome:
     """What generation and the gates made of a draft."""
 
-    status: Literal[DraftStatus.PROPOSED, DraftStatus.REJECTED, DraftStatus.FAILED]
+    status: Literal[DraftStatus.PROPOSED, DraftStatus.REJECTED, DraftStatus.ABSTAINED, DraftStatus.FAILED]
     text: str | None
     model_text: str | None
     reasons: tuple[str, ...]

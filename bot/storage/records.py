@@ -105,6 +105,8 @@ class DraftStatus(StrEnum):
     EDITED = "edited"
     REJECTED = "rejected"
     """turned away by a gate or a moderator"""
+    ABSTAINED = "abstained"
+    """no knowledge answers the question: nothing to send, the moderators decide whether to reply"""
     SENT = "sent"
     FAILED = "failed"
 
