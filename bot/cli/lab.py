@@ -26,19 +26,37 @@ def register(sub: Subcommands) -> None:
     p = sub.add_parser("eval", help="measure the configured scorers on public labelled data")
     p.add_argument(
         "suite",
-        choices=("bias", "toxicity", "abuse", "functional", "languages", "claims", "spam", "injection", "live"),
+        choices=(
+            "bias",
+            "toxicity",
+            "abuse",
+            "functional",
+            "languages",
+            "claims",
+            "spam",
+            "injection",
+            "reply",
+            "live",
+        ),
         help="bias: madlibs identity AUCs; toxicity: OLID, Davidson; abuse: every abuse set's test split per "
         "category through the default policy; functional: modbot's own templated functional suite; "
         "languages: every other-language set's test split, routed by language, through the default policy; "
         "claims: CheckThat! retrieval; "
         "spam: the spam-text recipe cross-validated on SMS spam; "
         "injection: the reply assistant's prompt-injection rules on BIPIA, NotInject, WildGuard; "
+        "reply: the reply assistant on its own questions and attacks (right, wrong, silent, leaks); "
         "live: the bias audit of the store",
     )
     p.add_argument("--data", type=Path, default=_DATA, help="datasets folder")
     p.add_argument("--out", type=Path, default=Path("reports"), help="where the report goes (default ./reports)")
     p.add_argument("--category", help="score category to evaluate (default: the highest abuse category)")
     p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for F1 (toxicity suite)")
+    p.add_argument(
+        "--answers",
+        choices=("quoted", "rephrased"),
+        default="quoted",
+        help="reply suite: quote the knowledge (default) or have the model reword the quote (loads the model)",
+    )
     p.add_argument("--days", type=int, default=30, help="how far back the live audit looks (default 30)")
     p.add_argument(
         "--split",
@@ -52,11 +70,12 @@ def register(sub: Subcommands) -> None:
     p.add_argument(
         "model",
         nargs="?",
-        choices=("abuse", "spam", "claims", "native"),
+        choices=("abuse", "spam", "claims", "native", "answerability"),
         default="abuse",
         help="abuse: the fine-tuned abuse model (default); spam: the spam-text classifier; "
         "claims: the map that adapts the embedding to fact-check matching; "
-        "native: one model per language other than English, from that language's own data",
+        "native: one model per language other than English, from that language's own data; "
+        "answerability: when a knowledge section answers a member's question (the reply assistant)",
     )
     p.add_argument("--data", type=Path, default=_DATA, help="datasets folder")
     p.add_argument("--out", type=Path, default=None, help="artifact path (default: the one shipped in the package)")
@@ -147,7 +166,11 @@ def evaluate(args: argparse.Namespace) -> int:
         _need_data(args.data)
     command = "modbot " + " ".join(sys.argv[1:]) if "eval" in sys.argv[1:4] else f"modbot eval {args.suite}"
     with failing_on(FileNotFoundError, code=USAGE):
-        if args.suite == "injection":
+        if args.suite == "reply":
+            from bot.lab.evaluation import replies
+
+            report, plots = replies.run(args.data, config, args.answers, command)
+        elif args.suite == "injection":
             report, plots = runner.injection(args.data, command)
         elif args.suite == "spam":
             report, plots = runner.spam(args.data, command)
@@ -219,7 +242,12 @@ def train(args: argparse.Namespace) -> int:
     artifacts = Path(model.__file__).parent / "artifacts"
     summary: dict[str, object]
     with failing_on(FileNotFoundError, ValueError, code=USAGE):
-        if args.model == "spam":
+        if args.model == "answerability":
+            from bot.lab import answerability_training
+            from model.knowledge import ANSWERABILITY
+
+            _, summary = answerability_training.train(args.data, args.out or ANSWERABILITY, seed=args.seed)
+        elif args.model == "spam":
             _, summary = spam_training.train(args.data, args.out or artifacts / spamtext.SHIPPED, seed=args.seed)
         elif args.model == "native":
             target = args.out or artifacts / native.SHIPPED
