@@ -456,7 +456,15 @@ def test_mentions_and_dms_get_drafts_that_reply_in_place_once_approved(
     StandInModel.reset(lambda prompt: "Hello! The moderators will follow up @everyone")
     world = build_world(db_url, tmp_path)
     world.generator = stand_in
-    world.config = world.config.model_copy(update={"reply": world.config.reply.model_copy(update={"enabled": True})})
+    kb = tmp_path / "knowledge"
+    kb.mkdir()
+    (kb / "faq.md").write_text(
+        "# FAQ\n## Who runs the server\nThe moderators run the server and will follow up on every question. "
+        "Ping @everyone only in an emergency.\n## Getting help\nAsk in #help and a moderator will follow up.\n"
+    )
+    # rephrased, any section taken as answering: the stand-in's grounded wording (with its ping) is sent
+    settings = {"enabled": True, "knowledge_dir": kb, "answers": "rephrased", "answerability": 0.01}
+    world.config = world.config.model_copy(update={"reply": world.config.reply.model_copy(update=settings)})
     fake = world.fake
     drafts = DraftStore(world.store)
 

@@ -35,7 +35,9 @@ def test_real_model_drafts_are_grounded_cited_and_gated(
         "## Membership\nMembership costs 10 euros a year: https://garden.example/join\n"
     )
     cfg = tmp_path / "modbot.toml"
-    cfg.write_text(f'[reply]\nenabled = true\nknowledge_dir = "{kb}"\n[scorers.claims]\nenabled = true\n')
+    # rephrased, and any section taken as answering: the model's own wording is what is under test
+    reply = f'[reply]\nenabled = true\nknowledge_dir = "{kb}"\nanswers = "rephrased"\nanswerability = 0.01\n'
+    cfg.write_text(reply + "[scorers.claims]\nenabled = true\n")
     claims = tmp_path / "claims.csv"
     claims.write_text(
         "claim,rating,url,publisher\n5G towers spread the coronavirus,False,https://fact.example/5g,Fact Ex\n"
@@ -64,10 +66,11 @@ def test_real_model_drafts_are_grounded_cited_and_gated(
     drafts = {r[0]: r for r in rows}
     print({k: (v[2], v[3], v[4]) for k, v in drafts.items()})  # the drafts, for the CI log
 
-    _, trigger, status, answer, _, _, _, version = drafts["question"]
+    _, trigger, status, answer, reasons, _, _, version = drafts["question"]
     assert (trigger, status) == ("question", "proposed")
-    assert version.startswith("SmolLM2-135M-Instruct")
-    assert "Saturday" in answer and "10:00" in answer  # the fact from faq.md
+    assert "Saturday" in answer and "10:00" in answer  # the fact from faq.md, reworded or quoted
+    # the model's wording is kept only when grounded in the quote; otherwise the quote, saying why
+    assert version.startswith("SmolLM2-135M-Instruct") or (version == "quoted" and "set aside" in str(reasons))
 
     _, trigger, status, context, _, citations, _, _ = drafts["misinfo"]
     assert (trigger, status) == ("misinformation", "proposed")

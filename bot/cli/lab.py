@@ -66,6 +66,19 @@ def register(sub: Subcommands) -> None:
     )
     p.set_defaults(func=evaluate)
 
+    _train_parser(sub)
+
+    p = sub.add_parser(
+        "replay",
+        help="decide the stored posts of a window again under this configuration and report what would change",
+    )
+    p.add_argument("--days", type=_positive_days, default=30, help="how far back (default 30)")
+    p.add_argument("--community", help="only this community's posts")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="where the report goes (default ./reports)")
+    p.set_defaults(func=replay)
+
+
+def _train_parser(sub: Subcommands) -> None:
     p = sub.add_parser("train", help="train a shipped model from public data (deterministic per seed)")
     p.add_argument(
         "model",
@@ -102,15 +115,6 @@ def register(sub: Subcommands) -> None:
         "(an experiment, not the shipped recipe: docs/models.md)",
     )
     p.set_defaults(func=train)
-
-    p = sub.add_parser(
-        "replay",
-        help="decide the stored posts of a window again under this configuration and report what would change",
-    )
-    p.add_argument("--days", type=_positive_days, default=30, help="how far back (default 30)")
-    p.add_argument("--community", help="only this community's posts")
-    p.add_argument("--out", type=Path, default=Path("reports"), help="where the report goes (default ./reports)")
-    p.set_defaults(func=replay)
 
 
 def _positive_days(value: str) -> int:
