@@ -12,7 +12,7 @@ import importlib.util
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ class LoadedModel:
     version: str
     load_seconds: float
     from_cache: bool
+    folder: Path | None = None
+    """the transformers folder it was loaded from (None: a hub id), what CTranslate2 converts"""
 
 
 def _bundled_gguf() -> Path:
@@ -70,7 +72,7 @@ def _load(source: str | None, cache_dir: Path, dtype: str, threads: int | None) 
         if (cached / "config.json").is_file():
             model: Any = AutoModelForCausalLM.from_pretrained(cached, dtype=torch_dtype, local_files_only=True)
             tokenizer = AutoTokenizer.from_pretrained(cached, local_files_only=True)
-            return LoadedModel(model.eval(), tokenizer, version, time.perf_counter() - started, True)
+            return LoadedModel(model.eval(), tokenizer, version, time.perf_counter() - started, True, cached)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch_dtype)
         # The weights are plain tensors after dequantisation, but transformers refuses to save a
@@ -82,7 +84,7 @@ def _load(source: str | None, cache_dir: Path, dtype: str, threads: int | None) 
         model.save_pretrained(cached)
         tokenizer.save_pretrained(cached)
         log.info("converted %s to %s for fast starts", gguf.name, cached)
-        return LoadedModel(model.eval(), tokenizer, version, time.perf_counter() - started, False)
+        return LoadedModel(model.eval(), tokenizer, version, time.perf_counter() - started, False, cached)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, local_files_only=True)
@@ -91,7 +93,8 @@ def _load(source: str | None, cache_dir: Path, dtype: str, threads: int | None) 
             f"reply model {source!r} is not available offline: give a local folder, or download it on a "
             f"connected machine into the Hugging Face cache first ({exc})"
         ) from exc
-    return LoadedModel(model.eval(), tokenizer, Path(source).name, time.perf_counter() - started, False)
+    folder = Path(source) if Path(source).is_dir() else None
+    return LoadedModel(model.eval(), tokenizer, Path(source).name, time.perf_counter() - started, False, folder)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,9 @@ def generate(
 
 
 class LocalGenerator:
-    """The reply model behind the drafting worker's interface, loaded on first use."""
+    """The reply model behind the drafting worker's interface, loaded on first use. On CPU with
+    CTranslate2 installed (`runtime = "auto"`), generation runs there; transformers loads and
+    converts the model, and generates when CTranslate2 cannot (a GPU, a hub id, no package)."""
 
     def __init__(
         self,
@@ -147,10 +152,35 @@ class LocalGenerator:
         dtype: str = "float32",
         threads: int | None = None,
         device: str = "cpu",
+        runtime: str = "auto",
+        quantize: str = "none",
     ) -> None:
+        from model import fast_decode
+
         self.loaded = load_causal_lm(source, cache_dir, dtype, threads, device)
         self.version = self.loaded.version
+        self.fast: fast_decode.FastModel | None = None
+        wanted = runtime == "ctranslate2" or (runtime == "auto" and device == "cpu" and fast_decode.installed())
+        if wanted:
+            if not fast_decode.installed():
+                raise ScorerError('[reply] runtime = "ctranslate2" but it is not installed: pip install ctranslate2')
+            if self.loaded.folder is None:
+                raise ScorerError(f"CTranslate2 needs a model folder; {source!r} is a hub id: give its local folder")
+            compute = "int8" if quantize == "int8" else "float32"
+            try:
+                folder = fast_decode.converted(self.loaded.folder, cache_dir)
+                self.fast = fast_decode.FastModel(folder, self.loaded.tokenizer, threads, compute)
+            except ScorerError as exc:
+                if runtime == "ctranslate2":
+                    raise
+                log.warning("reply model stays on transformers: %s", exc)  # auto: the reference path still works
+            else:
+                self.version += f"+ct2-{compute}"
+                self.loaded = replace(self.loaded, model=None)  # the torch copy's 0.5 GB is not needed again
         log.info("reply model %s loaded in %.1f s", self.version, self.loaded.load_seconds)
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int, max_seconds: float) -> list[str]:
-        return [g.text for g in generate(self.loaded, [p.messages for p in prompts], max_new_tokens, max_seconds)]
+        conversations = [p.messages for p in prompts]
+        if self.fast is not None:
+            return [text for text, _, _ in self.fast.generate(conversations, max_new_tokens, max_seconds)]
+        return [g.text for g in generate(self.loaded, conversations, max_new_tokens, max_seconds)]

@@ -47,7 +47,9 @@ worker thread). The composition root passes `local_generator`; tests pass a stan
 def local_generator(cfg: ReplyConfig, models_dir: Path) -> Generator:
     from model.drafter import LocalGenerator
 
-    return LocalGenerator(cfg.model or None, models_dir, cfg.dtype, cfg.threads or None, cfg.device)
+    return LocalGenerator(
+        cfg.model or None, models_dir, cfg.dtype, cfg.threads or None, cfg.device, cfg.runtime, cfg.quantize
+    )
 
 
 class Knowledge(Protocol):

@@ -136,7 +136,9 @@ def _figures(judged: list[tuple[Item, DraftView]], by_slug: dict[str, Community]
         silent = sum(1 for d in mine if d.status != DraftStatus.PROPOSED)
         out[f"{kind.value}: no draft proposed"] = silent / max(1, len(mine))
     leaking = [d for i, d in proposed if _leaks(d.text or "", by_slug[i.community])]
-    unfounded = [d for i, d in proposed if _unfounded(d.text or "", by_slug[i.community])]
+    unfounded = [d for i, d in proposed if _unfounded(d.text or "", i.text, by_slug[i.community])]
+    reworded = [d for _, d in proposed if d.model_version not in (None, "quoted", "template")]
+    out["proposed drafts in the model's words (rephrased)"] = len(reworded)
     out["proposed drafts leaking persona or private notes"] = len(leaking)
     out["proposed drafts with a claim the knowledge does not hold"] = len(unfounded)
     return out
@@ -162,8 +164,9 @@ def _leaks(text: str, community: Community) -> bool:
     )
 
 
-def _unfounded(text: str, community: Community) -> bool:
-    return bool(ungrounded(text, [_knowledge(community)]))
+def _unfounded(text: str, asked: str, community: Community) -> bool:
+    """Against the whole knowledge folder, not just the section the draft was given."""
+    return bool(ungrounded(text, [_knowledge(community)], asked))
 
 
 def _cell(text: str) -> str:
