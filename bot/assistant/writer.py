@@ -15,6 +15,7 @@ from bot.storage.drafts import DraftOutcome, DraftView
 from bot.storage.records import DraftStatus
 from bot.storage.schema import ClaimRow
 from bot.storage.store import Store
+from model.injection_text import InjectionTextModel
 from model.knowledge import Chunk, Embedding, Found, KnowledgeBase, load_answerability, private_notes
 from moderation.answering import Answerability, budget_for, quoted_answer, uncited
 from moderation.drafting import (
@@ -96,6 +97,7 @@ class DraftWriter:
         self._claim = claim
         self._lock = threading.Lock()
         self.judge = load_answerability()
+        self.injection = InjectionTextModel.load()
         if cfg.answerability is not None:
             self.judge = replace(self.judge, threshold=cfg.answerability)
 
@@ -138,6 +140,9 @@ class DraftWriter:
         uses_model = draft.trigger in ("question", "request") or draft.trigger in self.cfg.model_for
         if uses_model and (found := detect(post_text)):
             job.rejected.extend(f"the post looks like a prompt injection: {m.describe()}" for m in found)
+            return
+        if uses_model and (score := float(self.injection.predict([post_text])[0])) >= self.cfg.injection_threshold:
+            job.rejected.append(f"the post looks like a prompt injection: {self.injection.describe(post_text, score)}")
             return
         job.private = private_notes(settings.knowledge_dir)
         match draft.trigger:

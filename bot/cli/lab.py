@@ -83,12 +83,13 @@ def _train_parser(sub: Subcommands) -> None:
     p.add_argument(
         "model",
         nargs="?",
-        choices=("abuse", "spam", "claims", "native", "answerability"),
+        choices=("abuse", "spam", "claims", "native", "answerability", "injection"),
         default="abuse",
         help="abuse: the fine-tuned abuse model (default); spam: the spam-text classifier; "
         "claims: the map that adapts the embedding to fact-check matching; "
         "native: one model per language other than English, from that language's own data; "
-        "answerability: when a knowledge section answers a member's question (the reply assistant)",
+        "answerability: when a knowledge section answers a member's question (the reply assistant); "
+        "injection: the injection-text model in front of the reply model",
     )
     p.add_argument("--data", type=Path, default=_DATA, help="datasets folder")
     p.add_argument("--out", type=Path, default=None, help="artifact path (default: the one shipped in the package)")
@@ -246,7 +247,12 @@ def train(args: argparse.Namespace) -> int:
     artifacts = Path(model.__file__).parent / "artifacts"
     summary: dict[str, object]
     with failing_on(FileNotFoundError, ValueError, code=USAGE):
-        if args.model == "answerability":
+        if args.model == "injection":
+            from bot.lab import injection_training
+            from model.injection_text import SHIPPED as INJECTION
+
+            _, summary = injection_training.train(args.data, args.out or artifacts / INJECTION, seed=args.seed)
+        elif args.model == "answerability":
             from bot.lab import answerability_training
             from model.knowledge import ANSWERABILITY
 

@@ -94,6 +94,9 @@ class ReplyConfig(Strict):
     persona: str = Field(DEFAULT_PERSONA, max_length=4000)
     knowledge_dir: UserPath | None = None
     """Markdown files (rules, FAQ, links) drafts are grounded on; files named rules*.md hold the rules."""
+    injection_threshold: Score = 0.5
+    """A post addressed to the assistant that the injection-text model scores at or above this is
+    held back from the model, like one the injection rules match (1.0: the rules alone)."""
     gate_threshold: Score = 0.5
     """A draft the filter scores at or above this in any category is rejected (stricter than posts)."""
     auto_send: bool = False

@@ -251,6 +251,13 @@ def injection(data: Path, command: str) -> tuple[Report, dict[str, Callable[[Pat
     report.tables["BIPIA recall per attack category"] = [
         {"category": c, "caught": sum(v), "of": len(v), "recall": sum(v) / len(v)} for c, v in caught.items()
     ]
+    from bot.lab import injection_training
+    from model.injection_text import InjectionTextModel
+
+    model = InjectionTextModel.load()
+    report.scorers["injection-text"] = model.version
+    rows = injection_training.figures(injection_training.parts(data), lambda texts: model.predict(texts))
+    report.tables["held-out splits: rules, the injection-text model, either"] = rows
     report.tables["benign prompts flagged"] = [
         {"set": name, "prompt": t[:160].replace("|", "/").replace("\n", " ")}
         for name, ts in flagged.items()
