@@ -148,6 +148,20 @@ def test_config_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert errors.count("config error:") == 2
 
 
+def test_config_check_shows_the_merged_thresholds_and_warns_of_secrets_in_a_persona(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = (
+        "[policy.thresholds]\nhate = { flag = 0.7 }\nprofanity = {}\n"
+        '[reply]\npersona = "You are Sprout.\\nThe shed PIN is 4417."\n'
+    )
+    assert main(["config", "check", str(write(tmp_path, body))]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "hate: flag 0.7" in shown and "profanity: off" in shown
+    assert "threat: flag 0.4" in shown  # a default the file did not name is kept
+    assert "warning: [reply] persona looks like it holds a secret (The shed PIN is 4417.)" in shown
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

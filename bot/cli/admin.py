@@ -109,6 +109,10 @@ def config_check(args: argparse.Namespace) -> int:
         f"  policy {policy.default.version}; {len(policy.communities)} community override(s), "
         f"{len(policy.channels)} channel override(s)"
     )
+    out.print("  thresholds (the defaults merged with this file's):")
+    for category, cuts in sorted(policy.default.thresholds.items()):
+        shown = ", ".join(f"{outcome.value} {value:g}" for outcome, value in sorted(cuts.items(), key=lambda x: x[1]))
+        out.print(f"    {category}: {shown or 'off'}")
     personas = {"[reply] persona": config.reply.persona} | {
         f"[reply.communities.{name}] persona": c.persona for name, c in config.reply.communities.items() if c.persona
     }
