@@ -77,7 +77,7 @@ class ActionPlanner:
             rule = {"rule": top.source} if top else {}
             specs = [ActionSpec(kind, {**_params(kind, reason, rules), **facts, **rule}) for kind in kinds]
         template = self.question_replies.get(post.platform)
-        asks = post.platform_ref.get("asks_bot") and "?" in post.text
+        asks = post.platform_ref.get("mentions_bot") and "?" in post.text  # a mention, not any reply
         if template and decision.outcome is Outcome.ALLOW and not decision.shadow and asks:
             specs.append(ActionSpec("reply", {"text": template, "reason": "the post asks the bot a question"}))
         if decision.outcome.needs_review and post.platform in self.alert_platforms and not post.platform_ref.get("dm"):

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime
+
+import pytest
 
 from moderation.actions import ActionPlanner
 from moderation.normalise import normalise
@@ -81,6 +84,22 @@ def test_shadow_mode_decides_but_queues_no_action() -> None:
     assert ActionPlanner().plan(post(), d, shadow) == []
     live = run({"toxicity": 0.99})
     assert [a.kind for a in ActionPlanner().plan(post(), live, RULES)] == ["remove"]
+
+
+@pytest.mark.parametrize(
+    ("marks", "text", "replied"),
+    [
+        ({"asks_bot": True, "mentions_bot": True}, "@modbot when is the meetup?", True),
+        ({"asks_bot": True}, "anyone know a bike shop that fixes derailleurs?", False),  # a reply under its post
+        ({"asks_bot": True, "mentions_bot": True}, "@modbot thanks for the update", False),  # no question
+        ({}, "when is the meetup?", False),
+    ],
+)
+def test_the_canned_reply_answers_only_a_mention_that_asks(marks: dict[str, bool], text: str, replied: bool) -> None:
+    planner = ActionPlanner(question_replies={"bluesky": "Details are pinned on our profile."})
+    p = replace(post(text), platform="bluesky", platform_ref=marks)
+    kinds = [a.kind for a in planner.plan(p, run({}, p=p), RULES)]
+    assert kinds == (["reply"] if replied else [])
 
 
 def test_timeout_removes_and_times_out_for_the_configured_length() -> None:

@@ -164,7 +164,8 @@ class BlueskyConfig(Strict):
     label: str = Field("rude", pattern=r"^[a-z0-9-]{1,128}$")
     """Label value emitted by the `label` action."""
     mention_reply: str = Field("", max_length=300)
-    """If set, allowed posts that mention the bot with a question get this reply (until drafted replies exist)."""
+    """If set, allowed posts that mention the bot with a question get this reply (replies under the
+    bot's posts do not: they are often members asking each other; the reply assistant drafts those)."""
     actions: dict[ActingOutcome, list[BlueskyActionKind]] = Field(
         default_factory=lambda: {  # type: ignore[arg-type]
             "hide": ["hide_reply"],

@@ -274,9 +274,13 @@ class BlueskyAdapter:
 
     def _mark_question(self, post: Post) -> Post:
         """Flag posts addressed to the bot (a mention, or a reply to one of its posts): questions
-        for the reply assistant."""
-        if self.did in post.mentions or (post.reply_to or "").startswith(f"at://{self.did}/"):
-            return replace(post, platform_ref={**post.platform_ref, "asks_bot": True})
+        for the reply assistant, which stays silent when its knowledge does not answer. Only a
+        mention earns the canned `mention_reply`: a reply under the bot's post is often a member
+        asking the others ("anyone know a bike shop?")."""
+        mentioned = self.did in post.mentions
+        if mentioned or (post.reply_to or "").startswith(f"at://{self.did}/"):
+            marks = {"asks_bot": True, **({"mentions_bot": True} if mentioned else {})}
+            return replace(post, platform_ref={**post.platform_ref, **marks})
         return post
 
     # --- notifications --------------------------------------------------------------------------
