@@ -70,12 +70,17 @@ def test_queue_case_resolve(
     feed.write_text(
         '{"id": "x1", "author": "mallory", "text": "<b>f*ck</b> [you](https://evil.example) [red]"}\n'
         '{"id": "x2", "author": "bob", "text": "good morning"}\n'
+        '{"id": "x3", "author": {"id": "did:plc:abc123", "handle": "carol.test"}, "text": "fuck this"}\n'
     )
     assert main(["scan", str(feed)]) == 0
     capsys.readouterr()
     assert main(["queue"]) == 0
-    listing = capsys.readouterr().out
+    listing = " ".join(capsys.readouterr().out.split())
     assert "mallory" in listing and "x2" not in listing
+    assert "carol.test" in listing  # the handle a moderator knows, beside the DID
+    assert main(["case", "2"]) == 0
+    assert "by carol.test (did:plc:abc123)" in " ".join(capsys.readouterr().out.split())
+    assert main(["resolve", "2", "--approve"]) == 0
     assert main(["case", "1"]) == 0
     case = capsys.readouterr().out
     assert "[red]" in case  # post text is shown literally, never interpreted as markup

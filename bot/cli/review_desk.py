@@ -20,7 +20,7 @@ from bot.cli.shared import (
 )
 from bot.cli.terminal import escape
 from bot.storage.records import WAITING, ActionState, CaseState, CaseView
-from moderation.types import CATEGORIES, Span
+from moderation.types import CATEGORIES, Author, Span
 
 _VERDICTS = (
     ("approve", "the post is fine"),
@@ -82,6 +82,13 @@ def register(sub: Subcommands) -> None:
     p.set_defaults(func=escalate)
 
 
+def _who(author: Author) -> str:
+    """The handle a moderator knows, with the id that stays (a Bluesky DID) when they differ."""
+    if author.handle and author.handle != author.id:
+        return f"{author.handle} ({author.id})"
+    return author.id
+
+
 def queue(args: argparse.Namespace) -> int:
     store = store_of(args)
     states = tuple(CaseState) if args.all else WAITING
@@ -99,7 +106,7 @@ def queue(args: argparse.Namespace) -> int:
             c.state if c.state != CaseState.CLOSED else f"closed ({c.resolution})",
             c.decision.outcome.value + (" (shadow)" if c.decision.shadow else ""),
             escape(f"{c.post.platform}/{c.post.community}"),
-            escape(c.post.author.id),
+            escape(_who(c.post.author)),
             escape(excerpt(c.post.text)),
             escape(top),
         )
@@ -143,7 +150,7 @@ def _print_case(c: CaseView) -> None:
     )
     out.print(
         f"post {escape(c.post.id)} (row {c.post_row}) on {escape(c.post.platform)}/{escape(c.post.community)}"
-        f"#{escape(c.post.channel)} by {escape(c.post.author.id)} at {c.post.created_at.isoformat()}"
+        f"#{escape(c.post.channel)} by {escape(_who(c.post.author))} at {c.post.created_at.isoformat()}"
     )
     out.print("text:     " + _marked(c.post.text, [s for r in d.reasons for s in r.spans]))
     out.print("scored as: " + escape(d.normalised_text or ""))
