@@ -51,7 +51,7 @@ def resolve_case(
         raise LookupError(f"no case {case_id}")
     rules = verdicts.policy.rules_for(view.post.community, view.post.channel)
     facts = warning_facts(view.post.text, view.decision.reasons)
-    actions = verdicts.planner.for_verdict(view.post.platform, verdict, rules, facts)
+    actions = verdicts.planner.for_verdict(view.post, verdict, rules, facts)
     return store.resolve(case_id, RESOLUTION[verdict], actor, origin, note, actions, verdict)
 
 

@@ -72,7 +72,7 @@ class ActionPlanner:
         top = decision.reasons[0] if decision.reasons else None
         reason = top.message if top else decision.outcome.value
         if decision.acts and not post.platform_ref.get("dm"):  # nothing to remove in a private chat
-            kinds = self.kinds_by_platform.get(post.platform, DEFAULT_KINDS).get(decision.outcome, ())
+            kinds = possible(post, self.kinds_by_platform.get(post.platform, DEFAULT_KINDS).get(decision.outcome, ()))
             facts = warning_facts(post.text, decision.reasons)
             rule = {"rule": top.source} if top else {}
             specs = [ActionSpec(kind, {**_params(kind, reason, rules), **facts, **rule}) for kind in kinds]
@@ -103,7 +103,7 @@ class ActionPlanner:
         return [*(ActionSpec(kind, {"reason": reason}) for kind in undo), ActionSpec(APPEAL_ANSWER, told)]
 
     def for_verdict(
-        self, platform: str, verdict: Verdict, rules: PolicyRules, facts: Mapping[str, str] | None = None
+        self, post: Post, verdict: Verdict, rules: PolicyRules, facts: Mapping[str, str] | None = None
     ) -> list[ActionSpec]:
         """A moderator's verdict as actions: what the platform's mapping says for that outcome, the
         same kinds an automatic decision would take (the store skips kinds already run for the post)."""
@@ -111,9 +111,18 @@ class ActionPlanner:
             return []
         reason = f"{verdict} by a moderator after review"
         outcome = VERDICT_OUTCOME[verdict]
-        kinds = self.kinds_by_platform.get(platform, DEFAULT_KINDS).get(outcome, DEFAULT_KINDS[outcome])
+        kinds = possible(
+            post, self.kinds_by_platform.get(post.platform, DEFAULT_KINDS).get(outcome, DEFAULT_KINDS[outcome])
+        )
         extra = {**(facts or {}), "rule": "a moderator's verdict"}
         return [ActionSpec(kind, {**_params(kind, reason, rules), **extra}) for kind in kinds]
+
+
+def possible(post: Post, kinds: Sequence[str]) -> list[str]:
+    """The kinds the platform can carry out on this post: its adapter lists in `platform_ref`
+    ("impossible") what it knows will fail (on Bluesky, hiding a reply outside the bot's threads)."""
+    impossible = post.platform_ref.get("impossible") or ()
+    return [k for k in kinds if k not in impossible]
 
 
 EVIDENCE_LIMIT = 120

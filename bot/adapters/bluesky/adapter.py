@@ -229,7 +229,7 @@ class BlueskyAdapter:
                 self._skip(commit.seq, f"{uri}: {exc}", raw_bytes(record))
                 continue
             if post.author.id != self.did and self._wanted(post):
-                posts.append(self._mark_question(post))
+                posts.append(self._marked(post))
         return posts
 
     def _skip(self, seq: Any, why: str, raw: bytes = b"") -> None:
@@ -272,16 +272,20 @@ class BlueskyAdapter:
                 return root is not None and root.removeprefix("at://").split("/", 1)[0] in self._watched
         return False
 
-    def _mark_question(self, post: Post) -> Post:
+    def _marked(self, post: Post) -> Post:
         """Flag posts addressed to the bot (a mention, or a reply to one of its posts): questions
         for the reply assistant, which stays silent when its knowledge does not answer. Only a
         mention earns the canned `mention_reply`: a reply under the bot's post is often a member
-        asking the others ("anyone know a bike shop?")."""
+        asking the others ("anyone know a bike shop?"). And say what cannot be done to the post:
+        only a thread's author may hide its replies, so `hide_reply` is planned only in the bot's
+        own threads (elsewhere it would fail, log an error and spend a rate-limit slot)."""
+        marks: dict[str, object] = {}
         mentioned = self.did in post.mentions
         if mentioned or (post.reply_to or "").startswith(f"at://{self.did}/"):
-            marks = {"asks_bot": True, **({"mentions_bot": True} if mentioned else {})}
-            return replace(post, platform_ref={**post.platform_ref, **marks})
-        return post
+            marks |= {"asks_bot": True, **({"mentions_bot": True} if mentioned else {})}
+        if not (post.thread_root or "").startswith(f"at://{self.did}/"):
+            marks["impossible"] = ["hide_reply"]
+        return replace(post, platform_ref={**post.platform_ref, **marks}) if marks else post
 
     # --- notifications --------------------------------------------------------------------------
 
@@ -316,7 +320,7 @@ class BlueskyAdapter:
         except RecordError as exc:
             self._skip("notification", f"{n.uri}: {exc}", raw_bytes(record))
             return None
-        return self._mark_question(post)
+        return self._marked(post)
 
     # --- actions --------------------------------------------------------------------------------
 
