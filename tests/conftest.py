@@ -154,6 +154,15 @@ def decision_counts(url: str) -> tuple[int, int, int]:
     return posts, decisions, twice
 
 
+@pytest.fixture
+def shared_datasets() -> Path:
+    """../shared/datasets, where the training recipes read; a test needing it skips without it."""
+    data = REPO.parent / "shared" / "datasets"
+    if not data.is_dir():
+        pytest.skip(f"no {data}")
+    return data
+
+
 def free_port() -> int:
     """A loopback port nothing listens on now (for a server a test starts)."""
     with socket.socket() as s:

@@ -13,7 +13,6 @@ from bot.lab.evaluation.reply_set import Kind, communities, holds
 from model.knowledge import ANSWERABILITY, load_answerability, private_notes
 from moderation.answering import FEATURES, Answerability, Evidence, content_words, quote, sentences
 from moderation.grounding import private_words, secret_like, shared_span, ungrounded
-from tests.conftest import REPO
 
 SOURCE = "Plots cost £45 a year for a full plot. The Plot Officer allocates them in March. https://garden.example/plots"
 
@@ -101,13 +100,10 @@ def test_the_evaluation_set_is_whole_and_its_facts_are_in_its_knowledge() -> Non
 
 
 @pytest.mark.slow
-def test_train_answerability_reproduces_the_shipped_weights(tmp_path: Path) -> None:
+def test_train_answerability_reproduces_the_shipped_weights(tmp_path: Path, shared_datasets: Path) -> None:
     from bot.lab.answerability_training import train
 
-    data = REPO.parent / "shared" / "datasets"
-    if not data.is_dir():
-        pytest.skip(f"no {data}")
-    fitted, _ = train(data, tmp_path / "answerability.json")
+    fitted, _ = train(shared_datasets, tmp_path / "answerability.json")
     shipped = load_answerability()
     assert fitted.weights == pytest.approx(shipped.weights, abs=1e-3) and fitted.bias == pytest.approx(
         shipped.bias, abs=1e-3

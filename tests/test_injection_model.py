@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from model.injection_text import FLAG, InjectionTextModel
-from tests.conftest import REPO
 
 
 @pytest.mark.parametrize(
@@ -30,12 +29,9 @@ def test_the_shipped_model_holds_back_jailbreaks_not_questions(text: str, held: 
 
 
 @pytest.mark.slow
-def test_train_injection_reproduces_the_shipped_model(tmp_path: Path) -> None:
+def test_train_injection_reproduces_the_shipped_model(tmp_path: Path, shared_datasets: Path) -> None:
     from bot.lab.injection_training import train
 
-    data = REPO.parent / "shared" / "datasets"
-    if not data.is_dir():
-        pytest.skip(f"no {data}")
-    trained, summary = train(data, tmp_path / "injection.npz")
+    trained, summary = train(shared_datasets, tmp_path / "injection.npz")
     assert trained.fits_like(InjectionTextModel.load())
     assert "community questions test false-positive rate (rules / model / either)" in summary
