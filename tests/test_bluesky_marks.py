@@ -1,6 +1,7 @@
-"""What the Bluesky adapter marks on a post before the pipeline sees it (no network: the adapter is
-built offline and given its account's DID): who the post addresses, and what cannot be done to
-it; and how the planner reads those marks for automatic decisions and moderators' verdicts."""
+"""What the Bluesky adapter marks on a post before the pipeline sees it (who the post addresses,
+what cannot be done to it), how the planner reads those marks for automatic decisions and
+moderators' verdicts, and what its action errors say. No network: the adapter is built offline
+and given its account's DID."""
 
 from __future__ import annotations
 
@@ -56,3 +57,21 @@ def test_the_planner_leaves_out_what_the_platform_cannot_do(ref: dict[str, objec
     decision = Decision(Outcome.REMOVE, {}, {}, (), {}, "p", False, "")
     assert [a.kind for a in planner.plan(post, decision, PolicyRules(thresholds={}))] == expected
     assert [a.kind for a in planner.for_verdict(post, "remove", PolicyRules(thresholds={}))] == expected
+
+
+def test_an_action_error_always_says_what_went_wrong() -> None:
+    import httpx
+    from atproto_client.exceptions import NetworkError
+
+    from bot.adapters.bluesky.adapter import why
+
+    try:
+        try:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        except httpx.ConnectError as cause:
+            raise NetworkError() from cause
+    except NetworkError as exc:
+        assert str(exc) == ""  # what the SDK gives
+        assert why(exc) == "NetworkError: ConnectError: [Errno 111] Connection refused"
+    assert why(NetworkError()) == "NetworkError"
+    assert why(ValueError("bad record")) == "bad record"

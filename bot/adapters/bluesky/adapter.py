@@ -342,5 +342,18 @@ class BlueskyAdapter:
         except RequestErrorBase as exc:
             status = exc.response.status_code if exc.response is not None else None
             if status is not None and 400 <= status < 500 and status != 429:
-                raise ActionFailed(f"Bluesky refused {action.kind} ({status}): {exc}", retryable=False) from exc
-            raise ActionFailed(f"Bluesky {action.kind} failed: {exc}") from exc
+                raise ActionFailed(f"Bluesky refused {action.kind} ({status}): {why(exc)}", retryable=False) from exc
+            raise ActionFailed(f"Bluesky {action.kind} failed: {why(exc)}") from exc
+
+
+def why(exc: BaseException) -> str:
+    """What went wrong, never empty: the SDK's transport errors carry no message of their own (the
+    httpx error that caused them says "connection refused"), and an action that failed during an
+    outage must say so in the outbox and the log."""
+    text = str(exc).strip()
+    if text:
+        return text
+    cause = exc.__cause__ or exc.__context__
+    if cause is None:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {type(cause).__name__}: {str(cause).strip() or 'no detail'}"
