@@ -81,3 +81,45 @@ def test_permanent_failure_and_exhausted_retries_are_marked_failed(store: Store)
         results.extend((a.state, a.attempts, a.result) for a in view.actions)
     assert ("failed", 1, "attempt 1: ActionFailed: missing permission: Manage Messages") in results
     assert ("failed", 2, "attempt 2: RuntimeError: down") in results
+
+
+class Slow:
+    """A platform at its rate limit: each action takes a while."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+
+    def can_act(self) -> bool:
+        return True
+
+    async def execute(self, action: ActionRecord) -> str:
+        self.calls += 1
+        await asyncio.sleep(self.seconds)
+        return "done"
+
+
+def test_stopping_on_time_leaves_the_rest_in_the_outbox_unattempted(store: Store) -> None:
+    for n in range(30):
+        _queue_action(store, f"p{n}")
+    adapter = Slow(0.1)
+    executor = Executor(store, {"console": adapter}, _db, backoff_seconds=0.0)
+
+    async def go() -> float:
+        stop = asyncio.Event()
+        task = asyncio.create_task(executor.run_until(stop))
+        while adapter.calls < 3:
+            await asyncio.sleep(0.01)
+        started = asyncio.get_running_loop().time()
+        stop.set()
+        executor.finish_by(0.25)
+        await task
+        return asyncio.get_running_loop().time() - started
+
+    took = asyncio.run(go())
+    assert took < 2.0  # 30 actions at 0.1 s each would take 3 s
+    backlog = store.outbox_backlog()
+    assert 0 < executor.done < 30 and backlog.get("running", 0) == 0
+    assert backlog["pending"] == 30 - executor.done
+    pending = [a for c in store.cases() if (v := store.case(c.id)) for a in v.actions if a.state == "pending"]
+    assert pending and all(a.attempts == 0 for a in pending)  # a lease given back is not an attempt

@@ -156,6 +156,9 @@ class RetentionConfig(Strict):
 class ExecutorConfig(Strict):
     max_attempts: int = Field(5, ge=1, le=50)
     backoff_seconds: float = Field(1.0, ge=0.0, le=600)
+    stop_seconds: float = Field(30.0, ge=0.0, le=3600)
+    """On SIGTERM, due actions keep running this long, then the rest wait in the outbox for the
+    next start. With the action timeout (60 s) it stays inside the unit's TimeoutStopSec=120."""
 
 
 class LoggingConfig(Strict):

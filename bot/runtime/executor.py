@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
@@ -46,12 +47,23 @@ class Executor:
         self.poll_seconds = poll_seconds
         self.action_timeout = action_timeout
         self._wake = asyncio.Event()
+        self._deadline: float | None = None
         self.done = 0
         self.failed = 0
         self.metrics: Metrics | None = None
 
     def wake(self) -> None:
         self._wake.set()
+
+    def finish_by(self, seconds: float) -> None:
+        """Stopping on a signal: due actions keep running for `seconds`, then the rest wait in the
+        outbox (durable) for the next start. A flood of queued actions at a platform's rate limit
+        would otherwise hold the process past systemd's stop timeout and get it killed."""
+        self._deadline = time.monotonic() + seconds
+        self.wake()
+
+    def _out_of_time(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Run due actions until `stop` is set and nothing due is left. A database outage pauses
@@ -68,7 +80,10 @@ class Executor:
                 if stop.is_set():
                     return
                 ran = 0
-            if stop.is_set() and ran == 0:
+            if stop.is_set() and (ran == 0 or self._out_of_time()):
+                if self._out_of_time():
+                    left = await self.db(self.store.outbox_backlog)
+                    log.info("stopping: actions left in the outbox for the next start: %s", left)
                 return
             if ran == 0:
                 self._wake.clear()
@@ -81,7 +96,10 @@ class Executor:
         if not platforms:
             return 0
         actions = await self.db(self.store.lease_actions, platforms, 50)
-        for action in actions:
+        for n, action in enumerate(actions):
+            if self._out_of_time():
+                await self.db(self.store.release_actions, [a.id for a in actions[n:]])
+                return n
             await self._attempt(action)
         return len(actions)
 

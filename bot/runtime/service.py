@@ -1,7 +1,9 @@
 """`modbot run` (and `modbot scan`): adapters, pipeline and action executor on one asyncio loop.
 
 Stopping (SIGINT/SIGTERM, or every source exhausted) happens in order: adapters stop reading,
-every accepted post is decided, due actions are carried out, then the process exits 0.
+every accepted post is decided, due actions are carried out (after a signal, for up to
+`[executor] stop_seconds`; the rest stay in the outbox for the next start), then the process
+exits 0.
 """
 
 from __future__ import annotations
@@ -309,6 +311,7 @@ async def _run(
         report.stopped_by_signal = True
         systemd.notify("STOPPING=1", "STATUS=draining: deciding accepted posts")
         pipeline.stop_ingest()
+        parts.executor.finish_by(config.executor.stop_seconds)
         for adapter in adapters:
             adapter.stop()
 

@@ -48,6 +48,20 @@ class Outbox(Transactional):
 
         return self.transaction(work)
 
+    def release_actions(self, action_ids: Sequence[int]) -> int:
+        """Leased actions a stopping process will not attempt go back to pending, the attempt their
+        lease counted taken back: the next start (or another worker) runs them as if never leased."""
+
+        def work(session: Session) -> int:
+            res = session.execute(
+                update(ActionRow)
+                .where(ActionRow.id.in_(list(action_ids)), ActionRow.state == ActionState.RUNNING)
+                .values(state=ActionState.PENDING, attempts=ActionRow.attempts - 1)
+            )
+            return int(res.rowcount)  # type: ignore[attr-defined]
+
+        return self.transaction(work) if action_ids else 0
+
     def finish_action(self, action_id: int, ok: bool, result: str, retry_in: timedelta | None = None) -> None:
         """Record an attempt's outcome: done, failed for good, or pending again after `retry_in`."""
 
