@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,50 @@ def test_an_action_error_always_says_what_went_wrong() -> None:
         assert why(exc) == "NetworkError: ConnectError: [Errno 111] Connection refused"
     assert why(NetworkError()) == "NetworkError"
     assert why(ValueError("bad record")) == "bad record"
+
+
+def test_every_dial_after_the_first_is_a_reconnect_the_adapter_sees() -> None:
+    """A local websocket server that drops each connection at once: the SDK redials by itself,
+    and the adapter counts each redial and reads as disconnected."""
+    import asyncio
+
+    from websockets.asyncio.server import serve
+
+    from bot.adapters.bluesky.dialing import DialingClient
+
+    adapter = BlueskyAdapter(BlueskyConfig(enabled=False), "", sink=None)  # type: ignore[arg-type]
+    adapter._connected = True
+
+    async def drop(connection: Any) -> None:
+        await connection.close(code=1011, reason="going down")  # an error close: the SDK redials
+
+    async def go() -> None:
+        async with serve(drop, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            client = DialingClient(None, f"ws://127.0.0.1:{port}", adapter._dialing)
+            task = asyncio.create_task(client.start(lambda frame: asyncio.sleep(0)))
+            for _ in range(200):
+                if adapter.reconnects >= 1:
+                    break
+                await asyncio.sleep(0.05)
+            await client.stop()
+            await asyncio.wait_for(task, 10)
+
+    asyncio.run(go())
+    assert adapter.reconnects >= 1 and not adapter.connected()
+
+
+@pytest.mark.parametrize(
+    ("time", "lag"),
+    [
+        ("2026-12-07T10:00:00.000Z", 90.0),
+        ("2026-12-07T10:01:30Z", 0.0),
+        ("2026-12-07T10:02:00+00:00", 0.0),
+        (None, None),
+        ("soon", None),
+    ],
+)
+def test_lag_is_read_from_a_commits_time(time: object, lag: float | None) -> None:
+    from bot.adapters.bluesky.dialing import lag_of
+
+    assert lag_of(time, datetime(2026, 12, 7, 10, 1, 30, tzinfo=UTC)) == lag

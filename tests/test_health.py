@@ -71,9 +71,18 @@ def test_readyz_names_what_is_wrong() -> None:
     class Disconnected:
         platform = "discord"
         reconnects = 3
+        lag = None
 
         def connected(self) -> bool:
             return False
+
+    class Behind:
+        platform = "bluesky"
+        reconnects = 1
+        lag = 412.0
+
+        def connected(self) -> bool:
+            return True
 
     async def db_down() -> None:
         raise ConnectionRefusedError("connection refused")
@@ -81,7 +90,9 @@ def test_readyz_names_what_is_wrong() -> None:
     async def no_outbox() -> dict[str, int]:
         raise ConnectionRefusedError("connection refused")
 
-    health = Health(Metrics(), db_down, no_outbox, lambda: 7, lambda: False, [Disconnected()])
+    health = Health(
+        Metrics(), db_down, no_outbox, lambda: 7, lambda: False, [Disconnected(), Behind()], max_lag_seconds=300
+    )
 
     async def go() -> None:
         from aiohttp.test_utils import TestClient, TestServer
@@ -94,11 +105,13 @@ def test_readyz_names_what_is_wrong() -> None:
                 "database: ConnectionRefusedError: connection refused",
                 "pipeline: not running",
                 "adapter discord: not connected",
+                "adapter bluesky: 412 s behind the platform (bound 300 s)",
             ]
             metrics = await (await client.get("/metrics")).text()
             assert (
                 "modbot_queue_depth 7.0" in metrics and 'modbot_adapter_reconnects{platform="discord"} 3.0' in metrics
             )
+            assert 'modbot_adapter_lag_seconds{platform="bluesky"} 412.0' in metrics
 
     asyncio.run(go())
 

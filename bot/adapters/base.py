@@ -127,6 +127,9 @@ class Adapter(Protocol):
     platform: str
     reconnects: int
     """Times the platform connection dropped and was made again since start (for /metrics)."""
+    lag: float | None
+    """Seconds between the platform's time of the newest item read and reading it; None where the
+    platform gives no time (for /metrics and /readyz)."""
 
     def connected(self) -> bool:
         """Whether the adapter is reading from its platform now (for /readyz)."""

@@ -145,6 +145,9 @@ class HealthConfig(Strict):
     """Serve /healthz, /readyz and Prometheus /metrics (no login: keep it on loopback or a private network)."""
     host: str = Field("127.0.0.1", min_length=1, max_length=200)
     port: int = Field(9101, ge=0, le=65535)
+    max_lag_seconds: float = Field(300.0, gt=0, le=86_400)
+    """/readyz says not ready while an adapter reads this far behind its platform (the Bluesky
+    firehose: from a commit's time to modbot reading it)."""
 
 
 class RetentionConfig(Strict):

@@ -1,5 +1,6 @@
 """Health and Prometheus metrics for an operator: `/healthz` (the process answers), `/readyz` (the
-database answers, the pipeline runs, every adapter is connected) and `/metrics`, on their own port
+database answers, the pipeline runs, every adapter is connected and not lagging past its bound)
+and `/metrics`, on their own port
 so a scraper needs no dashboard account. Metrics carry labels an operator can act on (platform,
 outcome, category, scorer, action kind), never post text, handles or ids."""
 
@@ -46,6 +47,12 @@ class Metrics:
         self.actions = Counter("modbot_actions", "Platform actions finished", ["kind", "result"], registry=r)
         self.reconnects = Gauge("modbot_adapter_reconnects", "Reconnects since start", ["platform"], registry=r)
         self.connected = Gauge("modbot_adapter_connected", "1 while the adapter is connected", ["platform"], registry=r)
+        self.lag = Gauge(
+            "modbot_adapter_lag_seconds",
+            "From the platform's time of the newest item read to reading it",
+            ["platform"],
+            registry=r,
+        )
         self.queue_depth = Gauge("modbot_queue_depth", "Accepted posts waiting to be scored", registry=r)
         self.outbox = Gauge("modbot_outbox_backlog", "Outbox actions not yet done", ["state"], registry=r)
         self.drafts = Counter("modbot_drafts", "Reply drafts written", ["status"], registry=r)
@@ -68,6 +75,7 @@ class Health:
         pipeline_running: Callable[[], bool],
         adapters: Sequence[Any],
         ingest_paused: Callable[[], str | None] = lambda: None,
+        max_lag_seconds: float | None = None,
     ) -> None:
         self.metrics = metrics
         self.db_ping = db_ping
@@ -76,6 +84,7 @@ class Health:
         self.pipeline_running = pipeline_running
         self.adapters = list(adapters)
         self.ingest_paused = ingest_paused
+        self.max_lag_seconds = max_lag_seconds
 
     async def problems(self) -> list[str]:
         problems = []
@@ -90,6 +99,9 @@ class Health:
         for adapter in self.adapters:
             if not adapter.connected():
                 problems.append(f"adapter {adapter.platform}: not connected")
+            lag, bound = adapter.lag, self.max_lag_seconds
+            if lag is not None and bound is not None and lag > bound:
+                problems.append(f"adapter {adapter.platform}: {lag:.0f} s behind the platform (bound {bound:.0f} s)")
         return problems
 
     async def refresh(self) -> None:
@@ -98,6 +110,8 @@ class Health:
         for adapter in self.adapters:
             m.connected.labels(adapter.platform).set(1 if adapter.connected() else 0)
             m.reconnects.labels(adapter.platform).set(adapter.reconnects)
+            if adapter.lag is not None:
+                m.lag.labels(adapter.platform).set(adapter.lag)
         try:
             backlog = await asyncio.wait_for(self.outbox(), 3)
         except Exception as exc:  # the database is down: /readyz says so; keep the last figures

@@ -276,6 +276,7 @@ async def _serve(config: Config, parts: _Parts, console_only: bool) -> list[web.
                 pipeline_running=lambda: pipeline.running,
                 adapters=parts.adapters,
                 ingest_paused=lambda: pipeline.paused,
+                max_lag_seconds=config.health.max_lag_seconds,
             )
             servers.append(await listen(make_health_app(health), "health", config.health.host, config.health.port))
         if config.web.enabled:

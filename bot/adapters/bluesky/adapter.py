@@ -19,7 +19,6 @@ from typing import Any
 from atproto import (
     CAR,
     AsyncClient,
-    AsyncFirehoseSubscribeReposClient,
     firehose_models,
     models,
     parse_subscribe_repos_message,
@@ -35,6 +34,7 @@ from bot.adapters.base import ActionFailed, LabelSink, PostSink, raw_bytes
 from bot.adapters.bluesky.actions import carry_out
 from bot.adapters.bluesky.authors import AuthorDirectory
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
+from bot.adapters.bluesky.dialing import DialingClient, lag_of
 from bot.adapters.bluesky.notifications import MAX_PAGES, PAGE, Notification, unread
 from bot.config import BlueskyConfig
 from bot.storage.db import DatabaseError
@@ -65,7 +65,7 @@ class BlueskyAdapter:
         self._pending: list[Post] = []
         self._flushing = asyncio.Lock()
         self._stopping = asyncio.Event()
-        self._firehose: AsyncFirehoseSubscribeReposClient | None = None
+        self._firehose: DialingClient | None = None
         self._stop_task: asyncio.Future[None] | None = None
         self._seq: int | None = None
         self._cursor_saved_at = 0.0
@@ -73,6 +73,7 @@ class BlueskyAdapter:
         self._action_lock = asyncio.Lock()
         self.frames = 0
         self.reconnects = 0
+        self.lag: float | None = None
         self._connected = False
         self._bad: list[Quarantined] = []
         self.skipped: list[str] = []
@@ -147,7 +148,7 @@ class BlueskyAdapter:
         backoff = 1.0
         while not self._stopping.is_set():
             params = models.ComAtprotoSyncSubscribeRepos.Params(cursor=self._seq) if self._seq is not None else None
-            client = AsyncFirehoseSubscribeReposClient(params, base_uri=key)
+            client = DialingClient(params, key, self._dialing)
             self._firehose = client
             frames_before = self.frames
             try:
@@ -163,11 +164,21 @@ class BlueskyAdapter:
             await self._flush()
             await self._sleep(backoff)
 
+    def _dialing(self, first: bool) -> None:
+        self._connected = False
+        if not first:
+            self.reconnects += 1
+            log.warning(
+                "bluesky firehose %s: connection lost; redialling from seq %s", self.config.firehose_url, self._seq
+            )
+
     async def _on_frame(self, frame: firehose_models.MessageFrame) -> None:
         message = parse_subscribe_repos_message(frame)
         seq = getattr(message, "seq", None)
         self.frames += 1
         self._connected = True
+        if (lag := lag_of(getattr(message, "time", None))) is not None:
+            self.lag = lag
         if isinstance(message, models.ComAtprotoSyncSubscribeRepos.Commit):
             self._pending.extend(self._posts_of(message))
         # no await between taking a frame's posts and moving past its seq: whenever a flush

@@ -76,6 +76,8 @@ class ConsoleAdapter:
 
     reconnects = 0
     """A file or stdin never disconnects."""
+    lag: float | None = None
+    """A post's time in a file is the author's, not when the file was written."""
 
     def connected(self) -> bool:
         return True

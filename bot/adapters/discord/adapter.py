@@ -84,6 +84,7 @@ class DiscordAdapter:
             sink, self._converted_message, self._is_own, config.catch_up_hours, config.catch_up_messages, self._stopping
         )
         self.reconnects = 0
+        self.lag: float | None = None  # the gateway delivers live; a resumed session replays what it missed
         self.action_kinds = permissions.kinds_taken(config)
 
     # --- lifecycle --------------------------------------------------------------------------------
