@@ -44,13 +44,23 @@ class Unsupported:
         return f'"{self.sentence}" ({self.why})'
 
 
+def unsupported_numbers(draft: str, sources: Sequence[str]) -> list[str]:
+    """Numbers (dates, times, amounts) in the draft that appear in none of its sources: the commonest
+    way a small model invents facts, and all a template's text is checked for."""
+    return sorted(numbers_in([draft]) - numbers_in(sources))
+
+
+def numbers_in(texts: Sequence[str]) -> set[str]:
+    return {n for t in texts for n in _NUMBER.findall(t)}
+
+
 def ungrounded(draft: str, sources: Sequence[str], asked: str = "") -> list[Unsupported]:
     """Each sentence of the draft that states what its sources do not, with what is missing.
     `asked` (the member's post) lends its words, so an answer may name what was asked, but not its
     numbers, links or names: "is the fee £50?" must not come back as a fact."""
     joined = "\n".join(sources)
     lowered = joined.lower()
-    numbers = set(_NUMBER.findall(joined))
+    numbers = numbers_in(sources)
     links = set(urls_in(joined))
     known = content_words(joined) | content_words(asked)
     out = []
@@ -60,7 +70,7 @@ def ungrounded(draft: str, sources: Sequence[str], asked: str = "") -> list[Unsu
             if url not in links:
                 out.append(Unsupported(sentence, f"link {url} is in none of its sources"))
             bare = bare.replace(url, " ")
-        if invented := sorted(n for n in set(_NUMBER.findall(bare)) if n not in numbers):
+        if invented := sorted(numbers_in([bare]) - numbers):
             out.append(Unsupported(sentence, f"numbers in none of its sources: {', '.join(invented)}"))
             continue
         if names := [n for n in _NAME.findall(bare) if n.lower() not in lowered]:
