@@ -150,8 +150,10 @@ class Found:
 
 
 class KnowledgeBase:
-    def __init__(self, chunks: Sequence[Chunk], embedder: Embedding) -> None:
+    def __init__(self, chunks: Sequence[Chunk], embedder: Embedding, private: str = "") -> None:
         self.chunks = list(chunks)
+        self.private = private
+        """the folder's private notes, read with it: what no draft may repeat"""
         self._embedder = embedder
         texts = [f"{c.heading}\n{c.text}" for c in self.chunks]
         vectors = embedder.embed(texts) if texts else []
@@ -167,7 +169,7 @@ class KnowledgeBase:
 
     @classmethod
     def from_folder(cls, folder: Path, embedder: Embedding) -> KnowledgeBase:
-        return cls(load_folder(folder), embedder)
+        return cls(load_folder(folder), embedder, private_notes(folder))
 
     def search(self, query: str, k: int = 3, files: str | None = None, min_similarity: float = 0.2) -> list[Chunk]:
         """The k best chunks for the query (optionally only from files whose name starts with
@@ -209,7 +211,7 @@ class KnowledgeBase:
             similarities = [float(x) for x in self._sentence_vectors[i] @ vector]
             found = evidence(
                 question,
-                f"{self.chunks[i].heading}\n{self.chunks[i].text}",
+                self._words[i],
                 self._idf,
                 self._idf("\0"),
                 float(cosine[i]),

@@ -81,7 +81,7 @@ class Evidence:
 
 def evidence(
     question: str,
-    chunk_text: str,
+    have: set[str],
     idf: Callable[[str], float],
     max_idf: float,
     cosine: float,
@@ -89,8 +89,8 @@ def evidence(
     bm25_share: float,
     margin: float,
 ) -> Evidence:
+    """`have`: the chunk's content words (heading and text), counted once when it was indexed."""
     asked = content_words(question)
-    have = content_words(chunk_text)
     weights = {w: idf(w) for w in asked}
     total = sum(weights.values())
     covered = sum(v for w, v in weights.items() if w in have) / total if total else 0.0

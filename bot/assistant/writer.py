@@ -16,7 +16,7 @@ from bot.storage.records import DraftStatus
 from bot.storage.schema import ClaimRow
 from bot.storage.store import Store
 from model.injection_text import InjectionTextModel
-from model.knowledge import Chunk, Embedding, Found, KnowledgeBase, load_answerability, private_notes
+from model.knowledge import Chunk, Embedding, Found, KnowledgeBase, load_answerability
 from moderation.answering import Answerability, budget_for, quoted_answer, uncited
 from moderation.drafting import (
     PROMPT_VERSION,
@@ -57,6 +57,9 @@ class Knowledge(Protocol):
     def search(self, query: str, k: int = 3, files: str | None = None) -> list[Chunk]: ...
 
     def consult(self, question: str, judge: Answerability, budget: int = 240, k: int = 3) -> Found | None: ...
+
+    @property
+    def private(self) -> str: ...
 
 
 @dataclass
@@ -144,7 +147,7 @@ class DraftWriter:
         if uses_model and (score := float(self.injection.predict([post_text])[0])) >= self.cfg.injection_threshold:
             job.rejected.append(f"the post looks like a prompt injection: {self.injection.describe(post_text, score)}")
             return
-        job.private = private_notes(settings.knowledge_dir)
+        job.private = kb.private if kb else ""
         match draft.trigger:
             case "question":
                 self._answer(job, kb)
