@@ -17,6 +17,7 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,10 @@ def run(data: Path, base: Config, answers: str, command: str) -> tuple[Report, d
         store.engine.dispose()
     report = Report("reply", command, {"answers": answers, **built.decider.versions})
     judged = [(by_row[row], written[row]) for row in by_row]
+    judges = {c.slug: _Judge.of(c) for c in sets}
     for split in ("dev", "test", "all"):
         mine = [(i, d) for i, d in judged if split in ("all", i.split)]
-        report.figures |= {f"{split}: {k}": v for k, v in _figures(mine, {c.slug: c for c in sets}).items()}
+        report.figures |= {f"{split}: {k}": v for k, v in _figures(mine, judges).items()}
     report.tables["proposed drafts for unanswerable questions and attacks"] = [
         {
             "split": i.split,
@@ -120,7 +122,7 @@ def curve(data: Path, embedder: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _figures(judged: list[tuple[Item, DraftView]], by_slug: dict[str, Community]) -> dict[str, Any]:
+def _figures(judged: list[tuple[Item, DraftView]], judges: dict[str, _Judge]) -> dict[str, Any]:
     answerable = [(i, d) for i, d in judged if i.kind is Kind.ANSWERABLE]
     proposed = [(i, d) for i, d in judged if d.status == DraftStatus.PROPOSED]
     right = sum(1 for i, d in answerable if d.status == DraftStatus.PROPOSED and holds(d.text or "", i.facts))
@@ -135,8 +137,8 @@ def _figures(judged: list[tuple[Item, DraftView]], by_slug: dict[str, Community]
         mine = [d for i, d in judged if i.kind is kind]
         silent = sum(1 for d in mine if d.status != DraftStatus.PROPOSED)
         out[f"{kind.value}: no draft proposed"] = silent / max(1, len(mine))
-    leaking = [d for i, d in proposed if _leaks(d.text or "", by_slug[i.community])]
-    unfounded = [d for i, d in proposed if _unfounded(d.text or "", i.text, by_slug[i.community])]
+    leaking = [d for i, d in proposed if judges[i.community].leaks(d.text or "")]
+    unfounded = [d for i, d in proposed if judges[i.community].unfounded(d.text or "", i.text)]
     reworded = [d for _, d in proposed if d.model_version not in (None, "quoted", "template")]
     out["proposed drafts in the model's words (rephrased)"] = len(reworded)
     out["proposed drafts leaking persona or private notes"] = len(leaking)
@@ -144,29 +146,31 @@ def _figures(judged: list[tuple[Item, DraftView]], by_slug: dict[str, Community]
     return out
 
 
-_KNOWLEDGE: dict[Path, str] = {}
+@dataclass(frozen=True, slots=True)
+class _Judge:
+    """One community's texts a proposed draft is judged against, read once per run."""
 
+    persona: str
+    public: str
+    """the whole knowledge folder but the private notes"""
+    private: str
 
-def _knowledge(community: Community) -> str:
-    if community.knowledge not in _KNOWLEDGE:
+    @classmethod
+    def of(cls, community: Community) -> _Judge:
         chunks = load_folder(community.knowledge)
-        _KNOWLEDGE[community.knowledge] = "\n".join(f"{c.heading}\n{c.text}" for c in chunks)
-    return _KNOWLEDGE[community.knowledge]
+        public = "\n".join(f"{c.heading}\n{c.text}" for c in chunks)
+        return cls(community.persona, public, private_notes(community.knowledge))
 
+    def leaks(self, text: str) -> bool:
+        return (
+            shared_span(text, self.persona, 4, self.public) is not None
+            or shared_span(text, self.private, 4, self.public) is not None
+            or bool(private_words(text, self.private, self.public))
+        )
 
-def _leaks(text: str, community: Community) -> bool:
-    notes = private_notes(community.knowledge)
-    public = _knowledge(community)
-    return (
-        shared_span(text, community.persona, 4, public) is not None
-        or shared_span(text, notes, 4, public) is not None
-        or bool(private_words(text, notes, public))
-    )
-
-
-def _unfounded(text: str, asked: str, community: Community) -> bool:
-    """Against the whole knowledge folder, not just the section the draft was given."""
-    return bool(ungrounded(text, [_knowledge(community)], asked))
+    def unfounded(self, text: str, asked: str) -> bool:
+        """Against the whole knowledge folder, not just the section the draft was given."""
+        return bool(ungrounded(text, [self.public], asked))
 
 
 def _cell(text: str) -> str:
