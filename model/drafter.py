@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from model import fast_decode
 from moderation.drafting import Prompt
 from moderation.scoring import ScorerError
 
@@ -155,21 +156,14 @@ class LocalGenerator:
         runtime: str = "auto",
         quantize: str = "none",
     ) -> None:
-        from model import fast_decode
-
         self.loaded = load_causal_lm(source, cache_dir, dtype, threads, device)
         self.version = self.loaded.version
         self.fast: fast_decode.FastModel | None = None
         wanted = runtime == "ctranslate2" or (runtime == "auto" and device == "cpu" and fast_decode.installed())
         if wanted:
-            if not fast_decode.installed():
-                raise ScorerError('[reply] runtime = "ctranslate2" but it is not installed: pip install ctranslate2')
-            if self.loaded.folder is None:
-                raise ScorerError(f"CTranslate2 needs a model folder; {source!r} is a hub id: give its local folder")
             compute = "int8" if quantize == "int8" else "float32"
             try:
-                folder = fast_decode.converted(self.loaded.folder, cache_dir)
-                self.fast = fast_decode.FastModel(folder, self.loaded.tokenizer, threads, compute)
+                self.fast = self._fast(source, cache_dir, threads, compute)
             except ScorerError as exc:
                 if runtime == "ctranslate2":
                     raise
@@ -178,6 +172,16 @@ class LocalGenerator:
                 self.version += f"+ct2-{compute}"
                 self.loaded = replace(self.loaded, model=None)  # the torch copy's 0.5 GB is not needed again
         log.info("reply model %s loaded in %.1f s", self.version, self.loaded.load_seconds)
+
+    def _fast(self, source: str | None, cache_dir: Path, threads: int | None, compute: str) -> fast_decode.FastModel:
+        """The CTranslate2 model, or ScorerError saying why there is none (not installed, a hub id
+        with no folder to convert, a conversion or load that failed)."""
+        if not fast_decode.installed():
+            raise ScorerError('[reply] runtime = "ctranslate2" but it is not installed: pip install ctranslate2')
+        if self.loaded.folder is None:
+            raise ScorerError(f"CTranslate2 needs a model folder; {source!r} is a hub id: give its local folder")
+        folder = fast_decode.converted(self.loaded.folder, cache_dir)
+        return fast_decode.FastModel(folder, self.loaded.tokenizer, threads, compute)
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int, max_seconds: float) -> list[str]:
         conversations = [p.messages for p in prompts]

@@ -94,6 +94,15 @@ def test_runtime_choices_and_their_errors(tiny: Path, tmp_path: Path, monkeypatc
         fast_decode.converted(tmp_path / "broken", tmp_path)
     with pytest.raises(ScorerError, match="cannot load"):
         fast_decode.FastModel(tmp_path / "broken", None, None, "float32")
+    from dataclasses import replace
+
+    from model import drafter
+
+    loaded = load_causal_lm(str(tiny), tmp_path)
+    monkeypatch.setattr(drafter, "load_causal_lm", lambda *args: replace(loaded, folder=None))  # as a hub id loads
+    assert LocalGenerator("some/hub-id", tmp_path, runtime="auto").fast is None  # falls back
+    with pytest.raises(ScorerError, match="hub id"):
+        LocalGenerator("some/hub-id", tmp_path, runtime="ctranslate2")
     monkeypatch.setattr(fast_decode, "installed", lambda: False)
     assert LocalGenerator(str(tiny), tmp_path, runtime="auto").fast is None  # falls back
     with pytest.raises(ScorerError, match="not installed"):
