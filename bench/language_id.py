@@ -9,7 +9,7 @@ English post no English scorer read.
 languages = ["xx", "en"]`); for an English set, the worst over communities declaring each of the
 other languages with English (an English post in a Danish server must stay English).
 
-Usage: .venv/bin/python bench/language_id.py [--per-set 1000]
+Usage: .venv/bin/python bench/language_id.py [--per-set 1000] [--no-words]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.spam_soak import cpu_flags  # noqa: E402
 from bot.lab.evaluation import datasets  # noqa: E402
+from bot.lab.evaluation.language_sets import unescaped  # noqa: E402
 from model.language import LanguageId  # noqa: E402
 from model.native import NativeModels  # noqa: E402
 from moderation.decider import READS, reading_of  # noqa: E402
@@ -54,7 +55,10 @@ def sets(limit: int) -> dict[str, list[str]]:
         "zh (COLD test)": _column(DATA / "cold-chinese-offensive" / "test.csv", "TEXT", ",", limit, "utf-8-sig"),
         "fr (MLMA)": _column(DATA / "mlma-hate-speech" / "fr_dataset.csv", "tweet", ",", limit),
         "ar (MLMA)": _column(DATA / "mlma-hate-speech" / "ar_dataset.csv", "tweet", ",", limit),
-        "id (Indonesian)": _column(DATA / "indonesian-hate-abusive" / "re_dataset.csv", "Tweet", ",", limit, "latin-1"),
+        "id (Indonesian)": [
+            unescaped(t)
+            for t in _column(DATA / "indonesian-hate-abusive" / "re_dataset.csv", "Tweet", ",", limit, "latin-1")
+        ],
         "en (OLID test)": datasets.olid_test(DATA).texts,
         "en (functional suite)": [c.text for c in cases()],
     }
@@ -63,9 +67,10 @@ def sets(limit: int) -> dict[str, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-set", type=int, default=1000)
+    parser.add_argument("--no-words", action="store_true", help="the character model alone, without word evidence")
     args = parser.parse_args()
-    model = LanguageId()
-    model.identify(["warm up the model"], [[]])
+    model = LanguageId(words_weigh=not args.no_words)
+    model.identify(["warm up the model", "Hvad laver du i dag? Saya tidak tahu"], [[], []])
     reads = READS | set(NativeModels.load().by_language)
     print(f"cpu: {cpu_flags()}; {model.version}; own models for {', '.join(sorted(reads - READS))}")
     print("language | posts | accuracy | declared | to its own model | not scored | read as English | ms/post")

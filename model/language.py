@@ -7,7 +7,9 @@ English rather than score it as if it were. The model is restricted to widely wr
 unsure: the top language is taken when it has at least half the probability; English when it is
 a close second, or when the text is ASCII and every word of three letters or more is in the
 English dictionary the normaliser uses ("hello", "ok": one word says too little for a character
-model).
+model). Where the model's first choice is not English, its closest candidates are re-weighed by
+how common the post's words are in each (model/language_words.py), which settles the languages
+that share their spelling.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
+from model.language_words import CANDIDATES, weighed
 from moderation.types import Language
 
 SURE = 0.5
@@ -127,18 +130,33 @@ def _english_words() -> frozenset[str]:
 
 def detect(text: str) -> list[str]:
     """ISO 639 codes, most likely first: one language, or none for a text with no letters."""
+    found, _ = _read(text)
+    return [] if found is None else [found]
+
+
+def _read(
+    text: str, words_weigh: bool = True, declared: frozenset[str] | set[str] = frozenset()
+) -> tuple[str | None, dict[str, float]]:
+    """The language taken for `text` (None without letters) and every language's probability.
+    The words weigh in unless the model reads English (every scorer reads English) or a `declared`
+    language is among the candidates: then the author's or the community's word settles the close
+    call, and the words would only outvote it. `words_weigh` False leaves them out (to measure
+    what they bring)."""
     text = _cleaned(text)
     if not any(c.isalpha() for c in text):
-        return []
-    ranked = _model().rank(text)[:2]
-    top, p = ranked[0]
+        return None, {}
+    words = _WORD.findall(text.lower())
+    ranked = [(str(code), float(p)) for code, p in _model().rank(text)]
+    close = {code for code, _ in ranked[:CANDIDATES]}
+    if words_weigh and ranked[0][0] != "en" and not close & declared:
+        ranked = weighed(ranked, words)
+    (top, p), (second, q) = ranked[0], ranked[1]
     if p >= SURE or top == "en":
-        return [str(top)]
-    words = [w for w in _WORD.findall(text.lower()) if len(w) >= 3]
-    if text.isascii() and all(w in _english_words() for w in words):
-        return ["en"]
-    second, q = ranked[1]
-    return ["en"] if second == "en" and q >= p / 2 else [str(top)]
+        return top, dict(ranked)
+    long_words = [w for w in words if len(w) >= 3]
+    if text.isascii() and all(w in _english_words() for w in long_words):
+        return "en", dict(ranked)
+    return ("en" if second == "en" and q >= p / 2 else top), dict(ranked)
 
 
 class LanguageId:
@@ -151,10 +169,12 @@ class LanguageId:
 
     name = "language"
 
-    def __init__(self) -> None:
+    def __init__(self, words_weigh: bool = True) -> None:
         from importlib.metadata import version
 
-        self.version = f"py3langid-{version('py3langid')}"
+        self.words_weigh = words_weigh
+        words = f"+wordfreq-{version('wordfreq')}" if words_weigh else ""
+        self.version = f"py3langid-{version('py3langid')}{words}"
 
     def identify(
         self,
@@ -164,16 +184,16 @@ class LanguageId:
     ) -> list[Language]:
         out = []
         for i, (text, hint) in enumerate(zip(texts, hints, strict=True)):
-            found = detect(text)
-            if not found:
+            tags = {h.split("-")[0].lower() for h in hint}
+            declared = tags | (expected[i] if expected is not None else frozenset())
+            found, ranked = _read(text, self.words_weigh, declared)
+            if found is None:
                 out.append(Language(None, False))
                 continue
-            tags = {h.split("-")[0].lower() for h in hint}
-            if found[0] == "en":
+            if found == "en":
                 out.append(Language("en", True))
                 continue
-            declared = tags | (expected[i] if expected is not None else frozenset())
-            code, p = _with_prior(dict(_model().rank(_cleaned(text))), found[0], declared)
+            code, p = _with_prior(ranked, found, declared)
             if code != "en" and "en" in tags and p < ROUTE_SURE:
                 out.append(Language("en", False))
             else:

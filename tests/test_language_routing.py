@@ -85,10 +85,13 @@ def test_english_unsure_and_tagged_posts(
 @pytest.mark.parametrize(
     ("text", "declared", "language"),
     [
-        ("Legender dør aldrig", [], "no"),  # short Danish reads as Norwegian...
-        ("Legender dør aldrig", ["da", "en"], "da"),  # ...until the community says it writes Danish
-        ("Itu mah sdh nenek-nenek sy heran", [], "ms"),
-        ("Itu mah sdh nenek-nenek sy heran", ["id"], "id"),  # Indonesian, not Malay
+        ("Legender dør aldrig", [], "da"),  # the words settle it: Danish writes "aldrig"...
+        ("Legender dør aldri", [], "no"),  # ...and Norwegian "aldri"
+        ("Det er helt fint", [], "no"),  # the same words in both: a coin toss...
+        ("Det er helt fint", ["da", "en"], "da"),  # ...until the community says it writes Danish
+        ("Itu mah sdh nenek-nenek sy heran", [], "id"),  # Indonesian, not Malay ("sdh", "heran")
+        ("Jangan lupa makan", [], "ms"),  # words both write: a close call...
+        ("Jangan lupa makan", ["id"], "id"),  # ...that the community's word settles
         ("thanks, see you at the meeting tomorrow", ["da"], "en"),  # English stays English
         ("Mañana vamos a la playa con toda la familia si no llueve demasiado", ["da"], "es"),  # a prior, not a filter
         ("MAÑANA NO HAY CLASES POR LA LLUVIA", [], "es"),  # shouting is read in lower case
