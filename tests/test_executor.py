@@ -1,4 +1,5 @@
-"""The action outbox executor: retries with backoff, gives up with the reason recorded.
+"""The action outbox executor: retries with backoff through an outage for a window of time, gives
+up with the reason recorded.
 The platform here is a scripted stand-in adapter (the console platform cannot fail on demand)."""
 
 from __future__ import annotations
@@ -7,7 +8,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from bot.adapters.base import ActionFailed
+from bot.config import Config
 from bot.runtime.executor import Executor
 from bot.storage.records import ActionRecord
 from bot.storage.store import Store
@@ -103,7 +107,7 @@ def test_stopping_on_time_leaves_the_rest_in_the_outbox_unattempted(store: Store
     for n in range(30):
         _queue_action(store, f"p{n}")
     adapter = Slow(0.1)
-    executor = Executor(store, {"console": adapter}, _db, backoff_seconds=0.0)
+    executor = Executor(store, {"console": adapter}, _db, max_attempts=5, backoff_seconds=0.0)
 
     async def go() -> float:
         stop = asyncio.Event()
@@ -123,3 +127,78 @@ def test_stopping_on_time_leaves_the_rest_in_the_outbox_unattempted(store: Store
     assert backlog["pending"] == 30 - executor.done
     pending = [a for c in store.cases() if (v := store.case(c.id)) for a in v.actions if a.state == "pending"]
     assert pending and all(a.attempts == 0 for a in pending)  # a lease given back is not an attempt
+
+
+@pytest.mark.parametrize(
+    ("backoff", "cap", "window", "attempts", "expected"),
+    [
+        (1.0, 60.0, 3600.0, 1, 1.0),  # the first wait
+        (1.0, 60.0, 3600.0, 4, 8.0),  # doubling
+        (1.0, 60.0, 3600.0, 10, 60.0),  # at most the cap
+        (1.0, 60.0, 3600.0, 64, 60.0),  # 64 waits come to 3,543 s...
+        (1.0, 60.0, 3600.0, 65, None),  # ...and 65 to 3,603: past the hour, the 65th failure is the last
+        (1.0, 60.0, 15.0, 4, 8.0),  # a short window: 1 + 2 + 4 + 8 = 15 s, not past it
+        (1.0, 60.0, 15.0, 5, None),
+    ],
+)
+def test_the_retry_window_is_time_not_a_count(
+    store: Store, backoff: float, cap: float, window: float, attempts: int, expected: float | None
+) -> None:
+    executor = Executor(store, {}, _db, backoff_seconds=backoff, max_backoff_seconds=cap, retry_for_seconds=window)
+    delay = executor.retry_delay(attempts)
+    assert (None if delay is None else delay.total_seconds()) == expected
+
+
+def test_an_action_rides_out_an_outage_longer_than_five_tries(store: Store) -> None:
+    """Thirty failed tries (the platform down), then the platform is back: the action is done, not
+    failed at the fifth try as it was (issue #24)."""
+    _queue_action(store, "a")
+    adapter = Scripted([RuntimeError("ConnectError: [Errno 111] Connection refused")] * 30)
+    executor = Executor(
+        store, {"console": adapter}, _db, backoff_seconds=0.001, max_backoff_seconds=0.002, retry_for_seconds=5.0
+    )
+
+    async def go() -> None:
+        deadline = asyncio.get_running_loop().time() + 10
+        while executor.done == 0 and executor.failed == 0 and asyncio.get_running_loop().time() < deadline:
+            if await executor.run_once() == 0:
+                await asyncio.sleep(0.002)
+
+    asyncio.run(go())
+    assert executor.done == 1 and executor.failed == 0 and len(adapter.calls) == 31
+
+
+def test_past_the_window_an_action_fails_with_its_last_error(store: Store) -> None:
+    _queue_action(store, "a")
+    adapter = Scripted([RuntimeError("down")] * 100)
+    executor = Executor(
+        store, {"console": adapter}, _db, backoff_seconds=0.004, max_backoff_seconds=0.004, retry_for_seconds=0.01
+    )
+
+    async def go() -> None:
+        while executor.failed == 0:
+            if await executor.run_once() == 0:
+                await asyncio.sleep(0.002)
+
+    asyncio.run(asyncio.wait_for(go(), 10))
+    [case] = store.cases()
+    view = store.case(case.id)
+    assert view is not None
+    [action] = view.actions
+    assert (action.state, action.attempts, action.result) == ("failed", 3, "attempt 3: RuntimeError: down")
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ({"backoff_seconds": 0}, "a backoff of 0 needs max_attempts"),
+        ({"max_backoff_seconds": 0}, "a backoff of 0 needs max_attempts"),
+        ({"retry_for_seconds": -1}, "retry_for_seconds"),
+        ({"max_attempts": 0}, "max_attempts"),
+    ],
+)
+def test_retry_settings_that_would_never_end_are_refused(settings: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        Config.model_validate({"executor": settings})
+    if "backoff" in error:  # with a cap on tries, no waits is allowed (tests use it)
+        assert Config.model_validate({"executor": {**settings, "max_attempts": 3}}).executor.max_attempts == 3

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import (
     Field,
     field_validator,
+    model_validator,
 )
 
 from bot.config.base import Strict, UserPath, default_data_dir
@@ -157,11 +158,25 @@ class RetentionConfig(Strict):
 
 
 class ExecutorConfig(Strict):
-    max_attempts: int = Field(5, ge=1, le=50)
+    retry_for_seconds: float = Field(3600.0, ge=0.0, le=7 * 86_400)
+    """How long a failing action keeps being retried, from its first failure, before it is marked
+    failed: long enough to ride out a platform or network outage (issue #24: at five tries it gave
+    up after 15 s)."""
     backoff_seconds: float = Field(1.0, ge=0.0, le=600)
+    """The first retry's wait; it doubles with each failure, up to max_backoff_seconds."""
+    max_backoff_seconds: float = Field(60.0, ge=0.0, le=3600)
+    """The longest wait between tries, so an action runs within a minute of an outage's end."""
+    max_attempts: int | None = Field(None, ge=1, le=100_000)
+    """An optional cap on tries as well (unset: the retry window alone decides)."""
     stop_seconds: float = Field(30.0, ge=0.0, le=3600)
     """On SIGTERM, due actions keep running this long, then the rest wait in the outbox for the
     next start. With the action timeout (60 s) it stays inside the unit's TimeoutStopSec=120."""
+
+    @model_validator(mode="after")
+    def _retries_end(self) -> ExecutorConfig:
+        if min(self.backoff_seconds, self.max_backoff_seconds) <= 0 and self.max_attempts is None:
+            raise ValueError("a backoff of 0 needs max_attempts: without waits the retry window never passes")
+        return self
 
 
 class LoggingConfig(Strict):

@@ -1,5 +1,9 @@
 """Carries out outbox actions: each was recorded before it runs, is retried with backoff, and
-its outcome is written back. Adapters must act idempotently, since a crash can repeat one."""
+its outcome is written back. Adapters must act idempotently, since a crash can repeat one.
+
+A platform outage must not cost the actions moderators decided, so a failing action is retried for
+a window of time (`[executor] retry_for_seconds`, an hour by default), its waits doubling up to a
+cap, rather than for a count of tries that an outage of a few seconds used up."""
 
 from __future__ import annotations
 
@@ -34,16 +38,22 @@ class Executor:
         store: Store,
         adapters: Mapping[str, Acting],
         db: Db,
-        max_attempts: int = 5,
+        max_attempts: int | None = None,
         backoff_seconds: float = 1.0,
         poll_seconds: float = 1.0,
         action_timeout: float = 60.0,
+        retry_for_seconds: float = 3600.0,
+        max_backoff_seconds: float = 60.0,
     ) -> None:
+        if max_attempts is None and min(backoff_seconds, max_backoff_seconds) <= 0:
+            raise ValueError("with no backoff, retries need max_attempts: the retry window would never pass")
         self.store = store
         self.adapters = dict(adapters)
         self.db = db
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.retry_for_seconds = retry_for_seconds
+        self.max_backoff_seconds = max_backoff_seconds
         self.poll_seconds = poll_seconds
         self.action_timeout = action_timeout
         self._wake = asyncio.Event()
@@ -103,6 +113,18 @@ class Executor:
             await self._attempt(action)
         return len(actions)
 
+    def retry_delay(self, attempts: int) -> timedelta | None:
+        """The wait before the next try of an action that has failed `attempts` times, or None once
+        it has been retried for retry_for_seconds (or max_attempts tries). The waits are fixed by
+        the count (backoff_seconds doubling, at most max_backoff_seconds), so the time since the
+        first failure is known without storing it."""
+        if self.max_attempts is not None and attempts >= self.max_attempts:
+            return None
+        waits = [min(self.backoff_seconds * 2**k, self.max_backoff_seconds) for k in range(attempts)]
+        if sum(waits) > self.retry_for_seconds:
+            return None
+        return timedelta(seconds=waits[-1] if waits else self.backoff_seconds)
+
     async def _attempt(self, action: ActionRecord) -> None:
         adapter = self.adapters[action.platform]
         try:
@@ -110,8 +132,8 @@ class Executor:
         except Exception as exc:
             retryable = not isinstance(exc, ActionFailed) or exc.retryable
             message = f"attempt {action.attempts}: {type(exc).__name__}: {exc}"
-            if retryable and action.attempts < self.max_attempts:
-                delay = timedelta(seconds=self.backoff_seconds * 2 ** (action.attempts - 1))
+            delay = self.retry_delay(action.attempts) if retryable else None
+            if delay is not None:
                 log.warning("action %d (%s) failed, retrying in %s: %s", action.id, action.kind, delay, exc)
                 await self.db(self.store.finish_action, action.id, False, message, delay)
             else:

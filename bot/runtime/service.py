@@ -181,7 +181,16 @@ def _assemble(
         stream, spool, CommunityFolder(config.data.dir),
     )  # fmt: skip
     metrics = Metrics()
-    executor = Executor(store, {}, pipeline.db, config.executor.max_attempts, config.executor.backoff_seconds)
+    settings = config.executor
+    executor = Executor(
+        store,
+        {},
+        pipeline.db,
+        settings.max_attempts,
+        settings.backoff_seconds,
+        retry_for_seconds=settings.retry_for_seconds,
+        max_backoff_seconds=settings.max_backoff_seconds,
+    )
     pipeline.metrics = executor.metrics = metrics
     decider.on_scored = lambda name, seconds: metrics.scorer_seconds.labels(name).observe(seconds)
     for component, version in decider.versions.items():
