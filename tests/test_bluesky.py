@@ -119,7 +119,16 @@ async def post(
     return await client.send_post(builder, reply_to=reply_to, profile_identify=me)
 
 
-def modbot_config(stack: dict[str, Any], tmp_path: Path, db_url: str, firehose: str | None = None) -> Config:
+def modbot_config(
+    stack: dict[str, Any],
+    tmp_path: Path,
+    db_url: str,
+    firehose: str | None = None,
+    service: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Config:
+    """`service`: where modbot reaches the PDS for its session and actions (a proxy, to cut it);
+    `extra`: more top-level sections (health, executor)."""
     return Config.model_validate(
         {
             "data": {"dir": str(tmp_path)},
@@ -129,7 +138,7 @@ def modbot_config(stack: dict[str, Any], tmp_path: Path, db_url: str, firehose: 
                 "bluesky": {
                     "enabled": True,
                     "plc_directory": loopback(stack["plc"]),
-                    "service": loopback(stack["pds"]),
+                    "service": service or loopback(stack["pds"]),
                     "handle": stack["accounts"]["alice"]["handle"],
                     "firehose_url": firehose or loopback(stack["pds"]).replace("http", "ws") + "/xrpc",
                     "firehose_start_cursor": 0,
@@ -145,6 +154,7 @@ def modbot_config(stack: dict[str, Any], tmp_path: Path, db_url: str, firehose: 
             "scorers": RULES_ONLY,
             "executor": {"backoff_seconds": 0.2},
             "logging": {"level": "warning"},
+            **(extra or {}),
         }
     )
 

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 from atproto_client.exceptions import AtProtocolError
 
@@ -24,16 +25,16 @@ PLC_CREATED = {"did:plc:old": "2020-01-02T00:00:00Z", "did:plc:bare": "2026-11-3
 
 @dataclass
 class AppView:
-    """Profiles as app.bsky.actor.getProfiles answers them; `failing` makes every call fail."""
+    """Profiles as app.bsky.actor.getProfiles answers them; `failing` is raised by every call."""
 
     profiles: dict[str, dict[str, Any]]
-    failing: bool = False
+    failing: Exception | None = None
     calls: list[list[str]] = field(default_factory=list)
 
     async def get_profiles(self, params: dict[str, list[str]]) -> Any:
         self.calls.append(params["actors"])
-        if self.failing:
-            raise AtProtocolError("rate limited")
+        if self.failing is not None:
+            raise self.failing
         found = [SimpleNamespace(did=d, **self.profiles[d]) for d in params["actors"] if d in self.profiles]
         return SimpleNamespace(profiles=found)
 
@@ -77,16 +78,16 @@ CASES = [
     (
         "age from the AppView: PLC never asked",
         [(["did:plc:dated"], {"did:plc:dated"})],
-        False,
+        None,
         [],
         1,
         {"did:plc:dated": 2024},
     ),
-    ("no age needed: PLC not asked", [(["did:plc:old"], set())], False, [], 1, {"did:plc:old": None}),
+    ("no age needed: PLC not asked", [(["did:plc:old"], set())], None, [], 1, {"did:plc:old": None}),
     (
         "age needed and missing: PLC asked",
         [(["did:plc:old"], {"did:plc:old"})],
-        False,
+        None,
         ["did:plc:old"],
         1,
         {"did:plc:old": 2020},
@@ -94,7 +95,7 @@ CASES = [
     (
         "needed later: PLC asked then, the AppView not again",
         [(["did:plc:bare"], set()), (["did:plc:bare"], {"did:plc:bare"})],
-        False,
+        None,
         ["did:plc:bare"],
         1,
         {"did:plc:bare": 2026},
@@ -102,7 +103,7 @@ CASES = [
     (
         "PLC has none: asked once only",
         [(["did:plc:ghost"], {"did:plc:ghost"}), (["did:plc:ghost"], {"did:plc:ghost"})],
-        False,
+        None,
         ["did:plc:ghost"],
         1,
         {"did:plc:ghost": None},
@@ -110,7 +111,7 @@ CASES = [
     (
         "a did:web is never asked of PLC",
         [(["did:web:x.test"], {"did:web:x.test"})],
-        False,
+        None,
         [],
         1,
         {"did:web:x.test": None},
@@ -118,7 +119,15 @@ CASES = [
     (
         "a failed AppView call is not remembered: asked again next batch",
         [(["did:plc:dated"], set()), (["did:plc:dated"], set())],
-        True,
+        AtProtocolError("rate limited"),
+        [],
+        2,
+        {"did:plc:dated": None},
+    ),
+    (
+        "a connection reset (httpx's error, unwrapped by the SDK) holds no post back either",
+        [(["did:plc:dated"], set()), (["did:plc:dated"], set())],
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
         [],
         2,
         {"did:plc:dated": None},
@@ -132,7 +141,7 @@ CASES = [
 def test_lookups(
     plc: tuple[str, list[str]],
     batches: list[tuple[list[str], set[str]]],
-    failing: bool,
+    failing: Exception | None,
     plc_asks: list[str],
     calls: int,
     ages: dict[str, int | None],
@@ -155,7 +164,7 @@ def test_lookups(
     assert len(appview.calls) == calls
     got = {did: (a.account_created_at.year if a.account_created_at else None) for did, a in found.items()}
     assert got == ages
-    if not failing:
+    if failing is None:
         assert all(found[d].handle == PROFILES.get(d, {}).get("handle") for d in found)
 
 

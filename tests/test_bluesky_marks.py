@@ -123,3 +123,30 @@ def test_lag_is_read_from_a_commits_time(time: object, lag: float | None) -> Non
     from bot.adapters.bluesky.dialing import lag_of
 
     assert lag_of(time, datetime(2026, 12, 7, 10, 1, 30, tzinfo=UTC)) == lag
+
+
+def test_a_connection_reset_while_acting_is_a_retryable_failure_that_says_so() -> None:
+    """The SDK lets httpx's RemoteProtocolError through unwrapped when the server resets the
+    connection: it must become the adapter's retryable ActionFailed, named, like any outage."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import httpx
+
+    from bot.adapters.base import ActionFailed
+    from bot.storage.records import ActionRecord
+
+    async def reset(_: Any) -> None:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    moderation = SimpleNamespace(
+        com=SimpleNamespace(atproto=SimpleNamespace(moderation=SimpleNamespace(create_report=reset)))
+    )
+    adapter = BlueskyAdapter(BlueskyConfig(enabled=False, actions_per_minute=3000), "", sink=None)  # type: ignore[arg-type]
+    adapter.did, adapter.client = BOT, SimpleNamespace(with_proxy=lambda *_: moderation)
+    ref = {"uri": f"at://{OTHER}/app.bsky.feed.post/1", "cid": "bafy", "repo": OTHER}
+    action = ActionRecord(1, 1, None, "bluesky", "report", {"category": "spam"}, "running", 1, None, ref)
+    with pytest.raises(ActionFailed) as caught:
+        asyncio.run(adapter.execute(action))
+    assert caught.value.retryable
+    assert str(caught.value) == "Bluesky report failed: Server disconnected without sending a response."

@@ -26,7 +26,6 @@ from atproto import (
 from atproto_client.exceptions import (
     AtProtocolError,
     BadRequestError,
-    RequestErrorBase,
     UnauthorizedError,
 )
 
@@ -35,6 +34,7 @@ from bot.adapters.bluesky.actions import carry_out
 from bot.adapters.bluesky.authors import AuthorDirectory
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
 from bot.adapters.bluesky.dialing import DialingClient, lag_of
+from bot.adapters.bluesky.errors import REQUEST_FAILED
 from bot.adapters.bluesky.notifications import MAX_PAGES, PAGE, Notification, unread
 from bot.config import BlueskyConfig
 from bot.storage.db import DatabaseError
@@ -317,8 +317,8 @@ class BlueskyAdapter:
                     await self.sink.submit(posts, cursor)
                     mark = found.mark
                 self._connected = True
-            except RequestErrorBase as exc:
-                log.warning("bluesky notifications: %s", exc)
+            except REQUEST_FAILED as exc:
+                log.warning("bluesky notifications: %s", why(exc))
                 self.reconnects += self._connected
                 self._connected = False
             await self._sleep(self.config.poll_seconds)
@@ -350,8 +350,9 @@ class BlueskyAdapter:
                 log.info("bluesky: session expired; logging in again")
                 await self._login()
                 return await carry_out(self.client, self.did, self.config, action, self.labels)
-        except RequestErrorBase as exc:
-            status = exc.response.status_code if exc.response is not None else None
+        except REQUEST_FAILED as exc:
+            response = getattr(exc, "response", None)  # httpx's own errors carry none
+            status = response.status_code if response is not None else None
             if status is not None and 400 <= status < 500 and status != 429:
                 raise ActionFailed(f"Bluesky refused {action.kind} ({status}): {why(exc)}", retryable=False) from exc
             raise ActionFailed(f"Bluesky {action.kind} failed: {why(exc)}") from exc

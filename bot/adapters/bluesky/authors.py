@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from atproto_client.exceptions import AtProtocolError
 
+from bot.adapters.bluesky.errors import UNREACHABLE
 from moderation.types import Author
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class AuthorDirectory:
             self.lookups += 1
             try:
                 answer = await self.client.app.bsky.actor.get_profiles({"actors": dids})
-            except AtProtocolError as exc:
+            except UNREACHABLE as exc:
                 log.debug("bluesky: no profiles for %d authors: %s", len(dids), exc)
                 return None
         return {p.did: (p.handle, getattr(p, "created_at", None)) for p in answer.profiles}

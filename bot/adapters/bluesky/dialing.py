@@ -13,12 +13,18 @@ from typing import Any
 
 from atproto import AsyncFirehoseSubscribeReposClient
 
+MAX_REDIAL_SECONDS = 15.0
+"""The longest wait between dials. The SDK doubles its wait after each failed dial up to 64 s, so
+after an outage of a minute the firehose stayed unread for up to another minute once the PDS was
+back; 15 s still spaces the dials of many clients after a restart (the SDK adds jitter)."""
+
 
 class DialingClient(AsyncFirehoseSubscribeReposClient):  # type: ignore[misc]
     def __init__(self, params: Any, base_uri: str, on_dial: Callable[[bool], None]) -> None:
         super().__init__(params, base_uri=base_uri)
         self._on_dial = on_dial
         self._dialled = False
+        self._max_reconnect_delay_sec = MAX_REDIAL_SECONDS  # the SDK's own cap, read by its back-off
 
     async def _before_connect(self) -> None:
         """The SDK's hook, called before every dial, reconnects included."""
