@@ -11,9 +11,10 @@ the queued actions stay in the outbox, and the next start carries them out.
 A PDS outage, as issue #24 saw it: the SDK redials by itself, so without care the outage showed
 nowhere and the actions gave up after about 15 s. Here both of modbot's roads to the PDS (the
 firehose and the XRPC service) run through proxies that refuse connections for a while, and the
-test asserts what an operator needs: /readyz says not connected, /metrics counts the reconnects, a
-post made during the outage is decided once the firehose is back, and its actions, failing while
-the PDS still refuses modbot, are retried until they are done on the network."""
+test asserts what an operator needs: /readyz says not connected, /metrics counts the reconnects
+and the frames read, a post made during the outage is decided once the firehose is back, and its
+actions, failing while the PDS still refuses modbot, are retried until they are done on the
+network."""
 
 from __future__ import annotations
 
@@ -89,11 +90,11 @@ def test_a_pds_outage_shows_and_the_actions_complete_after_it(
         answer = await get("/readyz")
         return answer is not None and answer.status_code == 503 and "adapter bluesky: not connected" in answer.text
 
-    async def reconnects() -> float:
+    async def metric(name: str) -> float:
         answer = await get("/metrics")
         assert answer is not None
         for line in answer.text.splitlines():
-            if line.startswith('modbot_adapter_reconnects{platform="bluesky"}'):
+            if line.startswith(f'{name}{{platform="bluesky"}}'):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
 
@@ -118,7 +119,8 @@ def test_a_pds_outage_shows_and_the_actions_complete_after_it(
         )
         async with running(config, monkeypatch, stack):
             await eventually(ready, what="ready before the outage")
-            before = await reconnects()
+            before = await metric("modbot_adapter_reconnects")
+            frames = await metric("modbot_adapter_frames")
             firehose.down()
             service.down()
             await eventually(not_connected, 30, what="/readyz saying not connected")
@@ -141,7 +143,8 @@ def test_a_pds_outage_shows_and_the_actions_complete_after_it(
                 what="the actions done after the outage",
             )
             await eventually(ready, 30, what="ready again")
-            assert await reconnects() > before
+            assert await metric("modbot_adapter_reconnects") > before
+            assert await metric("modbot_adapter_frames") > frames > 0  # the firehose's rate is read
         await firehose.stop()
         await service.stop()
 

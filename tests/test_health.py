@@ -71,6 +71,7 @@ def test_readyz_names_what_is_wrong() -> None:
     class Disconnected:
         platform = "discord"
         reconnects = 3
+        frames = 0
         lag = None
 
         def connected(self) -> bool:
@@ -79,6 +80,7 @@ def test_readyz_names_what_is_wrong() -> None:
     class Behind:
         platform = "bluesky"
         reconnects = 1
+        frames = 1800
         lag = 412.0
 
         def connected(self) -> bool:
@@ -112,6 +114,7 @@ def test_readyz_names_what_is_wrong() -> None:
                 "modbot_queue_depth 7.0" in metrics and 'modbot_adapter_reconnects{platform="discord"} 3.0' in metrics
             )
             assert 'modbot_adapter_lag_seconds{platform="bluesky"} 412.0' in metrics
+            assert 'modbot_adapter_frames{platform="bluesky"} 1800.0' in metrics
 
     asyncio.run(go())
 

@@ -127,9 +127,17 @@ class Adapter(Protocol):
     platform: str
     reconnects: int
     """Times the platform connection dropped and was made again since start (for /metrics)."""
+
     lag: float | None
     """Seconds between the platform's time of the newest item read and reading it; None where the
     platform gives no time (for /metrics and /readyz)."""
+
+    @property
+    def frames(self) -> int:
+        """What the adapter has read from its platform since start, watched or not: firehose
+        frames, gateway messages and edits, lines (for /metrics: its rate is how fast the
+        platform is read)."""
+        ...
 
     def connected(self) -> bool:
         """Whether the adapter is reading from its platform now (for /readyz)."""

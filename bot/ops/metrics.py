@@ -46,6 +46,12 @@ class Metrics:
         self.scoring_failures = Counter("modbot_scoring_failures", "Posts whose scoring raised", registry=r)
         self.actions = Counter("modbot_actions", "Platform actions finished", ["kind", "result"], registry=r)
         self.reconnects = Gauge("modbot_adapter_reconnects", "Reconnects since start", ["platform"], registry=r)
+        self.frames = Gauge(
+            "modbot_adapter_frames",
+            "Frames, messages or lines read from the platform since start (rate() is frames/s)",
+            ["platform"],
+            registry=r,
+        )
         self.connected = Gauge("modbot_adapter_connected", "1 while the adapter is connected", ["platform"], registry=r)
         self.lag = Gauge(
             "modbot_adapter_lag_seconds",
@@ -110,6 +116,7 @@ class Health:
         for adapter in self.adapters:
             m.connected.labels(adapter.platform).set(1 if adapter.connected() else 0)
             m.reconnects.labels(adapter.platform).set(adapter.reconnects)
+            m.frames.labels(adapter.platform).set(adapter.frames)
             if adapter.lag is not None:
                 m.lag.labels(adapter.platform).set(adapter.lag)
         try:

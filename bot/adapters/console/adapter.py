@@ -76,6 +76,11 @@ class ConsoleAdapter:
 
     reconnects = 0
     """A file or stdin never disconnects."""
+
+    @property
+    def frames(self) -> int:
+        return self.stats.lines
+
     lag: float | None = None
     """A post's time in a file is the author's, not when the file was written."""
 

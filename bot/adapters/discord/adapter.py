@@ -84,6 +84,7 @@ class DiscordAdapter:
             sink, self._converted_message, self._is_own, config.catch_up_hours, config.catch_up_messages, self._stopping
         )
         self.reconnects = 0
+        self.frames = 0
         self.lag: float | None = None  # the gateway delivers live; a resumed session replays what it missed
         self.action_kinds = permissions.kinds_taken(config)
 
@@ -193,6 +194,7 @@ class DiscordAdapter:
     # --- ingest -----------------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
+        self.frames += 1
         if self._is_own(message):
             return
         if message.guild is None and (case_id := await self._warning_answered(message)) is not None:
@@ -211,6 +213,7 @@ class DiscordAdapter:
         gateway's update carries the whole message. An update without `edited_timestamp` is Discord
         filling in an embed, not the author changing anything; the same edit twice is one revision
         (its id carries the edit time), so only a cached copy with the same text is skipped early."""
+        self.frames += 1
         after = event.message
         if after.guild is None or after.edited_at is None or self._is_own(after):
             return
