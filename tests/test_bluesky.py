@@ -189,16 +189,52 @@ async def eventually(predicate: Any, timeout: float = 60, what: str = "condition
         await asyncio.sleep(0.2)
 
 
-def action_states(store: Store, uri: str) -> dict[str, str]:
+def run_config(tmp_path: Path, db_url: str, bluesky: str, more: str = "") -> Path:
+    """A config file for `modbot run` in a subprocess (the real entry point, and real signals):
+    Bluesky with the given `[adapters.bluesky]` lines, nothing else on; `more`: further tables."""
+    cfg = tmp_path / "modbot.toml"
+    cfg.write_text(f"""
+[data]
+dir = "{tmp_path}"
+[database]
+url = "{db_url}"
+[adapters.console]
+enabled = false
+[adapters.bluesky]
+enabled = true
+{bluesky}
+{more}
+[logging]
+level = "warning"
+""")
+    return cfg
+
+
+def start_run(cfg: Path, stack: dict[str, Any]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MODBOT_BLUESKY_APP_PASSWORD": stack["accounts"]["alice"]["password"]}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--config", str(cfg), "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def action_rows(store: Store, uri: str) -> dict[str, tuple[str, int]]:
+    """A post's outbox actions: kind -> (state, attempts)."""
     with store.engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT a.kind, a.state, a.result FROM actions a JOIN posts p ON a.post_id = p.id "
+                "SELECT a.kind, a.state, a.attempts FROM actions a JOIN posts p ON a.post_id = p.id "
                 "WHERE p.platform_post_id = :uri"
             ),
             {"uri": uri},
         ).all()
-    return {kind: state for kind, state, _ in rows}
+    return {kind: (state, attempts) for kind, state, attempts in rows}
+
+
+def action_states(store: Store, uri: str) -> dict[str, str]:
+    return {kind: state for kind, (state, _) in action_rows(store, uri).items()}
 
 
 def test_abuse_is_reported_labelled_hidden_and_a_question_answered(
@@ -335,29 +371,18 @@ def test_bad_records_and_a_dropped_websocket_leave_the_stream_running(
 
 def test_killed_mid_stream_and_restarted_decides_every_post_once(stack: dict[str, Any], tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'modbot.db'}"
-    config = modbot_config(stack, tmp_path, db_url)
-    cfg = tmp_path / "modbot.toml"
-    bluesky = config.adapters.bluesky
-    cfg.write_text(f"""
-[data]
-dir = "{tmp_path}"
-[database]
-url = "{db_url}"
-[adapters.console]
-enabled = false
-[adapters.bluesky]
-enabled = true
-service = "{bluesky.service}"
+    bluesky = modbot_config(stack, tmp_path, db_url).adapters.bluesky
+    cfg = run_config(
+        tmp_path,
+        db_url,
+        f"""service = "{bluesky.service}"
 handle = "{bluesky.handle}"
 firehose_url = "{bluesky.firehose_url}"
 firehose_start_cursor = 0
 watch = "accounts"
 watch_accounts = ["carol.test"]
-actions_per_minute = 600
-[logging]
-level = "warning"
-""")
-    env = {**os.environ, "MODBOT_BLUESKY_APP_PASSWORD": stack["accounts"]["alice"]["password"]}
+actions_per_minute = 600""",
+    )
     store = Store(make_engine(db_url))
     uris: list[str] = []
 
@@ -377,12 +402,7 @@ level = "warning"
 
     async def go() -> None:
         carol = await login(stack, "carol")
-        first = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(cfg), "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        first = start_run(cfg, stack)
         for i in range(15):
             uris.append((await post(carol, stack, f"carol's post number {i}")).uri)
         await eventually(lambda: decided() >= 3, what="the first decisions")
@@ -390,12 +410,7 @@ level = "warning"
         first.wait(timeout=30)
         for i in range(15, 25):
             uris.append((await post(carol, stack, f"carol's post number {i} while modbot is down")).uri)
-        second = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(cfg), "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        second = start_run(cfg, stack)
         try:
             await eventually(lambda: decided() >= 25, 120, what="all 25 posts decided")
             await asyncio.sleep(1)  # a duplicate would land now

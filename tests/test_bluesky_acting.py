@@ -19,11 +19,8 @@ network."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +38,19 @@ from bot.storage.store import Store
 from moderation.actions import ActionSpec
 from moderation.types import Author, Decision, Outcome, Post
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.test_bluesky import ABUSE, eventually, login, modbot_config, post, running, stack
+from tests.test_bluesky import (
+    ABUSE,
+    action_rows,
+    action_states,
+    eventually,
+    login,
+    modbot_config,
+    post,
+    run_config,
+    running,
+    stack,
+    start_run,
+)
 
 __all__ = ["stack"]  # the module-scoped fixture, shared
 
@@ -50,18 +59,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _actions(store: Store, uri: str) -> dict[str, tuple[str, int]]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT a.kind, a.state, a.attempts FROM actions a JOIN posts p ON a.post_id = p.id "
-                "WHERE p.platform_post_id = :uri"
-            ),
-            {"uri": uri},
-        ).all()
-    return {kind: (state, attempts) for kind, state, attempts in rows}
 
 
 def _retrying(actions: dict[str, tuple[str, int]]) -> bool:
@@ -129,16 +126,13 @@ def test_a_pds_outage_shows_and_the_actions_complete_after_it(
             )
             firehose.up()  # the stream is back; the XRPC service still refuses modbot
             await eventually(
-                lambda: _retrying(_actions(store, abuse.uri)),
+                lambda: _retrying(action_rows(store, abuse.uri)),
                 60,
                 what="the abuse decided and its actions failing, waiting to be retried",
             )
             service.up()
             await eventually(
-                lambda: (
-                    {kind: state for kind, (state, _) in _actions(store, abuse.uri).items()}
-                    == {"hide_reply": "done", "report": "done", "label": "done"}
-                ),
+                lambda: action_states(store, abuse.uri) == {"hide_reply": "done", "report": "done", "label": "done"},
                 60,
                 what="the actions done after the outage",
             )
@@ -177,16 +171,15 @@ def test_a_moderator_s_remove_verdict_acts_on_bluesky(
             abuse = await post(
                 carol, stack, ABUSE, reply_to=models.AppBskyFeedPost.ReplyRef(root=root_ref, parent=root_ref)
             )
-            await eventually(lambda: store.cases(), what="the flagged post's case")
-            [case] = store.cases()
-            assert case.decision.outcome.value == "flag" and _actions(store, abuse.uri) == {}  # nothing done yet
+            # the stream replays from seq 0: earlier tests' posts have their cases too
+            [case] = await eventually(
+                lambda: [c for c in store.cases() if c.post.id == abuse.uri], what="the post's case"
+            )
+            assert case.decision.outcome.value == "flag" and action_rows(store, abuse.uri) == {}  # nothing done yet
             verdicts = Verdicts(config.build_policy(), planner(config))
             resolve_case(store, verdicts, case.id, "remove", "mod-anna", origin="cli", note="abuse")
             await eventually(
-                lambda: (
-                    {kind: state for kind, (state, _) in _actions(store, abuse.uri).items()}
-                    == {"hide_reply": "done", "report": "done", "label": "done"}
-                ),
+                lambda: action_states(store, abuse.uri) == {"hide_reply": "done", "report": "done", "label": "done"},
                 what="the verdict's actions done",
             )
 
@@ -237,47 +230,27 @@ def test_sigterm_with_thousands_of_queued_actions_stops_on_time_and_the_next_sta
     upgrade(engine)
     store = Store(engine)
     bluesky = modbot_config(stack, tmp_path, db_url).adapters.bluesky
-    cfg = tmp_path / "modbot.toml"
 
-    def write_config(per_minute: int) -> None:
-        cfg.write_text(f"""
-[data]
-dir = "{tmp_path}"
-[database]
-url = "{db_url}"
-[adapters.console]
-enabled = false
-[adapters.bluesky]
-enabled = true
-plc_directory = "{bluesky.plc_directory}"
+    def write_config(per_minute: int) -> Path:
+        return run_config(
+            tmp_path,
+            db_url,
+            f"""plc_directory = "{bluesky.plc_directory}"
 service = "{bluesky.service}"
 handle = "{bluesky.handle}"
 firehose_url = "{bluesky.firehose_url}"
 watch = "mentions"
 moderation_service_did = "{bluesky.moderation_service_did}"
-actions_per_minute = {per_minute}
-[executor]
-stop_seconds = 5.0
-[logging]
-level = "warning"
-""")
-
-    env = {**os.environ, "MODBOT_BLUESKY_APP_PASSWORD": stack["accounts"]["alice"]["password"]}
-
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(cfg), "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+actions_per_minute = {per_minute}""",
+            "[executor]\nstop_seconds = 5.0",
         )
 
     async def go() -> None:
         bob = await login(stack, "bob")
         subject = await post(bob, stack, "buy cheap followers now, link in bio")
         _queue_reports(store, subject, stack["accounts"]["bob"]["did"])
-        write_config(30)  # two seconds between actions: the whole queue would take 100 minutes
-        first = start()
+        # two seconds between actions: the whole queue would take 100 minutes
+        first = start_run(write_config(30), stack)
         await eventually(lambda: _states(store).get("done", 0) >= 2, 90, what="the first reports sent")
         signalled = time.monotonic()
         first.send_signal(signal.SIGTERM)
@@ -288,8 +261,7 @@ level = "warning"
         assert after_first.get("running", 0) == 0 and after_first.get("failed", 0) == 0
         assert after_first["pending"] + after_first["done"] == QUEUED  # nothing lost, nothing given up
 
-        write_config(3000)  # the most allowed
-        second = start()
+        second = start_run(write_config(3000), stack)  # the most allowed
         try:
             await eventually(
                 lambda: _states(store).get("done", 0) >= after_first["done"] + 20, 90, what="the next start's reports"
