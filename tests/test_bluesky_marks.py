@@ -150,3 +150,13 @@ def test_a_connection_reset_while_acting_is_a_retryable_failure_that_says_so() -
         asyncio.run(adapter.execute(action))
     assert caught.value.retryable
     assert str(caught.value) == "Bluesky report failed: Server disconnected without sending a response."
+
+
+def test_the_firehose_redials_at_most_15_seconds_apart() -> None:
+    """The SDK's own back-off grows to 64 s; after an outage that is a minute of posts unread once
+    the PDS is back. The cap is the SDK's attribute, so a release that renames it shows here."""
+    from bot.adapters.bluesky.dialing import MAX_REDIAL_SECONDS, DialingClient
+
+    client = DialingClient(None, "ws://127.0.0.1:9", lambda first: None)
+    client._reconnect_no = 10  # 2**10 s uncapped
+    assert max(client._get_reconnection_delay() for _ in range(50)) <= MAX_REDIAL_SECONDS + 0.5
