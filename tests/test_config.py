@@ -163,6 +163,23 @@ def test_config_check_shows_the_merged_thresholds_and_warns_of_secrets_in_a_pers
 
 
 @pytest.mark.parametrize(
+    ("body", "warned"),
+    [
+        ("[executor]\nmax_attempts = 5\n", True),  # a config from before the retry window: 15 s
+        ("[executor]\nmax_attempts = 100\n", False),  # its waits outlast the hour
+        ("", False),
+    ],
+)
+def test_config_check_warns_when_max_attempts_ends_retries_early(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, warned: bool
+) -> None:
+    assert main(["config", "check", str(write(tmp_path, body))]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    expected = "warning: [executor] max_attempts = 5 gives up on a failing action after about 15 s"
+    assert (expected in shown) is warned and ("max_attempts" in shown) is warned
+
+
+@pytest.mark.parametrize(
     ("body", "expected"),
     [
         ('[web]\nport = "80"\n', "web.port: Input should be a valid integer (got '80')"),

@@ -99,6 +99,8 @@ def _register_accounts(sub: Subcommands) -> None:
 
 
 def config_check(args: argparse.Namespace) -> int:
+    from bot.runtime.executor import gives_up_early
+
     config = load_config(args.file)
     out.print(f"{escape(str(args.file))}: OK")
     out.print(f"  database: {escape(display_url(config.database_url()))}")
@@ -113,6 +115,8 @@ def config_check(args: argparse.Namespace) -> int:
     for category, cuts in sorted(policy.default.thresholds.items()):
         shown = ", ".join(f"{outcome.value} {value:g}" for outcome, value in sorted(cuts.items(), key=lambda x: x[1]))
         out.print(f"    {category}: {shown or 'off'}")
+    if (early := gives_up_early(config.executor)) is not None:
+        out.print(f"  [yellow]warning[/]: {escape(early)}")
     personas = {"[reply] persona": config.reply.persona} | {
         f"[reply.communities.{name}] persona": c.persona for name, c in config.reply.communities.items() if c.persona
     }

@@ -157,11 +157,14 @@ class RetentionConfig(Strict):
     closed; decisions and text hashes stay. 0 keeps text forever. The service purges hourly."""
 
 
+RETRIES_NEVER_END = "a backoff of 0 needs max_attempts: without waits the retry window never passes"
+
+
 class ExecutorConfig(Strict):
     retry_for_seconds: float = Field(3600.0, ge=0.0, le=7 * 86_400)
-    """How long a failing action keeps being retried, from its first failure, before it is marked
-    failed: long enough to ride out a platform or network outage (issue #24: at five tries it gave
-    up after 15 s)."""
+    """How long a failing action keeps being retried, counted in the waits between its tries (the
+    tries' own time comes on top), before it is marked failed: long enough to ride out a platform
+    or network outage (issue #24: at five tries it gave up after 15 s)."""
     backoff_seconds: float = Field(1.0, ge=0.0, le=600)
     """The first retry's wait; it doubles with each failure, up to max_backoff_seconds."""
     max_backoff_seconds: float = Field(60.0, ge=0.0, le=3600)
@@ -175,7 +178,7 @@ class ExecutorConfig(Strict):
     @model_validator(mode="after")
     def _retries_end(self) -> ExecutorConfig:
         if min(self.backoff_seconds, self.max_backoff_seconds) <= 0 and self.max_attempts is None:
-            raise ValueError("a backoff of 0 needs max_attempts: without waits the retry window never passes")
+            raise ValueError(RETRIES_NEVER_END)
         return self
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.adapters.base import ActionFailed
+from bot.config.runtime import RETRIES_NEVER_END, ExecutorConfig
 from bot.ops.metrics import Metrics
 from bot.storage.db import DatabaseError
 from bot.storage.records import ActionRecord, ActionState
@@ -32,6 +34,34 @@ class Acting(Protocol):
     async def execute(self, action: ActionRecord) -> str: ...
 
 
+def waits(backoff: float, cap: float, failures: int) -> tuple[float, float]:
+    """The waits after `failures` failed tries (backoff doubling, never over cap): their sum and the
+    last. In closed form: the doubling is over after a few dozen waits at most, then each is the
+    cap (a loop would take millions of steps over a week of 1 ms waits, and 2**1024 overflows)."""
+    if failures <= 0 or min(backoff, cap) <= 0:
+        return 0.0, 0.0
+    doubling = math.ceil(math.log2(cap / backoff)) if backoff < cap else 0  # waits under the cap
+    below = min(failures, doubling)
+    total = backoff * (2**below - 1) + (failures - below) * cap
+    return total, (backoff * 2 ** (failures - 1) if failures <= doubling else cap)
+
+
+def gives_up_early(settings: ExecutorConfig) -> str | None:
+    """Why `max_attempts` ends retries before `retry_for_seconds`, or None. A config written before
+    the retry window has `max_attempts = 5`, which gives up after 15 s of an outage: said at start
+    and by `modbot config check`, since the installer never rewrites a config."""
+    if settings.max_attempts is None:
+        return None
+    waited, _ = waits(settings.backoff_seconds, settings.max_backoff_seconds, settings.max_attempts - 1)
+    if waited >= settings.retry_for_seconds:
+        return None
+    return (
+        f"[executor] max_attempts = {settings.max_attempts} gives up on a failing action after about {waited:.0f} s, "
+        f"well inside retry_for_seconds ({settings.retry_for_seconds:.0f} s): a longer outage loses actions; "
+        "remove max_attempts to retry through outages"
+    )
+
+
 class Executor:
     def __init__(
         self,
@@ -46,7 +76,7 @@ class Executor:
         max_backoff_seconds: float = 60.0,
     ) -> None:
         if max_attempts is None and min(backoff_seconds, max_backoff_seconds) <= 0:
-            raise ValueError("with no backoff, retries need max_attempts: the retry window would never pass")
+            raise ValueError(RETRIES_NEVER_END)
         self.store = store
         self.adapters = dict(adapters)
         self.db = db
@@ -115,15 +145,15 @@ class Executor:
 
     def retry_delay(self, attempts: int) -> timedelta | None:
         """The wait before the next try of an action that has failed `attempts` times, or None once
-        it has been retried for retry_for_seconds (or max_attempts tries). The waits are fixed by
-        the count (backoff_seconds doubling, at most max_backoff_seconds), so the time since the
-        first failure is known without storing it."""
+        its waits have added up to retry_for_seconds (or it has had max_attempts tries). The waits
+        are fixed by the count, so how long it has waited is known without storing anything; the
+        tries' own time (up to the action timeout each) comes on top, so the window is a lower bound."""
         if self.max_attempts is not None and attempts >= self.max_attempts:
             return None
-        waits = [min(self.backoff_seconds * 2**k, self.max_backoff_seconds) for k in range(attempts)]
-        if sum(waits) > self.retry_for_seconds:
+        waited, last = waits(self.backoff_seconds, self.max_backoff_seconds, attempts)
+        if waited > self.retry_for_seconds:
             return None
-        return timedelta(seconds=waits[-1] if waits else self.backoff_seconds)
+        return timedelta(seconds=last)
 
     async def _attempt(self, action: ActionRecord) -> None:
         adapter = self.adapters[action.platform]

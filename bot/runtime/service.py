@@ -31,7 +31,7 @@ from bot.ops import systemd
 from bot.ops.metrics import Health, Metrics, make_health_app
 from bot.review import Desk, Verdicts
 from bot.runtime import wiring
-from bot.runtime.executor import Executor
+from bot.runtime.executor import Executor, gives_up_early
 from bot.runtime.listen import listen
 from bot.runtime.pipeline import Decided, Pipeline
 from bot.runtime.stream import PostStream
@@ -191,6 +191,8 @@ def _assemble(
         retry_for_seconds=settings.retry_for_seconds,
         max_backoff_seconds=settings.max_backoff_seconds,
     )
+    if (early := gives_up_early(settings)) is not None:
+        log.warning("%s", early)
     pipeline.metrics = executor.metrics = metrics
     decider.on_scored = lambda name, seconds: metrics.scorer_seconds.labels(name).observe(seconds)
     for component, version in decider.versions.items():
