@@ -32,11 +32,11 @@ of them not hateful: 63 of the 1,325 such flags kept"""
 
 
 def main() -> None:
-    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score, roc_curve
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline, make_union
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets")
@@ -45,19 +45,20 @@ def main() -> None:
     kept = [(t, c) for t, c in zip(tweets, classes, strict=True) if c in (0, 1)]  # hate, offensive
     texts = [t for t, _ in kept]
     hate = np.asarray([int(c == 0) for _, c in kept])
-    features = hstack(
-        [
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True).fit_transform(texts),
-            TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit_transform(texts),
-        ]
-    ).tocsr()
-    model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
+    model = make_pipeline(  # the vocabulary and weights learnt inside each fold, from its training part
+        make_union(
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
+            TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        ),
+        LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000),
+    )
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
-    p = cross_val_predict(model, features, hate, cv=folds, method="predict_proba")[:, 1]
+    p = cross_val_predict(model, texts, hate, cv=folds, method="predict_proba")[:, 1]
     fpr, tpr, _ = roc_curve(hate, p)
     print(f"{len(texts)} tweets ({int(hate.sum())} hate); 5-fold ROC-AUC {roc_auc_score(hate, p):.3f}")
     for target in (0.90, 0.95, 0.97):
         print(f"hate kept {target:.0%}: offensive kept {fpr[np.searchsorted(tpr, target)]:.3f}")
+    # the first point of the curve at or past the goal's rate: if anything, kind to the model
     print(f"offensive kept {GOAL_FPR}: hate kept {tpr[np.searchsorted(fpr, GOAL_FPR)]:.3f}")
 
 

@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -38,6 +37,7 @@ from bot.storage.db import make_engine
 from bot.storage.quarantine import QuarantineStore
 from bot.storage.store import Store
 from tests.atproto_control import StackControl
+from tests.bluesky_run import run_config, start_run
 from tests.conftest import PG_URL, REPO, RULES_ONLY, _pg_available
 from tests.fakes.tcp_proxy import TcpProxy
 
@@ -187,37 +187,6 @@ async def eventually(predicate: Any, timeout: float = 60, what: str = "condition
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.2)
-
-
-def run_config(tmp_path: Path, db_url: str, bluesky: str, more: str = "") -> Path:
-    """A config file for `modbot run` in a subprocess (the real entry point, and real signals):
-    Bluesky with the given `[adapters.bluesky]` lines, nothing else on; `more`: further tables."""
-    cfg = tmp_path / "modbot.toml"
-    cfg.write_text(f"""
-[data]
-dir = "{tmp_path}"
-[database]
-url = "{db_url}"
-[adapters.console]
-enabled = false
-[adapters.bluesky]
-enabled = true
-{bluesky}
-{more}
-[logging]
-level = "warning"
-""")
-    return cfg
-
-
-def start_run(cfg: Path, stack: dict[str, Any]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MODBOT_BLUESKY_APP_PASSWORD": stack["accounts"]["alice"]["password"]}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--config", str(cfg), "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def action_rows(store: Store, uri: str) -> dict[str, tuple[str, int]]:

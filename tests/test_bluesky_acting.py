@@ -37,6 +37,7 @@ from bot.storage.db import make_engine, upgrade
 from bot.storage.store import Store
 from moderation.actions import ActionSpec
 from moderation.types import Author, Decision, Outcome, Post
+from tests.bluesky_run import run_config, start_run
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.test_bluesky import (
     ABUSE,
@@ -46,13 +47,11 @@ from tests.test_bluesky import (
     login,
     modbot_config,
     post,
-    run_config,
     running,
     stack,
-    start_run,
 )
 
-__all__ = ["stack"]  # the module-scoped fixture, shared
+__all__ = ["stack"]  # the stack fixture (module-scoped: this module starts a stack of its own)
 
 
 def _free_port() -> int:
@@ -173,7 +172,7 @@ def test_a_moderator_s_remove_verdict_acts_on_bluesky(
             )
             # the stream replays from seq 0: earlier tests' posts have their cases too
             [case] = await eventually(
-                lambda: [c for c in store.cases() if c.post.id == abuse.uri], what="the post's case"
+                lambda: [c for c in store.cases(limit=1000) if c.post.id == abuse.uri], what="the post's case"
             )
             assert case.decision.outcome.value == "flag" and action_rows(store, abuse.uri) == {}  # nothing done yet
             verdicts = Verdicts(config.build_policy(), planner(config))

@@ -1,6 +1,6 @@
 """Word evidence re-weighs the character model's close calls and nothing else: a probability
-distribution stays one, a language with no word list is never compared, and what no list knows
-(names, slang) moves nothing."""
+distribution stays one, a language with no word list never rises past one that has a list, what
+no list knows (names, slang) moves nothing, and the English rules come first."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from model.language import detect
 from model.language_words import CANDIDATES, frequencies, weighed
 
 
@@ -24,6 +25,7 @@ from model.language_words import CANDIDATES, frequencies, weighed
             "de",
         ),  # "in", "park": Dutch too
         ([("sw", 0.5), ("id", 0.45), ("ms", 0.05)], ["saya", "tidak"], "sw"),  # no Swahili list: kept
+        ([("id", 0.40), ("sw", 0.35), ("ms", 0.25)], ["saya"], "id"),  # no list: never past a listed one
         ([("ms", 0.6), ("id", 0.4)], [], "ms"),  # no words: kept
     ],
 )
@@ -46,3 +48,10 @@ def test_lists_are_read_under_py3langid_s_codes() -> None:
     assert (frequencies("no") or {}).get("ikke", 0) > 1e-3  # Bokmål's list for "no"
     assert frequencies("tl") is not None  # Filipino's list for Tagalog
     assert frequencies("sw") is None and frequencies("cy") is None
+
+
+@pytest.mark.parametrize("text", ["que sera sera", "Tak for mad", "con del que"])
+def test_the_english_rules_read_the_character_model_alone(text: str) -> None:
+    """Short ASCII text the model is unsure of, in English words or with English a close second,
+    stays with the English scorers: the words only choose among other languages."""
+    assert detect(text) == ["en"]

@@ -33,7 +33,7 @@ from bot.adapters.base import ActionFailed, LabelSink, PostSink, raw_bytes
 from bot.adapters.bluesky.actions import carry_out
 from bot.adapters.bluesky.authors import AuthorDirectory
 from bot.adapters.bluesky.convert import PLATFORM, POST_COLLECTION, RecordError, post_from_record, rkey_of
-from bot.adapters.bluesky.dialing import DialingClient, lag_of
+from bot.adapters.bluesky.dialing import MAX_REDIAL_SECONDS, DialingClient, lag_of
 from bot.adapters.bluesky.errors import REQUEST_FAILED
 from bot.adapters.bluesky.notifications import MAX_PAGES, PAGE, Notification, unread
 from bot.config import BlueskyConfig
@@ -159,7 +159,7 @@ class BlueskyAdapter:
             if self._stopping.is_set():
                 break
             self.reconnects += 1
-            backoff = 1.0 if self.frames > frames_before else min(backoff * 2, 60.0)
+            backoff = 1.0 if self.frames > frames_before else min(backoff * 2, MAX_REDIAL_SECONDS)
             log.warning("bluesky firehose %s closed; reconnecting from seq %s in %.0fs", key, self._seq, backoff)
             await self._flush()
             await self._sleep(backoff)
