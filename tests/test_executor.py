@@ -142,6 +142,7 @@ def test_stopping_on_time_leaves_the_rest_in_the_outbox_unattempted(store: Store
         (1.0, 3.0, 3600.0, 1000, 3.0),  # a short cap: a thousand waits fit in the hour...
         (1.0, 3.0, 3600.0, 2000, None),  # ...two thousand do not (2**1024 would overflow a float)
         (0.001, 0.002, 604_800.0, 10**8, 0.002),  # a week of 2 ms waits, in constant time
+        (5e-324, 60.0, 3600.0, 1100, 60.0),  # the smallest float as the first wait: 1,080 doublings, no overflow
     ],
 )
 def test_the_retry_window_is_time_not_a_count(

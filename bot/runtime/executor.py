@@ -40,10 +40,10 @@ def waits(backoff: float, cap: float, failures: int) -> tuple[float, float]:
     cap (a loop would take millions of steps over a week of 1 ms waits, and 2**1024 overflows)."""
     if failures <= 0 or min(backoff, cap) <= 0:
         return 0.0, 0.0
-    doubling = math.ceil(math.log2(cap / backoff)) if backoff < cap else 0  # waits under the cap
+    doubling = math.ceil(math.log2(cap) - math.log2(backoff)) if backoff < cap else 0  # waits under the cap
     below = min(failures, doubling)
-    total = backoff * (2**below - 1) + (failures - below) * cap
-    return total, (backoff * 2 ** (failures - 1) if failures <= doubling else cap)
+    total = math.ldexp(backoff, below) - backoff + (failures - below) * cap  # ldexp: x * 2**n, no big ints
+    return total, (math.ldexp(backoff, failures - 1) if failures <= doubling else cap)
 
 
 def gives_up_early(settings: ExecutorConfig) -> str | None:
